@@ -1,0 +1,112 @@
+# Gatehouse top-level build.
+#   make                 release build of every binary into build/bin/
+#   make test            deps + sanitizer build (build/san/) + the whole suite
+#   make test-COMPONENT  one component's tests (foundation, keymanager, ...)
+#   make bench-COMPONENT one component's benchmark
+#   make deps            install missing Debian packages and the pinned npm packages of tests/
+#   make run             all-in-one node on an embedded PostgreSQL and slapd under ./var
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT = -O1 -g
+else
+BUILD ?= build
+SANFLAGS =
+OPT = -O2 -g
+endif
+
+CC ?= cc
+LLHTTP_SRC = /usr/share/llhttp
+LLHTTP_INC = /usr/share/include/llhttp
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS_ALL = -D_GNU_SOURCE -Iappliance -I$(LLHTTP_INC)
+CFLAGS_ALL = -std=gnu11 $(OPT) $(SANFLAGS) -fstack-protector-strong -MMD -MP
+LDFLAGS_ALL = $(SANFLAGS) -pthread
+
+LIBS_CORE = -levent -levent_openssl -levent_pthreads -lssl -lcrypto -ljson-c
+LIBS_PG = -lpq
+LIBS_LDAP = -lldap -llber
+
+CORE_SRC = $(wildcard appliance/core/*.c)
+PG_SRC = $(wildcard appliance/pg/*.c)
+LDAP_SRC = $(wildcard appliance/ldap/*.c)
+GATEHOUSE_SRC = $(wildcard appliance/cmd/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+CORE_LIB = $(BUILD)/lib/libgh_core.a
+PG_LIB = $(BUILD)/lib/libgh_pg.a
+LDAP_LIB = $(BUILD)/lib/libgh_ldap.a
+LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
+
+BINS = $(BUILD)/bin/gatehouse
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all tests clean deps test run bench-% test-% sanbuild
+all: $(BINS)
+tests: $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
+# llhttp is compiled from Debian's node-llhttp sources, never copied here.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) $(CFLAGS_ALL) -Wall -Wextra -Werror -Wno-unused-parameter -c $< -o $@
+
+$(LLHTTP_LIB): $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(CORE_LIB): $(call obj,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(PG_LIB): $(call obj,$(PG_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LDAP_LIB): $(call obj,$(LDAP_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# Link lines per binary class: control plane gets pg + ldap; gateways never pg.
+LINK_CP = $(PG_LIB) $(LDAP_LIB) $(CORE_LIB) $(LLHTTP_LIB)
+LIBS_CP = $(LIBS_PG) $(LIBS_LDAP) $(LIBS_CORE)
+
+$(BUILD)/bin/gatehouse: $(call obj,$(GATEHOUSE_SRC)) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_CP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	@tests/lib/deps.sh
+
+sanbuild:
+	$(MAKE) SAN=1 all tests
+
+test: deps
+	$(MAKE) SAN=1 all tests
+	tests/run all
+
+test-%: deps
+	$(MAKE) SAN=1 all tests
+	tests/run $*
+
+bench-%: deps
+	$(MAKE) all
+	tests/bench/run $*
+
+run: deps
+	$(MAKE) all
+	appliance/run-local.sh
+
+clean:
+	rm -rf build

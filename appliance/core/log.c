@@ -1,0 +1,121 @@
+/*
+ * One JSON line per event.  The line is built in a json-c object and
+ * written with a single write(2) so lines from several threads never
+ * interleave.  The component name and minimum level are process-wide and
+ * set once at start by gh_log_init().
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/gh_log.h"
+
+static char log_component[64] = "gatehouse";
+static int log_fd = 2;
+static enum gh_log_level log_min = GH_LOG_INFO;
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void
+gh_log_init(const char *component, int fd, enum gh_log_level min)
+{
+	if (component != NULL)
+		snprintf(log_component, sizeof(log_component), "%s", component);
+	log_fd = fd;
+	log_min = min;
+}
+
+int
+gh_log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static struct json_object *
+log_head(enum gh_log_level lvl, const char *event, const char *reqid)
+{
+	struct timeval tv;
+	struct tm tm;
+	char ts[40];
+	struct json_object *o = json_object_new_object();
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "level", json_object_new_string(level_names[lvl]));
+	json_object_object_add(o, "component", json_object_new_string(log_component));
+	json_object_object_add(o, "event", json_object_new_string(event ? event : "log"));
+	if (reqid != NULL && reqid[0] != '\0')
+		json_object_object_add(o, "request_id", json_object_new_string(reqid));
+	return o;
+}
+
+static void
+log_emit(struct json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *line = malloc(len + 2);
+
+	if (line != NULL) {
+		memcpy(line, s, len);
+		line[len] = '\n';
+		ssize_t n = write(log_fd, line, len + 1);
+		(void)n;
+		free(line);
+	}
+	json_object_put(o);
+}
+
+void
+gh_vlog(enum gh_log_level lvl, const char *event, const char *reqid,
+    const char *fmt, va_list ap)
+{
+	char msg[2048];
+	struct json_object *o;
+
+	if (lvl < log_min)
+		return;
+	o = log_head(lvl, event, reqid);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	json_object_object_add(o, "msg", json_object_new_string(msg));
+	log_emit(o);
+}
+
+void
+gh_log(enum gh_log_level lvl, const char *event, const char *reqid,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gh_vlog(lvl, event, reqid, fmt, ap);
+	va_end(ap);
+}
+
+void
+gh_log_obj(enum gh_log_level lvl, const char *event, const char *reqid,
+    struct json_object *extra)
+{
+	struct json_object *o;
+
+	if (lvl < log_min)
+		return;
+	o = log_head(lvl, event, reqid);
+	if (extra != NULL) {
+		json_object_object_foreach(extra, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+	}
+	log_emit(o);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make deps: install the Debian packages Gatehouse builds and tests with, when any
+# is missing (after apt-get update), and the pinned npm packages of tests/.
+set -eu
+cd "$(dirname "$0")/../.."
+pkgs="build-essential pkg-config libevent-dev libssl-dev libjson-c-dev libpq-dev
+libldap2-dev node-llhttp libmaxminddb-dev libyaml-dev postgresql-15 slapd ldap-utils
+openssl curl python3-jwt libmaxmind-db-writer-perl wrk nginx haproxy iproute2"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+command -v node >/dev/null || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# slapd without its default database; never let it start a system server.
+	echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+	mkdir -p /etc/ldap && touch /etc/ldap/noslapd
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ -f tests/package-lock.json ] && [ ! -d tests/node_modules ]; then
+	(cd tests && npm ci --no-audit --no-fund --silent)
+fi

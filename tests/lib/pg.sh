@@ -1,0 +1,36 @@
+# Private PostgreSQL 15 for tests (sourced).  gh_pg_start DIR / gh_pg_stop DIR.
+# Exports GH_TEST_PG (libpq conninfo, superuser postgres) and GH_TEST_PG_PORT.
+PG_BIN=/usr/lib/postgresql/15/bin
+
+gh_free_port() {
+	local p
+	while :; do
+		p=$(( 20000 + RANDOM % 30000 ))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+
+gh_pg_start() {
+	local d=$1 port
+	mkdir -p "$d" && chown postgres "$d" && chmod 700 "$d"
+	port=$(gh_free_port)
+	(cd "$d" && runuser -u postgres -- $PG_BIN/initdb -D "$d/data" -U postgres -A trust \
+		-E UTF8 --locale=C.UTF-8 --no-sync >"$d/initdb.log" 2>&1) || { cat "$d/initdb.log"; return 1; }
+	(cd "$d" && runuser -u postgres -- $PG_BIN/pg_ctl -D "$d/data" -l "$d/pg.log" -w -o \
+		"-c listen_addresses=127.0.0.1 -p $port -k $d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null) || { cat "$d/pg.log"; return 1; }
+	export GH_TEST_PG_PORT=$port
+	export GH_TEST_PG="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+}
+
+gh_pg_stop() {
+	local d=$1
+	[ -d "$d/data" ] || return 0
+	(cd "$d" && runuser -u postgres -- $PG_BIN/pg_ctl -D "$d/data" -m immediate -w stop >/dev/null 2>&1)
+}
+
+# gh_pg_newdb NAME: create a fresh database in the private cluster and print its conninfo.
+gh_pg_newdb() {
+	psql "$GH_TEST_PG" -qAt -c "CREATE DATABASE \"$1\"" >/dev/null && \
+		echo "host=127.0.0.1 port=$GH_TEST_PG_PORT user=postgres dbname=$1"
+}
