@@ -1,0 +1,194 @@
+/*
+ * HTTP/1.1 server on libevent bufferevents, parsed by llhttp, with
+ * optional TLS and mutual TLS.  Strict by design: what llhttp accepts but
+ * an edge must refuse (obs-fold, bare LF, whitespace before a colon, NUL,
+ * odd Transfer-Encoding) is refused before a handler sees the request.
+ * One request per connection is in flight at a time; pipelined requests
+ * wait in the input buffer and are answered in order.
+ *
+ * A handler receives a request and must eventually call exactly one of
+ * gh_http_respond*() on it, now or later from another callback; the
+ * request stays valid until then (or until on_abort fires when the
+ * client goes away first).
+ */
+#ifndef GH_HTTP_H
+#define GH_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "core/gh_tls.h"
+
+struct event_base;
+struct json_object;
+struct gh_http_conn;
+struct gh_http_server;
+
+struct gh_http_header {
+	char *name;
+	char *value;
+};
+
+struct gh_http_limits {
+	size_t max_header_bytes;   /* request line + header block: 431 (default 16384) */
+	size_t max_headers;        /* header fields: 431 (default 100) */
+	size_t max_url_bytes;      /* request-target: 414 (default 8192) */
+	size_t max_body_bytes;     /* decoded body: 413 (default 1 MiB) */
+	int header_timeout_ms;     /* whole header block: 408 (default 10000) */
+	int body_timeout_ms;       /* whole body: 408 (default 30000) */
+	int idle_timeout_ms;       /* idle keep-alive connection closed (default 60000) */
+	int max_requests_per_conn; /* then Connection: close (default 1000) */
+};
+
+struct gh_http_req;
+typedef void (*gh_http_handler_fn)(struct gh_http_req *req, void *arg);
+
+struct gh_http_server_cfg {
+	const char *name;            /* service name for logs */
+	struct gh_http_limits limits;
+	SSL_CTX *ssl;                /* NULL: plain HTTP.  Borrowed. */
+	const char *mtls_allow;      /* NULL: no identity check; else gh_mtls_allowed() list, 403 otherwise */
+	const char *trusted_proxies; /* comma-separated peer addresses whose X-Forwarded-For is believed */
+	gh_http_handler_fn handler;
+	void *arg;
+};
+
+struct gh_http_req {
+	struct gh_http_conn *conn;
+	const char *method;          /* "GET", ... (static string) */
+	int method_id;               /* llhttp_method_t */
+	char *target;                /* request-target as received */
+	char *path;                  /* target before '?', not percent-decoded */
+	char *query;                 /* after '?', or NULL */
+	struct gh_http_header *headers;
+	size_t nheaders;
+	unsigned char *body;         /* decoded (de-chunked), NUL-terminated; NULL when empty */
+	size_t body_len;
+	int http_minor;              /* 1 for HTTP/1.1, 0 for 1.0 */
+	int keep_alive;
+	char request_id[33];         /* X-Request-ID when sane, else 32 random hex */
+	char peer_addr[64];          /* TCP peer */
+	char client_addr[64];        /* real client: from X-Forwarded-For only via trusted proxies */
+	int tls;
+	int has_peer_id;             /* verified client certificate with a gatehouse:// SAN */
+	struct gh_peer_id peer_id;
+	void *ctx;                   /* free for the handler */
+	void (*on_abort)(struct gh_http_req *req, void *arg); /* client went away before the response */
+	void *abort_arg;
+	/* response headers added by gh_http_resp_header() */
+	struct gh_http_header *resp_headers;
+	size_t nresp_headers;
+};
+
+/* Fill limits with the defaults above. */
+void gh_http_limits_default(struct gh_http_limits *l);
+
+/* New server on base with cfg (copied; strings and SSL_CTX borrowed).  NULL on ENOMEM. */
+struct gh_http_server *gh_http_server_new(struct event_base *base,
+    const struct gh_http_server_cfg *cfg);
+
+/* Listen on addr:port (port 0 picks one).  0 ok, -1 with err. */
+int gh_http_server_listen(struct gh_http_server *srv, const char *addr, int port,
+    char *err, size_t errlen);
+
+/* Port of the first listener (after port 0). */
+int gh_http_server_port(const struct gh_http_server *srv);
+
+/*
+ * Graceful shutdown: stop accepting, close idle connections, let requests
+ * in flight finish (their responses carry Connection: close), and force
+ * the rest closed after grace_ms.  done(arg) runs when no connection is left.
+ */
+void gh_http_server_shutdown(struct gh_http_server *srv, int grace_ms,
+    void (*done)(void *arg), void *arg);
+
+/* Close everything and free the server. */
+void gh_http_server_free(struct gh_http_server *srv);
+
+/* First value of a request header, name case-insensitive; NULL if absent. */
+const char *gh_http_req_header(const struct gh_http_req *req, const char *name);
+
+/* Add a response header (copied).  0 ok, -1 on a CR, LF or NUL in either part. */
+int gh_http_resp_header(struct gh_http_req *req, const char *name, const char *value);
+
+/*
+ * Send the response and finish the request (req is freed after this).
+ * Content-Length, Date, Connection and X-Request-ID are set here.
+ */
+void gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
+    const void *body, size_t len);
+
+/* JSON body (borrowed, serialized here). */
+void gh_http_respond_json(struct gh_http_req *req, int status, struct json_object *body);
+
+/* Error body {"code":status,"message","description"}. */
+void gh_http_respond_error(struct gh_http_req *req, int status, const char *message,
+    const char *description);
+
+/* Same with a code other than the status (WSO2 gateway codes such as 900901). */
+void gh_http_respond_error_code(struct gh_http_req *req, int status, long code,
+    const char *message, const char *description);
+
+/* Reason phrase of status ("Not Found"), "Unknown" when not known. */
+const char *gh_http_status_text(int status);
+
+/*
+ * HTTP/1.1 client: keep-alive pools per (scheme, host, port), connect and
+ * response timeouts, TLS with a CA bundle and an optional client
+ * certificate.  Responses are parsed as strictly as requests are.
+ */
+struct gh_httpc;
+
+struct gh_httpc_cfg {
+	SSL_CTX *ssl;                /* for https:// URLs; NULL: https refused.  Borrowed. */
+	int connect_timeout_ms;      /* default 5000 */
+	int timeout_ms;              /* whole response, default 30000 */
+	size_t max_idle_per_host;    /* pooled idle connections, default 16 */
+	size_t max_header_bytes;     /* default 16384 */
+	size_t max_body_bytes;       /* default 8 MiB */
+};
+
+enum gh_httpc_err {
+	GH_HTTPC_OK = 0,
+	GH_HTTPC_ECONNECT,           /* could not connect / TLS handshake failed */
+	GH_HTTPC_ETIMEOUT,
+	GH_HTTPC_EPROTO,             /* malformed or oversized response */
+	GH_HTTPC_ECLOSED,            /* peer closed before a full response */
+	GH_HTTPC_EURL,
+};
+
+struct gh_httpc_resp {
+	enum gh_httpc_err error;
+	const char *errstr;          /* static text for error */
+	int status;
+	struct gh_http_header *headers;
+	size_t nheaders;
+	unsigned char *body;         /* NUL-terminated, NULL when empty */
+	size_t body_len;
+};
+
+typedef void (*gh_httpc_cb)(struct gh_httpc_resp *resp, void *arg);
+
+struct gh_httpc *gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg);
+void gh_httpc_free(struct gh_httpc *c);
+
+/*
+ * Start a request to url (http:// or https://).  hdrs may be NULL; Host,
+ * Content-Length and Connection are set here.  cb runs exactly once, on
+ * the event loop; resp is freed after cb returns.  0 started, -1 on a bad URL.
+ */
+int gh_httpc_request(struct gh_httpc *c, const char *method, const char *url,
+    const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
+    gh_httpc_cb cb, void *arg);
+
+/* Blocking form with its own event base, for commands and tests.  out is filled; free with gh_httpc_resp_clear(). */
+int gh_httpc_fetch(const struct gh_httpc_cfg *cfg, const char *method, const char *url,
+    const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
+    struct gh_httpc_resp *out);
+void gh_httpc_resp_clear(struct gh_httpc_resp *r);
+
+/* First value of a response header, case-insensitive. */
+const char *gh_httpc_resp_header(const struct gh_httpc_resp *r, const char *name);
+
+#endif
