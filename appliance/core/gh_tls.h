@@ -43,8 +43,9 @@ int gh_tls_peer_id(SSL *ssl, struct gh_peer_id *out);
 
 /*
  * Whether id may use an endpoint.  allow is a comma-separated list of
- * ROLE or ROLE/ENV entries; ENV may be "*".  "gw-internal/*,portal"
- * allows every internal gateway and the portal.  1 allowed, 0 not.
+ * ROLE or ROLE/ENV entries; ENV may be "*" for any.  "portal,gw-internal"
+ * followed by "/" and "*" allows the portal and every internal gateway.
+ * 1 allowed, 0 not.
  */
 int gh_mtls_allowed(const struct gh_peer_id *id, const char *allow);
 

@@ -1,0 +1,147 @@
+/*
+ * Strict JSON parsing and typed member access for request bodies.  json-c
+ * is lenient by default (it accepts trailing text, single quotes and
+ * comments); here a body is one strict value or it is refused.
+ */
+#include <string.h>
+
+#include "core/gh_json.h"
+
+/*
+ * json-c's strict mode still takes single-quoted strings: refuse any
+ * character outside a double-quoted string that JSON does not allow
+ * there (quotes, comments, bare words other than true/false/null are
+ * left to the tokener).  Returns 0 when the text is acceptable.
+ */
+static int
+json_prescan(const char *p, size_t len)
+{
+	int in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '\'' || c == '/' || c == '#')
+			return -1;
+	}
+	return 0;
+}
+
+struct json_object *
+gh_json_parse(const void *buf, size_t len, const char **why)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	enum json_tokener_error jerr;
+
+	*why = NULL;
+	if (buf == NULL || len == 0) {
+		*why = "The request body is empty; a JSON document is expected";
+		return NULL;
+	}
+	if (memchr(buf, '\0', len) != NULL || len > (size_t)0x7fffffff ||
+	    json_prescan(buf, len) != 0) {
+		*why = "The request body is not valid JSON text";
+		return NULL;
+	}
+	tok = json_tokener_new_ex(GH_JSON_MAX_DEPTH);
+	if (tok == NULL) {
+		*why = "Out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue) {
+		*why = "The JSON document is truncated";
+		goto fail;
+	}
+	if (jerr != json_tokener_success) {
+		*why = jerr == json_tokener_error_depth ?
+		    "The JSON document is nested too deeply" : "The request body is not valid JSON";
+		goto fail;
+	}
+	/* Only whitespace may follow the value. */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+		char c = ((const char *)buf)[i];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			*why = "Unexpected text after the JSON document";
+			goto fail;
+		}
+	}
+	json_tokener_free(tok);
+	return o;
+fail:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return NULL;
+}
+
+struct json_object *
+gh_json_parse_object(const void *buf, size_t len, const char **why)
+{
+	struct json_object *o = gh_json_parse(buf, len, why);
+
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		*why = "A JSON object is expected";
+		return NULL;
+	}
+	return o;
+}
+
+const char *
+gh_json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int
+gh_json_int(struct json_object *o, const char *key, long long *out)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 1;
+	if (!json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+int
+gh_json_bool(struct json_object *o, const char *key, int *out)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 1;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+struct json_object *
+gh_json_array(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
