@@ -1,16 +1,45 @@
 /*
- * gatehouse: the node command.  Dispatches to its subcommands.
+ * gatehouse: the node command.  Dispatches to its subcommands; each lives
+ * in its own file of appliance/cmd/ and returns the process exit status
+ * (0 ok, 1 failure, 2 usage).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/node.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "init", gh_cmd_init, "init --first [--config FILE]: make a deployment's first node" },
+	{ "check-config", gh_cmd_check_config, "check-config FILE: validate a configuration file" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: gatehouse COMMAND [ARGS]\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "help") == 0) {
-		fprintf(stderr, "usage: gatehouse init|check-config|run|status\n");
-		return argc < 2 ? 2 : 0;
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
 	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "gatehouse: unknown command '%s'\n", argv[1]);
+	usage(stderr);
 	return 2;
 }

@@ -1,0 +1,485 @@
+/*
+ * gatehouse init --first: make the first node of a deployment.  Each step
+ * checks what is already there and only adds what is missing, so a second
+ * run changes nothing and says so:
+ *   1. the internal CA (its key stays on this node, 0600) and this node's
+ *      component certificates named gatehouse://ROLE/ENV/NODE;
+ *   2. the key that encrypts token-signing keys, appended to the node's
+ *      configuration file, which is made 0600;
+ *   3. the database schema (versioned migrations);
+ *   4. the first token-signing keys (RS256 and ES256), sealed under that
+ *      key and stored in PostgreSQL;
+ *   5. the super tenant's LDAP subtree, its role groups and an admin user
+ *      whose password is given or generated and printed once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/node.h"
+#include "core/gh_codec.h"
+#include "core/gh_jose.h"
+#include "core/gh_pki.h"
+#include "core/gh_settings.h"
+#include "ldap/gh_ldap.h"
+#include "pg/gh_pg.h"
+
+#define CA_DAYS 3650
+#define CERT_DAYS 825
+
+struct init_ctx {
+	struct gh_settings *cfg;
+	const char *config_path;
+	char pki_dir[512];
+	int changes;
+};
+
+static const char *const default_roles[] = { "admin", "creator", "publisher", "subscriber", NULL };
+
+static int
+file_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Components of a node role: (role, environment) pairs of certificates to issue. */
+static size_t
+role_components(const char *node_role, const char *comps[][2], size_t max)
+{
+	static const char *const all[][2] = {
+		{ "node", "-" }, { "publisher", "-" }, { "portal", "-" }, { "keymanager", "-" },
+		{ "trafficmanager", "-" }, { "gw-internal", "internal" }, { "gw-external", "external" },
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++) {
+		const char *r = all[i][0];
+		int take = strcmp(node_role, "all-in-one") == 0 || strcmp(r, "node") == 0 ||
+		    strcmp(r, node_role) == 0 ||
+		    (strcmp(node_role, "control-plane") == 0 && strncmp(r, "gw-", 3) != 0);
+		if (take) {
+			comps[n][0] = r;
+			comps[n++][1] = all[i][1];
+		}
+	}
+	return n;
+}
+
+static int
+step_pki(struct init_ctx *c)
+{
+	char ca_key[600], ca_crt[600], key[600], crt[600], err[256], fp[65];
+	const char *comps[8][2];
+	const char *names[33];
+	char *hosts, *save = NULL;
+	size_t n, nn = 0;
+	int rc = -1;
+
+	snprintf(ca_key, sizeof(ca_key), "%s/ca.key", c->pki_dir);
+	snprintf(ca_crt, sizeof(ca_crt), "%s/ca.crt", c->pki_dir);
+	if (!file_exists(ca_crt)) {
+		if (gh_pki_ca_create("Gatehouse internal CA", CA_DAYS, ca_key, ca_crt, err, sizeof(err)) != 0) {
+			fprintf(stderr, "gatehouse init: CA: %s\n", err);
+			return -1;
+		}
+		gh_pki_fingerprint(ca_crt, fp);
+		printf("created   internal CA %s (sha256 %s)\n", ca_crt, fp);
+		c->changes++;
+	} else {
+		printf("unchanged internal CA %s\n", ca_crt);
+	}
+	hosts = strdup(gh_settings_str(c->cfg, "node.hostnames"));
+	if (hosts == NULL)
+		return -1;
+	for (char *h = strtok_r(hosts, ", ", &save); h != NULL && nn < 32; h = strtok_r(NULL, ", ", &save))
+		names[nn++] = h;
+	names[nn] = NULL;
+	n = role_components(gh_settings_str(c->cfg, "node.role"), comps, 8);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s/%s.key", c->pki_dir, comps[i][0]);
+		snprintf(crt, sizeof(crt), "%s/%s.crt", c->pki_dir, comps[i][0]);
+		if (file_exists(crt) && file_exists(key)) {
+			printf("unchanged certificate %s\n", crt);
+			continue;
+		}
+		unlink(key);
+		if (gh_pki_issue(ca_key, ca_crt, comps[i][0], comps[i][1],
+		    gh_settings_str(c->cfg, "node.name"), names, CERT_DAYS, key, crt, err, sizeof(err)) != 0) {
+			fprintf(stderr, "gatehouse init: certificate for %s: %s\n", comps[i][0], err);
+			goto out;
+		}
+		printf("created   certificate %s (gatehouse://%s/%s/%s)\n", crt, comps[i][0],
+		    comps[i][1], gh_settings_str(c->cfg, "node.name"));
+		c->changes++;
+	}
+	rc = 0;
+out:
+	free(hosts);
+	return rc;
+}
+
+/* Decode keys.signing_kek into kek; 0 ok, -1 with a message. */
+static int
+kek_decode(const char *b64, unsigned char kek[GH_SECRETBOX_KEYLEN])
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+
+	if (gh_b64_decode(b64, strlen(b64), &raw, &len) != 0 || len != GH_SECRETBOX_KEYLEN) {
+		if (raw != NULL)
+			gh_free_secret_n(raw, len);
+		fprintf(stderr, "gatehouse init: keys.signing_kek is not 32 bytes of base64; "
+		    "remove the line to have a new key generated (only before any signing key exists)\n");
+		return -1;
+	}
+	memcpy(kek, raw, GH_SECRETBOX_KEYLEN);
+	gh_free_secret_n(raw, len);
+	return 0;
+}
+
+static int
+step_kek(struct init_ctx *c, unsigned char kek[GH_SECRETBOX_KEYLEN])
+{
+	unsigned char raw[GH_SECRETBOX_KEYLEN];
+	char *b64;
+	FILE *f;
+	int rc;
+
+	if (gh_settings_is_set(c->cfg, "keys.signing_kek")) {
+		printf("unchanged signing-key encryption key (in %s)\n", c->config_path);
+		return kek_decode(gh_settings_str(c->cfg, "keys.signing_kek"), kek);
+	}
+	if (gh_random_bytes(raw, sizeof(raw)) != 0)
+		return -1;
+	b64 = gh_b64_encode(raw, sizeof(raw));
+	if (b64 == NULL)
+		return -1;
+	if (chmod(c->config_path, 0600) != 0) {
+		fprintf(stderr, "gatehouse init: chmod %s: %s\n", c->config_path, strerror(errno));
+		gh_free_secret(b64);
+		return -1;
+	}
+	f = fopen(c->config_path, "a");
+	rc = f != NULL && fprintf(f, "\n# written by gatehouse init: encrypts the token-signing keys; back it up\n"
+	    "keys.signing_kek = %s\n", b64) > 0;
+	if (f == NULL || fclose(f) != 0 || !rc) {
+		fprintf(stderr, "gatehouse init: cannot append to %s: %s\n", c->config_path, strerror(errno));
+		gh_free_secret(b64);
+		return -1;
+	}
+	gh_settings_set(c->cfg, "keys.signing_kek", b64, "init", NULL);
+	gh_free_secret(b64);
+	memcpy(kek, raw, sizeof(raw));
+	explicit_bzero(raw, sizeof(raw));
+	printf("created   signing-key encryption key (appended to %s, now mode 0600)\n", c->config_path);
+	c->changes++;
+	return 0;
+}
+
+static char *
+db_conninfo(const struct gh_settings *s)
+{
+	char *ci = NULL;
+	const char *pw = gh_settings_str(s, "db.password");
+	int n;
+
+	/* libpq conninfo values are single-quoted with \' and \\ escaped; our settings
+	 * refuse neither, so quote each. */
+	n = asprintf(&ci, "host='%s' port=%lld dbname='%s' user='%s' sslmode=%s%s%s%s",
+	    gh_settings_str(s, "db.host"), gh_settings_int(s, "db.port"),
+	    gh_settings_str(s, "db.name"), gh_settings_str(s, "db.user"),
+	    gh_settings_str(s, "db.sslmode"), pw ? " password='" : "", pw ? pw : "", pw ? "'" : "");
+	if (n < 0)
+		return NULL;
+	for (char *p = ci; *p; p++)
+		if (*p == '\\')
+			goto bad;
+	return ci;
+bad:
+	fprintf(stderr, "gatehouse init: backslashes are not allowed in db.* settings\n");
+	gh_free_secret(ci);
+	return NULL;
+}
+
+static int
+signing_key_add(struct gh_pg *db, enum gh_jose_alg alg, const unsigned char kek[GH_SECRETBOX_KEYLEN])
+{
+	struct gh_jwk *k = gh_jwk_generate(alg, NULL);
+	char tp[GH_JWK_THUMBPRINT_LEN + 1];
+	char *pem = NULL;
+	unsigned char *box = NULL;
+	size_t boxlen = 0;
+	struct json_object *jwk = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (k == NULL || gh_jwk_thumbprint(k, tp) != 0)
+		goto out;
+	free(k->kid);
+	k->kid = strdup(tp);
+	pem = gh_jwk_private_pem(k);
+	jwk = gh_jwk_to_json(k);
+	if (k->kid == NULL || pem == NULL || jwk == NULL ||
+	    gh_secretbox_seal(kek, tp, strlen(tp), pem, strlen(pem), &box, &boxlen) != 0)
+		goto out;
+	{
+		const char *params[4] = { tp, gh_jose_alg_name(alg),
+		    json_object_to_json_string_ext(jwk, JSON_C_TO_STRING_PLAIN), (const char *)box };
+		size_t lens[4] = { strlen(tp), strlen(params[1]), strlen(params[2]), boxlen };
+		int bin[4] = { 0, 0, 0, 1 };
+		res = gh_pg_exec_len(db, "INSERT INTO gh_signing_keys (kid, alg, public_jwk, private_key_enc) "
+		    "VALUES ($1, $2, $3::jsonb, $4)", 4, params, lens, bin);
+	}
+	if (res == NULL) {
+		fprintf(stderr, "gatehouse init: storing signing key: %s\n", gh_pg_errmsg(db));
+		goto out;
+	}
+	printf("created   token-signing key %s kid %s (sealed in the database)\n", gh_jose_alg_name(alg), tp);
+	rc = 0;
+out:
+	PQclear(res);
+	json_object_put(jwk);
+	if (pem != NULL)
+		gh_free_secret(pem);
+	free(box);
+	gh_jwk_free(k);
+	return rc;
+}
+
+static int
+step_database(struct init_ctx *c, const unsigned char kek[GH_SECRETBOX_KEYLEN])
+{
+	char *ci = db_conninfo(c->cfg), err[256];
+	struct gh_pg *db;
+	int applied, rc = -1;
+	static const enum gh_jose_alg algs[] = { GH_JOSE_RS256, GH_JOSE_ES256 };
+
+	if (ci == NULL)
+		return -1;
+	db = gh_pg_connect(ci, err, sizeof(err));
+	gh_free_secret(ci);
+	if (db == NULL) {
+		fprintf(stderr, "gatehouse init: database: %s\n", err);
+		return -1;
+	}
+	applied = gh_pg_migrate_schema(db);
+	if (applied < 0) {
+		fprintf(stderr, "gatehouse init: migrations: %s\n", gh_pg_errmsg(db));
+		goto out;
+	}
+	if (applied > 0) {
+		printf("created   database schema (%d migration%s applied)\n", applied, applied == 1 ? "" : "s");
+		c->changes++;
+	} else {
+		printf("unchanged database schema (up to date)\n");
+	}
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		const char *p[1] = { gh_jose_alg_name(algs[i]) };
+		int64_t count = 0;
+		if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_signing_keys WHERE alg = $1 AND status = 'active'",
+		    1, p, &count) != 0) {
+			fprintf(stderr, "gatehouse init: signing keys: %s\n", gh_pg_errmsg(db));
+			goto out;
+		}
+		if (count > 0) {
+			printf("unchanged token-signing key %s\n", p[0]);
+			continue;
+		}
+		if (signing_key_add(db, algs[i], kek) != 0)
+			goto out;
+		c->changes++;
+	}
+	rc = 0;
+out:
+	gh_pg_close(db);
+	return rc;
+}
+
+static char *
+admin_password(const char *file, int *generated)
+{
+	char buf[512];
+	const char *env = getenv("GATEHOUSE_ADMIN_PASSWORD");
+	FILE *f;
+
+	*generated = 0;
+	if (file != NULL) {
+		size_t n;
+		f = fopen(file, "r");
+		if (f == NULL) {
+			fprintf(stderr, "gatehouse init: %s: %s\n", file, strerror(errno));
+			return NULL;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0] == '\0') {
+			fprintf(stderr, "gatehouse init: %s holds an empty password\n", file);
+			return NULL;
+		}
+		return strdup(buf);
+	}
+	if (env != NULL && env[0] != '\0')
+		return strdup(env);
+	*generated = 1;
+	return gh_random_b64url(15);
+}
+
+static int
+step_ldap(struct init_ctx *c, const char *pwfile)
+{
+	struct gh_ldap_config lc = { 0 };
+	struct gh_ldap *ld;
+	struct gh_ldap_result r = { 0 };
+	int rc = -1, x;
+
+	lc.uri = gh_settings_str(c->cfg, "ldap.uri");
+	lc.base_dn = gh_settings_str(c->cfg, "ldap.base_dn");
+	lc.bind_dn = gh_settings_str(c->cfg, "ldap.bind_dn");
+	lc.bind_password = gh_settings_str(c->cfg, "ldap.bind_password");
+	lc.starttls = (int)gh_settings_int(c->cfg, "ldap.starttls");
+	lc.ca_file = gh_settings_str(c->cfg, "ldap.ca_file");
+	lc.network_timeout_ms = 5000;
+	lc.op_timeout_ms = 10000;
+	ld = gh_ldap_new(&lc);
+	if (ld == NULL || gh_ldap_connect(ld) != GH_LDAP_OK) {
+		fprintf(stderr, "gatehouse init: LDAP %s: cannot bind as %s\n", lc.uri, lc.bind_dn);
+		goto out;
+	}
+	x = gh_ldap_tenant_create(ld, GH_LDAP_SUPER_TENANT);
+	if (x == GH_LDAP_OK) {
+		printf("created   LDAP tenant %s\n", GH_LDAP_SUPER_TENANT);
+		c->changes++;
+	} else if (x == GH_LDAP_EXISTS) {
+		printf("unchanged LDAP tenant %s\n", GH_LDAP_SUPER_TENANT);
+	} else {
+		fprintf(stderr, "gatehouse init: LDAP tenant: %s\n", gh_ldap_rc_str(x));
+		goto out;
+	}
+	for (size_t i = 0; default_roles[i] != NULL; i++) {
+		x = gh_ldap_group_create(ld, GH_LDAP_SUPER_TENANT, default_roles[i]);
+		if (x == GH_LDAP_OK) {
+			printf("created   LDAP role %s\n", default_roles[i]);
+			c->changes++;
+		} else if (x != GH_LDAP_EXISTS) {
+			fprintf(stderr, "gatehouse init: LDAP role %s: %s\n", default_roles[i], gh_ldap_rc_str(x));
+			goto out;
+		}
+	}
+	x = gh_ldap_user_find(ld, GH_LDAP_SUPER_TENANT, "admin", NULL, &r);
+	if (x == GH_LDAP_OK && r.n > 0) {
+		printf("unchanged admin user (password not changed)\n");
+	} else {
+		struct gh_ldap_user_info info = { "admin", "admin", NULL };
+		int generated;
+		char *pw = admin_password(pwfile, &generated);
+		if (pw == NULL)
+			goto out;
+		x = gh_ldap_user_create(ld, GH_LDAP_SUPER_TENANT, "admin", &info, pw, strlen(pw));
+		if (x == GH_LDAP_OK)
+			x = gh_ldap_group_add_member(ld, GH_LDAP_SUPER_TENANT, "admin", "admin");
+		if (x != GH_LDAP_OK) {
+			fprintf(stderr, "gatehouse init: admin user: %s\n", gh_ldap_rc_str(x));
+			gh_free_secret(pw);
+			goto out;
+		}
+		if (generated)
+			printf("created   admin user 'admin' with password (shown once): %s\n", pw);
+		else
+			printf("created   admin user 'admin' with the given password\n");
+		gh_free_secret(pw);
+		c->changes++;
+	}
+	rc = 0;
+out:
+	gh_ldap_result_free(&r);
+	gh_ldap_free(ld);
+	return rc;
+}
+
+int
+gh_cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "first", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "admin-password-file", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct init_ctx c = { 0 };
+	unsigned char kek[GH_SECRETBOX_KEYLEN];
+	const char *pwfile = NULL;
+	int first = 0, o, rc = 1;
+
+	c.config_path = GH_NODE_DEFAULT_CONFIG;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f': first = 1; break;
+		case 'c': c.config_path = optarg; break;
+		case 'p': pwfile = optarg; break;
+		default:
+			fprintf(stderr, "usage: gatehouse init --first [--config FILE] [--admin-password-file FILE]\n");
+			return 2;
+		}
+	}
+	if (!first || optind != argc) {
+		fprintf(stderr, "usage: gatehouse init --first [--config FILE] [--admin-password-file FILE]\n"
+		    "  (--first makes a deployment's first node; other nodes join by enrolment)\n");
+		return 2;
+	}
+	c.cfg = gh_node_config_load(c.config_path);
+	if (c.cfg == NULL)
+		return 1;
+	if (strncmp(gh_settings_str(c.cfg, "node.role"), "gateway-", 8) == 0) {
+		fprintf(stderr, "gatehouse init: a gateway node cannot be a deployment's first node; "
+		    "make a control-plane or all-in-one node first and enrol the gateway\n");
+		goto out;
+	}
+	snprintf(c.pki_dir, sizeof(c.pki_dir), "%s/pki", gh_settings_str(c.cfg, "node.data_dir"));
+	if (mkdir_p(c.pki_dir, 0700) != 0) {
+		fprintf(stderr, "gatehouse init: %s: %s\n", c.pki_dir, strerror(errno));
+		goto out;
+	}
+	if (step_pki(&c) != 0 || step_kek(&c, kek) != 0)
+		goto out;
+	if (step_database(&c, kek) != 0 || step_ldap(&c, pwfile) != 0)
+		goto out;
+	if (c.changes == 0)
+		printf("gatehouse init: this node is already initialised; nothing changed\n");
+	else
+		printf("gatehouse init: done (%d change%s)\n", c.changes, c.changes == 1 ? "" : "s");
+	rc = 0;
+out:
+	explicit_bzero(kek, sizeof(kek));
+	gh_settings_free(c.cfg);
+	return rc;
+}
