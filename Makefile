@@ -44,7 +44,7 @@ LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 BINS = $(BUILD)/bin/gatehouse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all tests clean deps test run bench-% test-% sanbuild
+.PHONY: all tests clean deps test run stop bench-% test-% sanbuild
 all: $(BINS)
 tests: $(UNIT_BINS)
 
@@ -107,6 +107,9 @@ bench-%: deps
 run: deps
 	$(MAKE) all
 	appliance/run-local.sh
+
+stop:
+	@bash -c '. appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; gh_pg_stop $$PWD/var/pg; echo stopped'
 
 clean:
 	rm -rf build

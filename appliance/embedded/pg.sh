@@ -1,5 +1,11 @@
-# Private PostgreSQL 15 for tests (sourced).  gh_pg_start DIR / gh_pg_stop DIR.
-# Exports GH_TEST_PG (libpq conninfo, superuser postgres) and GH_TEST_PG_PORT.
+# Embedded PostgreSQL 15 (sourced): the all-in-one node's database under its data
+# folder, and the test harness's private cluster.  Runs as the postgres user
+# (initdb refuses root).
+#   gh_pg_start DIR [PORT]  initdb when DIR/data is missing, then start on 127.0.0.1
+#                           (PORT or a free one); exports GH_TEST_PG (superuser conninfo)
+#                           and GH_TEST_PG_PORT.  Local connections are trusted, TCP
+#                           connections other than the superuser's need a password.
+#   gh_pg_stop DIR
 PG_BIN=/usr/lib/postgresql/15/bin
 
 gh_free_port() {
@@ -11,11 +17,13 @@ gh_free_port() {
 }
 
 gh_pg_start() {
-	local d=$1 port
+	local d=$1 port=${2:-}
 	mkdir -p "$d" && chown postgres "$d" && chmod 700 "$d"
-	port=$(gh_free_port)
-	(cd "$d" && runuser -u postgres -- $PG_BIN/initdb -D "$d/data" -U postgres -A trust \
-		-E UTF8 --locale=C.UTF-8 --no-sync >"$d/initdb.log" 2>&1) || { cat "$d/initdb.log"; return 1; }
+	[ -n "$port" ] || port=$(gh_free_port)
+	if [ ! -f "$d/data/PG_VERSION" ]; then
+		(cd "$d" && runuser -u postgres -- $PG_BIN/initdb -D "$d/data" -U postgres -A trust \
+			-E UTF8 --locale=C.UTF-8 --no-sync >"$d/initdb.log" 2>&1) || { cat "$d/initdb.log"; return 1; }
+	fi
 	(cd "$d" && runuser -u postgres -- $PG_BIN/pg_ctl -D "$d/data" -l "$d/pg.log" -w -o \
 		"-c listen_addresses=127.0.0.1 -p $port -k $d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
 		start >/dev/null) || { cat "$d/pg.log"; return 1; }

@@ -1,4 +1,8 @@
-# Private OpenLDAP slapd for tests (sourced).  gh_slapd_start DIR / gh_slapd_stop DIR.
+# Embedded OpenLDAP slapd (sourced): the all-in-one node's directory under its
+# data folder, and the test harness's private server.
+#   gh_slapd_start DIR [PORT]  generate the configuration when DIR/slapd.d is missing
+#                              (root password kept in DIR/rootpw, 0600), then start
+#   gh_slapd_stop DIR
 # A generated cn=config (mdb module, schemas core, cosine, inetorgperson, nis), the
 # suffix dc=gatehouse with its root entry, listening on a free loopback port and on
 # an ldapi socket in DIR (root may modify cn=config through it with SASL EXTERNAL).
@@ -6,9 +10,12 @@
 # GH_TEST_LDAP_ROOTDN, GH_TEST_LDAP_ROOTPW.
 
 gh_slapd_start() {
-	local d=$1 port pw hash sock
+	local d=$1 port=${2:-} pw hash sock
+	[ -n "$port" ] || port=$(gh_free_port)
+	if [ ! -f "$d/rootpw" ]; then
+	rm -rf "$d/slapd.d" "$d/db"
 	mkdir -p "$d/slapd.d" "$d/db"
-	port=$(gh_free_port)
+	chmod 700 "$d"
 	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 	hash=$(slappasswd -s "$pw")
 	cat >"$d/config.ldif" <<LDIF
@@ -60,6 +67,9 @@ LDIF
 	slapadd -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.log" 2>&1 || { cat "$d/slapadd.log"; return 1; }
 	printf 'dn: dc=gatehouse\nobjectClass: dcObject\nobjectClass: organization\ndc: gatehouse\no: Gatehouse\n' |
 		slapadd -n1 -F "$d/slapd.d" >>"$d/slapadd.log" 2>&1 || { cat "$d/slapadd.log"; return 1; }
+	(umask 077; printf '%s\n' "$pw" >"$d/rootpw")
+	fi
+	pw=$(cat "$d/rootpw")
 	sock=$(printf '%s' "$d/ldapi" | sed 's|/|%2F|g')
 	slapd -F "$d/slapd.d" -h "ldap://127.0.0.1:$port/ ldapi://$sock" -d 0 >"$d/slapd.log" 2>&1 &
 	echo $! >"$d/pid"
