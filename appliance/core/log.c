@@ -43,7 +43,7 @@ log_head(enum gh_log_level lvl, const char *event, const char *reqid)
 {
 	struct timeval tv;
 	struct tm tm;
-	char ts[40];
+	char ts[80];
 	struct json_object *o = json_object_new_object();
 
 	gettimeofday(&tv, NULL);
