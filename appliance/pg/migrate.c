@@ -63,13 +63,16 @@ gh_pg_migrate(struct gh_pg *db, const struct gh_pg_migration *m, size_t n)
 	int applied = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct one_migration om = { &m[i], 0 };
-
-		if (m[i].version <= 0 || (i > 0 && m[i].version <= m[i - 1].version)) {
+		if (m[i].version <= 0 || m[i].stmts == NULL ||
+		    (i > 0 && m[i].version <= m[i - 1].version)) {
 			gh_pg_set_error(db, GH_PG_SQLSTATE_BAD_ARG,
 			    "migration versions must be positive and increasing");
 			return -1;
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct one_migration om = { &m[i], 0 };
+
 		if (gh_pg_run_tx(db, 0, migrate_one_tx, &om) != 0) {
 			gh_log_error("pg_migrate", NULL, "migration %d (%s) failed: %s %s",
 			    m[i].version, m[i].name, gh_pg_sqlstate(db), gh_pg_errmsg(db));
