@@ -214,6 +214,10 @@ service_run(struct gh_ldap *ld, int (*op)(LDAP *, void *), void *arg)
 		if (rc == LDAP_SUCCESS) {
 			ld->st.operations++;
 			rc = op(ld->conn, arg);
+		} else if (!conn_lost(rc)) {
+			/* Not the caller's fault: the service identity failed. */
+			rc = LDAP_OTHER;
+			break;
 		}
 		if (rc == LDAP_TIMEOUT) {
 			conn_drop(ld);
