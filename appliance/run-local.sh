@@ -19,7 +19,7 @@ if ! runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$VAR/pg/data" 
 	gh_pg_start "$VAR/pg" "$PG_PORT" || { echo "make run: PostgreSQL did not start (see $VAR/pg/pg.log)"; exit 1; }
 fi
 if [ ! -f "$VAR/slapd/pid" ] || ! kill -0 "$(cat "$VAR/slapd/pid")" 2>/dev/null; then
-	gh_slapd_start "$VAR/slapd" "$LDAP_PORT" || { echo "make run: slapd did not start (see $VAR/slapd/slapd.log)"; exit 1; }
+	GH_SLAPD_ARGON2=1 gh_slapd_start "$VAR/slapd" "$LDAP_PORT" || { echo "make run: slapd did not start (see $VAR/slapd/slapd.log)"; exit 1; }
 fi
 PGC="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
 if [ ! -f "$VAR/dbpw" ]; then

@@ -18,6 +18,15 @@ gh_slapd_start() {
 	chmod 700 "$d"
 	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 	hash=$(slappasswd -s "$pw")
+	# GH_SLAPD_ARGON2=1 (make run): slapd hashes userPassword with Argon2 (Debian's
+	# argon2 module); otherwise slapd's default {SSHA}.
+	local argon_module="" argon_hash=""
+	if [ "${GH_SLAPD_ARGON2:-0}" = 1 ]; then
+		argon_module="olcModuleLoad: argon2
+"
+		argon_hash="olcPasswordHash: {ARGON2}
+"
+	fi
 	cat >"$d/config.ldif" <<LDIF
 dn: cn=config
 objectClass: olcGlobal
@@ -29,7 +38,7 @@ objectClass: olcModuleList
 cn: module{0}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
-
+$argon_module
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: schema
@@ -43,7 +52,7 @@ dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {-1}frontend
-
+$argon_hash
 dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {0}config
