@@ -174,7 +174,10 @@ const struct gh_jwk *gh_jwks_find(const struct gh_jwks *set, const char *kid);
 struct gh_jwks *gh_jwks_from_json(struct json_object *jwks, size_t *skipped,
     enum gh_jose_err *err);
 
-/* As gh_jwks_from_json, from len bytes of JSON text. */
+/*
+ * As gh_jwks_from_json, from len bytes of strict JSON text (at most 1 MiB,
+ * no repeated member names; else EFORMAT).
+ */
 struct gh_jwks *gh_jwks_parse(const char *json, size_t len, size_t *skipped,
     enum gh_jose_err *err);
 
