@@ -83,7 +83,8 @@ static const char rfc8037_a1_jwk[] =
     "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
     "\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\","
     "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}";
-static const char rfc8037_a1_x[] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+static const char rfc8037_a1_x[] =
+    "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 static const char rfc8037_a3_thumbprint[] =
     "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
 static const char rfc8037_a4_payload[] = "Example of Ed25519 signing";
