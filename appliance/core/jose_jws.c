@@ -1,0 +1,664 @@
+/*
+ * JWS compact serialization (RFC 7515) and JWT claim checks (RFC 7519).
+ * Signing and verifying always use the key's fixed algorithm; a token's
+ * header "alg" is only compared with it.  Verification runs the cheap
+ * structural checks before any public-key operation, since forged tokens
+ * cost the verifier as much as real ones.  Also holds the strict JSON
+ * reader the JOSE code uses for untrusted headers, claims and key sets.
+ */
+#include <json-c/json.h>
+#include <math.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/gh_codec.h"
+#include "core/gh_jose.h"
+#include "core/jose_int.h"
+
+#define JSON_MAX_DEPTH	16
+#define ES256_PART	32
+#define LEEWAY_MAX	(365L * 86400)
+
+/* How many member names the JSON text s (already validated) holds. */
+static size_t
+count_members_text(const char *s, size_t len)
+{
+	size_t i = 0, j, n = 0;
+
+	while (i < len) {
+		if (s[i] != '"') {
+			i++;
+			continue;
+		}
+		for (i++; i < len && s[i] != '"'; i++)
+			if (s[i] == '\\')
+				i++;
+		i++;
+		for (j = i; j < len && (s[j] == ' ' || s[j] == '\t' ||
+		    s[j] == '\n' || s[j] == '\r'); j++)
+			;
+		if (j < len && s[j] == ':')
+			n++;
+	}
+	return n;
+}
+
+/* How many members the parsed tree holds, at every depth. */
+static size_t
+count_members_tree(struct json_object *o)
+{
+	size_t n = 0, i, len;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			n += 1 + count_members_tree(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++)
+			n += count_members_tree(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
+struct json_object *
+gh_jose_json_parse(const char *s, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL;
+	size_t end;
+
+	if (s == NULL || len == 0 || len > GH_JWS_MAX * 64 ||
+	    memchr(s, '\0', len) != NULL)
+		return NULL;
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success)
+		goto bad;
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (s[end] != ' ' && s[end] != '\t' && s[end] != '\n' &&
+		    s[end] != '\r')
+			goto bad;
+	/* json-c keeps the last of repeated names: count to find them. */
+	if (count_members_text(s, len) != count_members_tree(o))
+		goto bad;
+	json_tokener_free(tok);
+	return o;
+bad:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return NULL;
+}
+
+int
+gh_jose_json_str(struct json_object *obj, const char *key, const char **out)
+{
+	struct json_object *v;
+	const char *s;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return -1;
+	*out = s;
+	return 1;
+}
+
+const char *
+gh_jose_json_compact(struct json_object *obj, size_t *len)
+{
+	const char *s;
+
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return s;
+}
+
+/* The exact signature length of alg with key, or 0. */
+static size_t
+sig_length(const struct gh_jwk *key)
+{
+	int n;
+
+	switch (key->alg) {
+	case GH_JOSE_RS256:
+		n = EVP_PKEY_get_size(key->pub);
+		return n > 0 ? (size_t)n : 0;
+	case GH_JOSE_ES256:
+		return 2 * ES256_PART;
+	case GH_JOSE_EDDSA:
+		return 64;
+	default:
+		return 0;
+	}
+}
+
+/* DER ECDSA-Sig-Value to raw R||S (64 bytes).  Returns 0 or -1. */
+static int
+ecdsa_der_to_raw(const unsigned char *der, size_t len, unsigned char *raw)
+{
+	const unsigned char *p = der;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *sig;
+	int rc = -1;
+
+	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
+		return -1;
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, raw, ES256_PART) == ES256_PART &&
+	    BN_bn2binpad(s, raw + ES256_PART, ES256_PART) == ES256_PART)
+		rc = 0;
+	ECDSA_SIG_free(sig);
+	return rc;
+}
+
+/* Raw R||S (64 bytes) to DER; *der is OPENSSL_malloc'd.  Returns length. */
+static int
+ecdsa_raw_to_der(const unsigned char *raw, unsigned char **der)
+{
+	BIGNUM *r, *s;
+	ECDSA_SIG *sig;
+	int n = -1;
+
+	*der = NULL;
+	r = BN_bin2bn(raw, ES256_PART, NULL);
+	s = BN_bin2bn(raw + ES256_PART, ES256_PART, NULL);
+	if (r == NULL || s == NULL || (sig = ECDSA_SIG_new()) == NULL) {
+		BN_free(r);
+		BN_free(s);
+		return -1;
+	}
+	if (ECDSA_SIG_set0(sig, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+	} else
+		n = i2d_ECDSA_SIG(sig, der);
+	ECDSA_SIG_free(sig);
+	return n;
+}
+
+enum gh_jose_err
+gh_jws_sign_raw(const struct gh_jwk *key, const void *input, size_t len,
+    unsigned char **sig, size_t *siglen)
+{
+	const EVP_MD *md;
+	EVP_MD_CTX *mctx = NULL;
+	unsigned char *buf = NULL, *raw = NULL;
+	size_t n = 0;
+	enum gh_jose_err rc = GH_JOSE_EINTERNAL;
+
+	if (sig == NULL || siglen == NULL)
+		return GH_JOSE_EINTERNAL;
+	*sig = NULL;
+	*siglen = 0;
+	if (key == NULL || key->priv == NULL || sig_length(key) == 0)
+		return GH_JOSE_EKEY;
+	md = key->alg == GH_JOSE_EDDSA ? NULL : EVP_sha256();
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(mctx, NULL, md, NULL, key->priv) != 1 ||
+	    EVP_DigestSign(mctx, NULL, &n, input, len) != 1 ||
+	    (buf = malloc(n)) == NULL ||
+	    EVP_DigestSign(mctx, buf, &n, input, len) != 1)
+		goto out;
+	if (key->alg == GH_JOSE_ES256) {
+		if ((raw = malloc(2 * ES256_PART)) == NULL ||
+		    ecdsa_der_to_raw(buf, n, raw) != 0)
+			goto out;
+		free(buf);
+		buf = raw;
+		raw = NULL;
+		n = 2 * ES256_PART;
+	}
+	if (n != sig_length(key))
+		goto out;
+	*sig = buf;
+	*siglen = n;
+	buf = NULL;
+	rc = GH_JOSE_OK;
+out:
+	free(raw);
+	free(buf);
+	EVP_MD_CTX_free(mctx);
+	ERR_clear_error();
+	return rc;
+}
+
+enum gh_jose_err
+gh_jws_verify_raw(const struct gh_jwk *key, const void *input, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	const EVP_MD *md;
+	EVP_MD_CTX *mctx = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *vsig = sig;
+	size_t vlen = siglen;
+	int n, ok = 0;
+
+	if (key == NULL || key->pub == NULL || sig == NULL)
+		return GH_JOSE_ESIG;
+	if (siglen == 0 || siglen != sig_length(key))
+		return GH_JOSE_ESIG;
+	if (key->alg == GH_JOSE_ES256) {
+		if ((n = ecdsa_raw_to_der(sig, &der)) <= 0)
+			goto out;
+		vsig = der;
+		vlen = (size_t)n;
+	}
+	md = key->alg == GH_JOSE_EDDSA ? NULL : EVP_sha256();
+	ok = (mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, key->pub) == 1 &&
+	    EVP_DigestVerify(mctx, vsig, vlen, input, len) == 1;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	ERR_clear_error();
+	return ok ? GH_JOSE_OK : GH_JOSE_ESIG;
+}
+
+/* Add the string member k = v to o.  Returns 0 or -1. */
+static int
+add_string(struct json_object *o, const char *k, const char *v)
+{
+	struct json_object *s;
+
+	if ((s = json_object_new_string(v)) == NULL)
+		return -1;
+	if (json_object_object_add(o, k, s) != 0) {
+		json_object_put(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* header.payload.signature from the JSON text of header and raw payload. */
+static char *
+jws_compact(const struct gh_jwk *key, const char *hdr, size_t hdrlen,
+    const void *payload, size_t len, enum gh_jose_err *err)
+{
+	char *h64 = NULL, *p64 = NULL, *s64 = NULL, *out = NULL;
+	unsigned char *sig = NULL;
+	size_t hl, pl, sl, siglen = 0;
+
+	*err = GH_JOSE_EINTERNAL;
+	if ((h64 = gh_b64url_encode(hdr, hdrlen)) == NULL ||
+	    (p64 = gh_b64url_encode(payload, len)) == NULL)
+		goto out;
+	hl = strlen(h64);
+	pl = strlen(p64);
+	if ((out = malloc(hl + pl + 2)) == NULL)
+		goto out;
+	memcpy(out, h64, hl);
+	out[hl] = '.';
+	memcpy(out + hl + 1, p64, pl + 1);
+	if ((*err = gh_jws_sign_raw(key, out, hl + 1 + pl, &sig, &siglen)) !=
+	    GH_JOSE_OK)
+		goto fail;
+	*err = GH_JOSE_EINTERNAL;
+	if ((s64 = gh_b64url_encode(sig, siglen)) == NULL)
+		goto fail;
+	sl = strlen(s64);
+	{
+		char *grown = realloc(out, hl + pl + sl + 3);
+
+		if (grown == NULL)
+			goto fail;
+		out = grown;
+	}
+	out[hl + 1 + pl] = '.';
+	memcpy(out + hl + pl + 2, s64, sl + 1);
+	*err = GH_JOSE_OK;
+	goto out;
+fail:
+	free(out);
+	out = NULL;
+out:
+	free(h64);
+	free(p64);
+	free(s64);
+	free(sig);
+	return out;
+}
+
+char *
+gh_jws_sign_with_header(const struct gh_jwk *key, struct json_object *header,
+    const void *payload, size_t len, enum gh_jose_err *err)
+{
+	enum gh_jose_err dummy;
+	const char *alg, *hdr;
+	size_t hdrlen;
+	int has;
+
+	if (err == NULL)
+		err = &dummy;
+	*err = GH_JOSE_EKEY;
+	if (key == NULL || key->priv == NULL)
+		return NULL;
+	*err = GH_JOSE_EFORMAT;
+	if (!json_object_is_type(header, json_type_object) ||
+	    (payload == NULL && len != 0))
+		return NULL;
+	if ((has = gh_jose_json_str(header, "alg", &alg)) < 0)
+		return NULL;
+	if (has && gh_jose_alg_from_name(alg) != key->alg) {
+		*err = GH_JOSE_EALG;
+		return NULL;
+	}
+	*err = GH_JOSE_EINTERNAL;
+	if (!has && add_string(header, "alg", gh_jose_alg_name(key->alg)) != 0)
+		return NULL;
+	if ((hdr = gh_jose_json_compact(header, &hdrlen)) == NULL)
+		return NULL;
+	return jws_compact(key, hdr, hdrlen, payload != NULL ? payload : "",
+	    len, err);
+}
+
+char *
+gh_jws_sign(const struct gh_jwk *key, const void *payload, size_t len,
+    enum gh_jose_err *err)
+{
+	enum gh_jose_err dummy;
+	struct json_object *h;
+	char *out = NULL;
+
+	if (err == NULL)
+		err = &dummy;
+	*err = GH_JOSE_EKEY;
+	if (key == NULL || key->priv == NULL)
+		return NULL;
+	*err = GH_JOSE_EINTERNAL;
+	if ((h = json_object_new_object()) == NULL)
+		return NULL;
+	if (add_string(h, "alg", gh_jose_alg_name(key->alg)) == 0 &&
+	    add_string(h, "typ", "JWT") == 0 &&
+	    (key->kid == NULL || add_string(h, "kid", key->kid) == 0))
+		out = gh_jws_sign_with_header(key, h, payload, len, err);
+	json_object_put(h);
+	return out;
+}
+
+char *
+gh_jws_sign_claims(const struct gh_jwk *key, struct json_object *claims,
+    enum gh_jose_err *err)
+{
+	const char *s;
+	size_t n;
+
+	if (!json_object_is_type(claims, json_type_object) ||
+	    (s = gh_jose_json_compact(claims, &n)) == NULL) {
+		if (err != NULL)
+			*err = GH_JOSE_EFORMAT;
+		return NULL;
+	}
+	return gh_jws_sign(key, s, n, err);
+}
+
+void
+gh_jws_clear(struct gh_jws *jws)
+{
+	if (jws == NULL)
+		return;
+	json_object_put(jws->header);
+	json_object_put(jws->claims);
+	free(jws->payload);
+	memset(jws, 0, sizeof(*jws));
+}
+
+/* Whether every byte of s[0..n) is in the base64url alphabet. */
+static int
+b64url_chars(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The verification shared by both entry points: keys/nkeys is the set to
+ * pick from; with single set, keys[0] is used whatever the token's kid
+ * unless both carry one and they differ.
+ */
+static enum gh_jose_err
+jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
+    size_t nkeys, int single, struct gh_jws *out)
+{
+	const char *d1, *d2, *algname, *kid;
+	unsigned char *hdr = NULL, *payload = NULL, *sig = NULL;
+	size_t hdrlen, paylen, siglen, i;
+	struct json_object *header = NULL;
+	const struct gh_jwk *key = NULL;
+	enum gh_jose_alg alg;
+	enum gh_jose_err rc = GH_JOSE_EFORMAT;
+	int has;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (token == NULL)
+		return GH_JOSE_EFORMAT;
+	if (len > GH_JWS_MAX)
+		return GH_JOSE_ETOOBIG;
+	/* Exactly three parts of base64url characters. */
+	if ((d1 = memchr(token, '.', len)) == NULL ||
+	    (d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token))) ==
+	    NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) !=
+	    NULL)
+		return GH_JOSE_EFORMAT;
+	if (d1 == token || !b64url_chars(token, (size_t)(d1 - token)) ||
+	    !b64url_chars(d1 + 1, (size_t)(d2 - d1 - 1)) ||
+	    !b64url_chars(d2 + 1, len - (size_t)(d2 + 1 - token)))
+		return GH_JOSE_EFORMAT;
+	if (gh_b64url_decode(token, (size_t)(d1 - token), &hdr, &hdrlen) != 0 ||
+	    gh_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload,
+	    &paylen) != 0 ||
+	    gh_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), &sig,
+	    &siglen) != 0)
+		goto out;
+	if ((header = gh_jose_json_parse((char *)hdr, hdrlen)) == NULL ||
+	    !json_object_is_type(header, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(header, "crit", NULL)) {
+		rc = GH_JOSE_ECRIT;
+		goto out;
+	}
+	if ((has = gh_jose_json_str(header, "alg", &algname)) < 0)
+		goto out;
+	rc = GH_JOSE_EALG;
+	if (has == 0 ||
+	    (alg = gh_jose_alg_from_name(algname)) == GH_JOSE_ALG_UNKNOWN)
+		goto out;
+	rc = GH_JOSE_EFORMAT;
+	if ((has = gh_jose_json_str(header, "kid", &kid)) < 0)
+		goto out;
+	rc = GH_JOSE_EKID;
+	if (single) {
+		key = keys[0];
+		if (kid != NULL && key->kid != NULL && strcmp(kid, key->kid) != 0)
+			goto out;
+	} else if (kid != NULL) {
+		for (i = 0; i < nkeys && key == NULL; i++)
+			if (keys[i]->kid != NULL &&
+			    strcmp(keys[i]->kid, kid) == 0)
+				key = keys[i];
+		if (key == NULL)
+			goto out;
+	} else {
+		if (nkeys != 1)
+			goto out;
+		key = keys[0];
+	}
+	/* The key decides the algorithm; the token may only agree. */
+	rc = GH_JOSE_EALG;
+	if (alg != key->alg)
+		goto out;
+	rc = gh_jws_verify_raw(key, token, (size_t)(d2 - token), sig, siglen);
+	if (rc != GH_JOSE_OK)
+		goto out;
+	if (out != NULL) {
+		out->header = header;
+		header = NULL;
+		out->claims = gh_jose_json_parse((char *)payload, paylen);
+		if (out->claims != NULL &&
+		    !json_object_is_type(out->claims, json_type_object)) {
+			json_object_put(out->claims);
+			out->claims = NULL;
+		}
+		out->payload = payload;
+		out->payload_len = paylen;
+		payload = NULL;
+		out->key = key;
+	}
+out:
+	json_object_put(header);
+	free(hdr);
+	free(payload);
+	free(sig);
+	return rc;
+}
+
+enum gh_jose_err
+gh_jws_verify(const char *token, size_t len, const struct gh_jwks *set,
+    struct gh_jws *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (set == NULL || set->count == 0)
+		return GH_JOSE_EKID;
+	return jws_verify(token, len, set->keys, set->count, 0, out);
+}
+
+enum gh_jose_err
+gh_jws_verify_key(const char *token, size_t len, const struct gh_jwk *key,
+    struct gh_jws *out)
+{
+	struct gh_jwk *one[1];
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (key == NULL)
+		return GH_JOSE_EKID;
+	one[0] = (struct gh_jwk *)(uintptr_t)key;
+	return jws_verify(token, len, one, 1, 1, out);
+}
+
+/*
+ * A NumericDate claim: 0 absent, 1 present (in *v, whole seconds rounded
+ * down), -1 of the wrong type or out of range.
+ */
+static int
+numeric_date(struct json_object *claims, const char *name, int64_t *v)
+{
+	struct json_object *o;
+	double d;
+
+	if (!json_object_object_get_ex(claims, name, &o))
+		return 0;
+	if (json_object_is_type(o, json_type_int)) {
+		*v = json_object_get_int64(o);
+		return 1;
+	}
+	if (!json_object_is_type(o, json_type_double))
+		return -1;
+	d = json_object_get_double(o);
+	if (!isfinite(d) || d < -9.0e18 || d > 9.0e18)
+		return -1;
+	*v = (int64_t)d;
+	if ((double)*v > d)
+		(*v)--;
+	return 1;
+}
+
+/* Whether aud (a string or an array of strings) holds want: 1, 0 or -1. */
+static int
+aud_contains(struct json_object *claims, const char *want)
+{
+	struct json_object *aud, *el;
+	const char *s;
+	size_t i, n;
+	int found = 0;
+
+	if (!json_object_object_get_ex(claims, "aud", &aud))
+		return 0;
+	if (json_object_is_type(aud, json_type_string)) {
+		s = json_object_get_string(aud);
+		return strlen(s) == (size_t)json_object_get_string_len(aud) &&
+		    strcmp(s, want) == 0;
+	}
+	if (!json_object_is_type(aud, json_type_array))
+		return -1;
+	n = json_object_array_length(aud);
+	for (i = 0; i < n; i++) {
+		el = json_object_array_get_idx(aud, i);
+		if (!json_object_is_type(el, json_type_string))
+			return -1;
+		s = json_object_get_string(el);
+		if (strlen(s) == (size_t)json_object_get_string_len(el) &&
+		    strcmp(s, want) == 0)
+			found = 1;
+	}
+	return found;
+}
+
+enum gh_jose_err
+gh_jwt_check_claims(struct json_object *claims,
+    const struct gh_jwt_expect *expect)
+{
+	int64_t now, leeway, exp = 0, nbf = 0, iat = 0;
+	const char *iss;
+	int has;
+
+	if (expect == NULL || !json_object_is_type(claims, json_type_object))
+		return GH_JOSE_ECLAIMS;
+	now = expect->now != 0 ? expect->now : (int64_t)time(NULL);
+	leeway = expect->leeway;
+	if (leeway < 0)
+		leeway = 0;
+	if (leeway > LEEWAY_MAX)
+		leeway = LEEWAY_MAX;
+
+	if ((has = numeric_date(claims, "exp", &exp)) < 0)
+		return GH_JOSE_ECLAIMS;
+	if (has == 0 && expect->require_exp)
+		return GH_JOSE_ECLAIMS;
+	if (has == 1 && now - leeway >= exp)
+		return GH_JOSE_EEXPIRED;
+	if ((has = numeric_date(claims, "nbf", &nbf)) < 0)
+		return GH_JOSE_ECLAIMS;
+	if (has == 1 && now + leeway < nbf)
+		return GH_JOSE_ENOTYET;
+	if ((has = numeric_date(claims, "iat", &iat)) < 0)
+		return GH_JOSE_ECLAIMS;
+	if (has == 1 && now + leeway < iat)
+		return GH_JOSE_EIAT;
+	if (expect->iss != NULL) {
+		if ((has = gh_jose_json_str(claims, "iss", &iss)) < 0)
+			return GH_JOSE_ECLAIMS;
+		if (has == 0 || strcmp(iss, expect->iss) != 0)
+			return GH_JOSE_EISS;
+	}
+	if (expect->aud != NULL) {
+		if ((has = aud_contains(claims, expect->aud)) < 0)
+			return GH_JOSE_ECLAIMS;
+		if (has == 0)
+			return GH_JOSE_EAUD;
+	}
+	return GH_JOSE_OK;
+}
