@@ -188,7 +188,7 @@ step_kek(struct init_ctx *c, unsigned char kek[GH_SECRETBOX_KEYLEN])
 	}
 	f = fopen(c->config_path, "a");
 	rc = f != NULL && fprintf(f, "\n# written by gatehouse init: encrypts the token-signing keys; back it up\n"
-	    "keys.signing_kek = %s\n", b64) > 0;
+	    "[keys]\nsigning_kek = %s\n", b64) > 0;
 	if (f == NULL || fclose(f) != 0 || !rc) {
 		fprintf(stderr, "gatehouse init: cannot append to %s: %s\n", c->config_path, strerror(errno));
 		gh_free_secret(b64);

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct gh_settings;
+#include "core/gh_settings.h"
 
 #define GH_NODE_DEFAULT_CONFIG "/etc/gatehouse/gatehouse.conf"
 
