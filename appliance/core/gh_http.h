@@ -191,4 +191,34 @@ void gh_httpc_resp_clear(struct gh_httpc_resp *r);
 /* First value of a response header, case-insensitive. */
 const char *gh_httpc_resp_header(const struct gh_httpc_resp *r, const char *name);
 
+/* Per-request overrides of the client's timeouts; a field <= 0 keeps the client's value. */
+struct gh_httpc_opts {
+	int connect_timeout_ms;
+	int timeout_ms;
+};
+
+/* gh_httpc_request() with opts (may be NULL).  Same return and callback rules. */
+int gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, gh_httpc_cb cb, void *arg);
+
+/* An http:// or https:// URL split by gh_httpc_url_parse(). */
+struct gh_httpc_url {
+	int https;
+	char host[256];              /* lower-cased; IPv6 without its brackets */
+	int host_ip;                 /* 4 or 6 for a numeric address, 0 for a name */
+	int port;                    /* explicit or 80/443 */
+	int port_explicit;
+	char *target;                /* origin-form path and query ("/" at least), malloc'd */
+};
+
+/*
+ * Split url.  Refuses userinfo, an empty or malformed host or port, spaces,
+ * control and non-ASCII bytes, and schemes other than http/https.  A
+ * fragment is dropped.  0 ok (free with gh_httpc_url_clear()), -1 otherwise
+ * (nothing to free).
+ */
+int gh_httpc_url_parse(const char *url, struct gh_httpc_url *out);
+void gh_httpc_url_clear(struct gh_httpc_url *u);
+
 #endif
