@@ -108,9 +108,6 @@ struct gh_httpc {
 	int freeing;
 };
 
-static llhttp_settings_t httpc_settings;
-static int httpc_settings_ready;
-
 static void conn_readcb(struct bufferevent *bev, void *arg);
 static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void req_connect(struct httpc_req *req);
@@ -438,20 +435,14 @@ on_message_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
-static void
-httpc_settings_init(void)
-{
-	if (httpc_settings_ready)
-		return;
-	llhttp_settings_init(&httpc_settings);
-	httpc_settings.on_header_field = on_header_field;
-	httpc_settings.on_header_value = on_header_value;
-	httpc_settings.on_header_field_complete = on_header_field_complete;
-	httpc_settings.on_headers_complete = on_headers_complete;
-	httpc_settings.on_body = on_body;
-	httpc_settings.on_message_complete = on_message_complete;
-	httpc_settings_ready = 1;
-}
+static const llhttp_settings_t httpc_settings = {
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_field_complete = on_header_field_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
 
 static int
 is_tchar(unsigned char ch)
@@ -948,7 +939,6 @@ gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	if (req->pool == NULL || req->tmo == NULL || req->ctmo == NULL || req->later == NULL ||
 	    req_serialize(req, method, hdrs, nhdrs, body, len) != 0)
 		goto fail;
-	httpc_settings_init();
 	TAILQ_INSERT_TAIL(&c->reqs, req, link);
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
