@@ -679,6 +679,15 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		ssl_err |= drain_ssl_errors();
 	}
 	if (!conn->connected) {
+		const char *why = ssl_err ? "TLS handshake failed" : "connect failed";
+
+		if (conn->pool->https) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+			if (v != X509_V_OK)
+				why = X509_verify_cert_error_string(v);
+		}
 		conn_free(conn);
 		req->conn = NULL;
 		evtimer_del(req->ctmo);
@@ -686,8 +695,7 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			req_connect(req);
 			return;
 		}
-		req_finish(req, GH_HTTPC_ECONNECT,
-		    ssl_err ? "TLS handshake failed" : "connect failed");
+		req_finish(req, GH_HTTPC_ECONNECT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && req->phase == PH_BODY) {

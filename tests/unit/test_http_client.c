@@ -51,6 +51,10 @@ struct fsrv {
 	atomic_int accepts;
 	atomic_int requests;
 	atomic_int hs_fail;
+	atomic_int ended;             /* connections served to their end */
+	int concurrent;               /* a thread per connection */
+	pthread_t workers[16];
+	int nworkers;
 	SSL_CTX *ssl;
 	serve_fn serve;
 	const char *canned;
@@ -235,6 +239,53 @@ serve_mute(struct fsrv *s, struct fconn *fc)
 	wait_eof(s, fc);
 }
 
+/* TLS accept (when the server has a context), serve, close. */
+static void
+fconn_run(struct fsrv *s, struct fconn *fc)
+{
+	if (s->ssl != NULL) {
+		const char *sni;
+
+		fc->ssl = SSL_new(s->ssl);
+		SSL_set_fd(fc->ssl, fc->fd);
+		if (SSL_accept(fc->ssl) != 1) {
+			atomic_fetch_add(&s->hs_fail, 1);
+			ERR_clear_error();
+			SSL_free(fc->ssl);
+			close(fc->fd);
+			return;
+		}
+		sni = SSL_get_servername(fc->ssl, TLSEXT_NAMETYPE_host_name);
+		pthread_mutex_lock(&s->mu);
+		snprintf(s->sni, sizeof(s->sni), "%s", sni ? sni : "");
+		pthread_mutex_unlock(&s->mu);
+	}
+	s->serve(s, fc);
+	atomic_fetch_add(&s->ended, 1);
+	if (fc->ssl != NULL) {
+		SSL_shutdown(fc->ssl);
+		ERR_clear_error();
+		SSL_free(fc->ssl);
+	}
+	close(fc->fd);
+}
+
+struct fworker {
+	struct fsrv *s;
+	struct fconn fc;
+};
+
+static void *
+fworker_main(void *arg)
+{
+	struct fworker *w = arg;
+
+	fconn_run(w->s, &w->fc);
+	free(w);
+	ERR_clear_error();
+	return NULL;
+}
+
 static void *
 fsrv_main(void *arg)
 {
@@ -244,6 +295,7 @@ fsrv_main(void *arg)
 		struct pollfd pfd = { s->lfd, POLLIN, 0 };
 		struct fconn fc = { -1, NULL, 0 };
 		struct timeval tv = { 5, 0 };
+		struct fworker *w;
 
 		if (poll(&pfd, 1, 10) <= 0)
 			continue;
@@ -253,30 +305,16 @@ fsrv_main(void *arg)
 		fc.idx = atomic_fetch_add(&s->accepts, 1);
 		setsockopt(fc.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fc.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (s->ssl != NULL) {
-			const char *sni;
-
-			fc.ssl = SSL_new(s->ssl);
-			SSL_set_fd(fc.ssl, fc.fd);
-			if (SSL_accept(fc.ssl) != 1) {
-				atomic_fetch_add(&s->hs_fail, 1);
-				ERR_clear_error();
-				SSL_free(fc.ssl);
-				close(fc.fd);
-				continue;
-			}
-			sni = SSL_get_servername(fc.ssl, TLSEXT_NAMETYPE_host_name);
-			pthread_mutex_lock(&s->mu);
-			snprintf(s->sni, sizeof(s->sni), "%s", sni ? sni : "");
-			pthread_mutex_unlock(&s->mu);
+		if (!s->concurrent || s->nworkers == 16 || (w = malloc(sizeof(*w))) == NULL) {
+			fconn_run(s, &fc);
+			continue;
 		}
-		s->serve(s, &fc);
-		if (fc.ssl != NULL) {
-			SSL_shutdown(fc.ssl);
-			ERR_clear_error();
-			SSL_free(fc.ssl);
-		}
-		close(fc.fd);
+		w->s = s;
+		w->fc = fc;
+		if (pthread_create(&s->workers[s->nworkers], NULL, fworker_main, w) == 0)
+			s->nworkers++;
+		else
+			fworker_main(w);
 	}
 	ERR_clear_error();
 	return NULL;
@@ -322,6 +360,8 @@ fsrv_stop(struct fsrv *s)
 {
 	atomic_store(&s->stop, 1);
 	pthread_join(s->th, NULL);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
 	close(s->lfd);
 	pthread_mutex_destroy(&s->mu);
 }
@@ -794,6 +834,28 @@ test_malformed(void)
 /* ---------------------------------------------------------------- */
 /* keep-alive                                                         */
 
+struct free_in_cb {
+	struct gh_httpc *c;
+	int calls, ok, closed;
+};
+
+/* The first response frees the client; the other request ends inside that free. */
+static void
+free_cb(struct gh_httpc_resp *resp, void *arg)
+{
+	struct free_in_cb *f = arg;
+
+	f->calls++;
+	f->ok += resp->error == GH_HTTPC_OK;
+	f->closed += resp->error == GH_HTTPC_ECLOSED;
+	if (f->c != NULL) {
+		struct gh_httpc *c = f->c;
+
+		f->c = NULL;
+		gh_httpc_free(c);
+	}
+}
+
 static void
 test_keepalive(void)
 {
@@ -926,6 +988,51 @@ test_keepalive(void)
 	gh_httpc_resp_clear(&b.r);
 	gh_httpc_free(c);
 	fsrv_stop(&s);
+
+	TH_TEST("keep-alive: max_idle_per_host caps the pool");
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&d, 0, sizeof(d));
+	cfg.max_idle_per_host = 1;
+	c = gh_httpc_new(base, &cfg);
+	TH_CHECK(fsrv_start(&s, serve_keepalive, NULL) == 0);
+	s.concurrent = 1;
+	u = url_of("http", "127.0.0.1", s.port, "/");
+	TH_CHECK_EQ_INT(gh_httpc_request(c, "GET", u, NULL, 0, NULL, 0, res_cb, &a), 0);
+	TH_CHECK_EQ_INT(gh_httpc_request(c, "GET", u, NULL, 0, NULL, 0, res_cb, &b), 0);
+	run_until(base, &a);
+	run_until(base, &b);
+	TH_CHECK_EQ_INT(a.r.error + b.r.error, GH_HTTPC_OK);
+	TH_CHECK_EQ_INT(atomic_load(&s.accepts), 2);
+	spin(base, 100);
+	/* one of the two went back to the pool, the other was closed */
+	TH_CHECK_EQ_INT(atomic_load(&s.ended), 1);
+	TH_CHECK_EQ_INT(gh_httpc_request(c, "GET", u, NULL, 0, NULL, 0, res_cb, &d), 0);
+	run_until(base, &d);
+	TH_CHECK_EQ_INT(d.r.error, GH_HTTPC_OK);
+	TH_CHECK_EQ_INT(atomic_load(&s.accepts), 2);
+	gh_httpc_resp_clear(&a.r);
+	gh_httpc_resp_clear(&b.r);
+	gh_httpc_resp_clear(&d.r);
+	gh_httpc_free(c);
+	fsrv_stop(&s);
+	TH_CHECK_EQ_INT(atomic_load(&s.ended), 2);
+
+	TH_TEST("a callback may free the client and its pool");
+	{
+		struct free_in_cb f = { 0 };
+
+		f.c = gh_httpc_new(base, &cfg);
+		TH_CHECK(fsrv_start(&s, serve_keepalive, NULL) == 0);
+		u = url_of("http", "127.0.0.1", s.port, "/");
+		TH_CHECK_EQ_INT(gh_httpc_request(f.c, "GET", u, NULL, 0, NULL, 0, free_cb, &f), 0);
+		TH_CHECK_EQ_INT(gh_httpc_request(f.c, "GET", u, NULL, 0, NULL, 0, free_cb, &f), 0);
+		spin(base, 300);
+		TH_CHECK_EQ_INT(f.calls, 2);
+		TH_CHECK_EQ_INT(f.ok + f.closed, 2);
+		TH_CHECK(f.c == NULL);
+		fsrv_stop(&s);
+	}
 	event_base_free(base);
 }
 
@@ -1157,6 +1264,7 @@ test_tls(const char *certs)
 	TH_CHECK_EQ_INT(gh_httpc_fetch(&cfg, "GET", url_of("https", "localhost", s.port, "/"),
 	    NULL, 0, NULL, 0, &r), -1);
 	TH_CHECK_EQ_INT(r.error, GH_HTTPC_ECONNECT);
+	TH_CHECK_MSG(r.errstr != NULL && strstr(r.errstr, "certificate") != NULL, "%s", r.errstr);
 	gh_httpc_resp_clear(&r);
 	/* verification is forced even when the context asks for none */
 	SSL_CTX_set_verify(c2, SSL_VERIFY_NONE, NULL);
@@ -1173,6 +1281,7 @@ test_tls(const char *certs)
 	TH_CHECK_EQ_INT(gh_httpc_fetch(&cfg, "GET", url_of("https", "localhost", s.port, "/"),
 	    NULL, 0, NULL, 0, &r), -1);
 	TH_CHECK_EQ_INT(r.error, GH_HTTPC_ECONNECT);
+	TH_CHECK_MSG(r.errstr != NULL && strstr(r.errstr, "mismatch") != NULL, "%s", r.errstr);
 	gh_httpc_resp_clear(&r);
 	TH_CHECK_EQ_INT(gh_httpc_fetch(&cfg, "GET", url_of("https", "127.0.0.1", s.port, "/"),
 	    NULL, 0, NULL, 0, &r), -1);
