@@ -367,8 +367,13 @@ on_headers_complete(llhttp_t *p)
 	for (size_t i = 0; i < r->nheaders; i++) {
 		struct gh_http_header *h = &r->headers[i];
 
+		size_t vlen;
+
 		if (h->value == NULL && hdr_append(&h->value, "", 0) != 0)
 			return -1;
+		vlen = strlen(h->value);
+		while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t'))
+			h->value[--vlen] = '\0';     /* trailing OWS is not part of the value */
 		if (strcasecmp(h->name, "Content-Length") == 0)
 			ncl++;
 		if (strcasecmp(h->name, "Transfer-Encoding") == 0) {
@@ -691,7 +696,7 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		conn_free(conn);
 		req->conn = NULL;
 		evtimer_del(req->ctmo);
-		if (req->ai_next != NULL) {
+		if (req->ai_next != NULL && !ssl_err) {   /* TCP failed: next address */
 			req_connect(req);
 			return;
 		}

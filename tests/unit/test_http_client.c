@@ -627,7 +627,7 @@ test_good_responses(void)
 
 	TH_TEST("headers readable");
 	TH_CHECK_EQ_INT(canned_fetch(CANNED("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-	    "X-Empty:\r\nX-Two: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+	    "X-Empty:\r\nX-Two: \t2 \t\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
 	    "Content-Length: 5\r\n\r\nhello"), 0, &cfg, "GET", &r, seen, sizeof(seen)), 0);
 	TH_CHECK_EQ_INT(r.status, 200);
 	TH_CHECK_EQ_STR((char *)r.body, "hello");
@@ -680,6 +680,13 @@ test_good_responses(void)
 	    "\r\n"), 0, &cfg, "GET", &r, NULL, 0), 0);
 	TH_CHECK_EQ_INT(r.status, 304);
 	TH_CHECK(r.body == NULL);
+	gh_httpc_resp_clear(&r);
+
+	TH_TEST("a 200 that advertises an Upgrade is an ordinary response");
+	TH_CHECK_EQ_INT(canned_fetch(CANNED("HTTP/1.1 200 OK\r\nUpgrade: h2,h2c\r\n"
+	    "Connection: Upgrade\r\nContent-Length: 2\r\n\r\nok"), 0, &cfg, "GET", &r, NULL, 0), 0);
+	TH_CHECK_EQ_INT(r.status, 200);
+	TH_CHECK_EQ_STR((char *)r.body, "ok");
 	gh_httpc_resp_clear(&r);
 
 	TH_TEST("interim 100 then the final response");
