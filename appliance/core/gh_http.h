@@ -168,21 +168,51 @@ struct gh_httpc_resp {
 	size_t body_len;
 };
 
+/*
+ * On success resp->error is GH_HTTPC_OK and status, headers and body are
+ * set; on failure only error and errstr are.  cb may keep headers and body
+ * by copying *resp and zeroing it (then free them with gh_httpc_resp_clear()).
+ */
 typedef void (*gh_httpc_cb)(struct gh_httpc_resp *resp, void *arg);
 
+/*
+ * New client on base; cfg is copied (zero fields take the defaults above,
+ * may be NULL), its SSL_CTX borrowed and must outlive the client.  Server
+ * certificates are always verified (SSL_VERIFY_PEER is forced), against
+ * the host name (also sent as SNI) or the IP address of the URL.  Names
+ * are resolved with a blocking getaddrinfo() when a new connection is
+ * opened.  The process must ignore SIGPIPE.  NULL on ENOMEM.
+ */
 struct gh_httpc *gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg);
+
+/*
+ * Close every connection and free c.  Requests still in flight get their
+ * callback now, with GH_HTTPC_ECLOSED.  c may be freed from a callback.
+ */
 void gh_httpc_free(struct gh_httpc *c);
 
 /*
  * Start a request to url (http:// or https://).  hdrs may be NULL; Host,
  * Content-Length and Connection are set here.  cb runs exactly once, on
  * the event loop; resp is freed after cb returns.  0 started, -1 on a bad URL.
+ * Also -1 (and no callback): a method that is not a token, a header whose
+ * name is not a token or whose value has CR, LF or another control byte,
+ * a caller's Host, Content-Length, Transfer-Encoding or Connection header
+ * (framing is always rebuilt), or https without cfg->ssl.  Body and
+ * headers are copied.  A GET, HEAD, PUT, DELETE, OPTIONS or TRACE that
+ * fails on a reused connection before any response byte is sent again
+ * once on a new connection.
  */
 int gh_httpc_request(struct gh_httpc *c, const char *method, const char *url,
     const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
     gh_httpc_cb cb, void *arg);
 
-/* Blocking form with its own event base, for commands and tests.  out is filled; free with gh_httpc_resp_clear(). */
+/*
+ * Blocking form with its own event base, for commands and tests.  cfg may
+ * be NULL.  out is always filled (error GH_HTTPC_EURL where
+ * gh_httpc_request() would return -1); free with gh_httpc_resp_clear().
+ * 0 when a response arrived (any status), -1 otherwise.
+ */
 int gh_httpc_fetch(const struct gh_httpc_cfg *cfg, const char *method, const char *url,
     const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
     struct gh_httpc_resp *out);
@@ -190,5 +220,35 @@ void gh_httpc_resp_clear(struct gh_httpc_resp *r);
 
 /* First value of a response header, case-insensitive. */
 const char *gh_httpc_resp_header(const struct gh_httpc_resp *r, const char *name);
+
+/* Per-request overrides of the client's timeouts; a field <= 0 keeps the client's value. */
+struct gh_httpc_opts {
+	int connect_timeout_ms;
+	int timeout_ms;
+};
+
+/* gh_httpc_request() with opts (may be NULL).  Same return and callback rules. */
+int gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, gh_httpc_cb cb, void *arg);
+
+/* An http:// or https:// URL split by gh_httpc_url_parse(). */
+struct gh_httpc_url {
+	int https;
+	char host[256];              /* lower-cased; IPv6 without its brackets */
+	int host_ip;                 /* 4 or 6 for a numeric address, 0 for a name */
+	int port;                    /* explicit or 80/443 */
+	int port_explicit;
+	char *target;                /* origin-form path and query ("/" at least), malloc'd */
+};
+
+/*
+ * Split url.  Refuses userinfo, an empty or malformed host or port, spaces,
+ * control and non-ASCII bytes, and schemes other than http/https.  A
+ * fragment is dropped.  0 ok (free with gh_httpc_url_clear()), -1 otherwise
+ * (nothing to free).
+ */
+int gh_httpc_url_parse(const char *url, struct gh_httpc_url *out);
+void gh_httpc_url_clear(struct gh_httpc_url *u);
 
 #endif

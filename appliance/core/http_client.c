@@ -1,0 +1,1084 @@
+/*
+ * HTTP/1.1 client on libevent bufferevents and llhttp.  A gh_httpc owns
+ * its keep-alive pools (one per scheme, host and port), every connection
+ * in them and every request in flight; a request owns its connection
+ * while it runs and gives it back to the pool when the response was
+ * complete and reusable.  The header block of a response is checked by a
+ * pre-scan (CRLF only, no NUL, no obs-fold, no space before a colon, a
+ * strict status line) before llhttp sees it; llhttp then frames the body.
+ * Names are resolved with a blocking getaddrinfo() when a new connection
+ * is made (numeric addresses never block).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <llhttp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+/* gh_tls.h (not ours) has a slash-star inside a comment; -Wcomment is an error here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "core/gh_http.h"
+#pragma GCC diagnostic pop
+
+#define HTTPC_DEF_CONNECT_MS   5000
+#define HTTPC_DEF_TIMEOUT_MS   30000
+#define HTTPC_DEF_IDLE         16
+#define HTTPC_DEF_HEADER_BYTES 16384
+#define HTTPC_DEF_BODY_BYTES   (8u * 1024 * 1024)
+
+enum httpc_phase { PH_HEAD, PH_BODY, PH_DONE };
+
+struct httpc_conn;
+struct httpc_req;
+
+struct httpc_pool {
+	struct httpc_pool *next;
+	int https;
+	char host[256];
+	int port;
+	TAILQ_HEAD(, httpc_conn) idle;
+	size_t nidle;
+};
+
+struct httpc_conn {
+	struct gh_httpc *c;
+	struct httpc_pool *pool;
+	struct bufferevent *bev;
+	struct httpc_req *req;        /* request in flight; NULL while idle */
+	int idle;                     /* linked in pool->idle */
+	int connected;                /* TCP (and TLS) established */
+	unsigned nreq;                /* requests started on this connection */
+	TAILQ_ENTRY(httpc_conn) link;
+};
+
+struct httpc_req {
+	struct gh_httpc *c;
+	TAILQ_ENTRY(httpc_req) link;
+	struct gh_httpc_url url;
+	struct httpc_pool *pool;
+	char *wire;                   /* serialized request, kept for a retry */
+	size_t wire_len;
+	int idempotent;
+	int head;
+	int retried;
+	int connect_ms;
+	gh_httpc_cb cb;
+	void *arg;
+	struct httpc_conn *conn;
+	struct addrinfo *ai;          /* resolved addresses; ai_next is the next to try */
+	struct addrinfo *ai_next;
+	struct event *tmo;            /* whole response */
+	struct event *ctmo;           /* TCP connect and TLS handshake */
+	struct event *later;          /* failure found while starting */
+	enum gh_httpc_err later_err;
+	const char *later_str;
+	/* response parsing */
+	llhttp_t parser;
+	enum httpc_phase phase;
+	size_t scan_pos;              /* header bytes already pre-scanned */
+	size_t got;                   /* response bytes on this attempt */
+	int field_done;               /* the current header's name is complete */
+	int reusable;
+	int complete;
+	const char *perr;             /* our reason when a callback failed */
+	size_t hcap;
+	size_t bcap;
+	struct gh_httpc_resp resp;
+};
+
+struct gh_httpc {
+	struct event_base *base;
+	struct gh_httpc_cfg cfg;
+	struct httpc_pool *pools;
+	TAILQ_HEAD(, httpc_req) reqs;
+	int freeing;
+};
+
+static void conn_readcb(struct bufferevent *bev, void *arg);
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void req_connect(struct httpc_req *req);
+
+/* ---------------------------------------------------------------- */
+/* connections and pools                                              */
+
+static void
+conn_free(struct httpc_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	if (conn->idle) {
+		TAILQ_REMOVE(&conn->pool->idle, conn, link);
+		conn->pool->nidle--;
+	}
+	if (conn->req != NULL && conn->req->conn == conn)
+		conn->req->conn = NULL;
+	if (conn->bev != NULL)
+		bufferevent_free(conn->bev);
+	free(conn);
+}
+
+static void
+idle_readcb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	/* Bytes nobody asked for: the connection is out of step. */
+	conn_free(arg);
+}
+
+static void
+idle_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	conn_free(arg);
+}
+
+static void
+pool_put(struct httpc_conn *conn)
+{
+	struct httpc_pool *pool = conn->pool;
+
+	conn->req = NULL;
+	if (conn->c->freeing || pool->nidle >= conn->c->cfg.max_idle_per_host ||
+	    evbuffer_get_length(bufferevent_get_input(conn->bev)) != 0) {
+		conn_free(conn);
+		return;
+	}
+	bufferevent_setcb(conn->bev, idle_readcb, NULL, idle_eventcb, conn);
+	bufferevent_enable(conn->bev, EV_READ);
+	TAILQ_INSERT_HEAD(&pool->idle, conn, link);
+	pool->nidle++;
+	conn->idle = 1;
+}
+
+static struct httpc_conn *
+pool_take(struct httpc_pool *pool)
+{
+	struct httpc_conn *conn = TAILQ_FIRST(&pool->idle);
+
+	if (conn == NULL)
+		return NULL;
+	TAILQ_REMOVE(&pool->idle, conn, link);
+	pool->nidle--;
+	conn->idle = 0;
+	return conn;
+}
+
+static struct httpc_pool *
+pool_find(struct gh_httpc *c, const struct gh_httpc_url *u)
+{
+	struct httpc_pool *pool;
+
+	for (pool = c->pools; pool != NULL; pool = pool->next)
+		if (pool->https == u->https && pool->port == u->port &&
+		    strcmp(pool->host, u->host) == 0)
+			return pool;
+	pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return NULL;
+	pool->https = u->https;
+	pool->port = u->port;
+	snprintf(pool->host, sizeof(pool->host), "%s", u->host);
+	TAILQ_INIT(&pool->idle);
+	pool->next = c->pools;
+	c->pools = pool;
+	return pool;
+}
+
+/* ---------------------------------------------------------------- */
+/* finishing a request                                                */
+
+static void
+req_free(struct httpc_req *req)
+{
+	if (req->tmo != NULL)
+		event_free(req->tmo);
+	if (req->ctmo != NULL)
+		event_free(req->ctmo);
+	if (req->later != NULL)
+		event_free(req->later);
+	if (req->ai != NULL)
+		freeaddrinfo(req->ai);
+	gh_httpc_url_clear(&req->url);
+	gh_httpc_resp_clear(&req->resp);
+	free(req->wire);
+	free(req);
+}
+
+/*
+ * Detach req from everything the client owns, give its connection back
+ * to the pool or close it, then run the callback.  Nothing of the client
+ * is touched after the callback, which may start requests or free it.
+ */
+static void
+req_finish(struct httpc_req *req, enum gh_httpc_err err, const char *str)
+{
+	struct httpc_conn *conn = req->conn;
+
+	if (err != GH_HTTPC_OK)
+		gh_httpc_resp_clear(&req->resp);   /* only the error is meaningful */
+	req->resp.error = err;
+	req->resp.errstr = str;
+	req->conn = NULL;
+	if (conn != NULL) {
+		conn->req = NULL;
+		if (err == GH_HTTPC_OK && req->reusable)
+			pool_put(conn);
+		else
+			conn_free(conn);
+	}
+	TAILQ_REMOVE(&req->c->reqs, req, link);
+	req->phase = PH_DONE;
+	req->cb(&req->resp, req->arg);
+	req_free(req);
+}
+
+static void
+req_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpc_req *req = arg;
+
+	(void)fd;
+	(void)what;
+	req_finish(req, req->later_err, req->later_str);
+}
+
+/* Report a failure from the event loop, never from inside gh_httpc_request(). */
+static void
+req_fail_later(struct httpc_req *req, enum gh_httpc_err err, const char *str)
+{
+	struct timeval now = { 0, 0 };
+
+	req->later_err = err;
+	req->later_str = str;
+	evtimer_add(req->later, &now);
+}
+
+static void
+req_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	req_finish(arg, GH_HTTPC_ETIMEOUT, "response timeout");
+}
+
+static void
+req_ctimeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	req_finish(arg, GH_HTTPC_ETIMEOUT, "connect timeout");
+}
+
+/* ---------------------------------------------------------------- */
+/* response parsing                                                   */
+
+static int
+hdr_append(char **dst, const char *at, size_t len)
+{
+	size_t old = *dst != NULL ? strlen(*dst) : 0;
+	char *p = realloc(*dst, old + len + 1);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p + old, at, len);
+	p[old + len] = '\0';
+	*dst = p;
+	return 0;
+}
+
+static int
+on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct httpc_req *req = p->data;
+	struct gh_httpc_resp *r = &req->resp;
+
+	if (req->phase != PH_HEAD)
+		return 0;              /* chunked trailers are checked, not kept */
+	if (r->nheaders == 0 || req->field_done) {
+		if (r->nheaders == req->hcap) {
+			size_t ncap = req->hcap ? req->hcap * 2 : 16;
+			struct gh_http_header *h = realloc(r->headers, ncap * sizeof(*h));
+
+			if (h == NULL)
+				return -1;
+			r->headers = h;
+			req->hcap = ncap;
+		}
+		r->headers[r->nheaders].name = NULL;
+		r->headers[r->nheaders].value = NULL;
+		r->nheaders++;
+		req->field_done = 0;
+	}
+	return hdr_append(&r->headers[r->nheaders - 1].name, at, len);
+}
+
+static int
+on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct httpc_req *req = p->data;
+	struct gh_httpc_resp *r = &req->resp;
+
+	if (req->phase != PH_HEAD || r->nheaders == 0)
+		return 0;
+	return hdr_append(&r->headers[r->nheaders - 1].value, at, len);
+}
+
+static int
+on_header_field_complete(llhttp_t *p)
+{
+	struct httpc_req *req = p->data;
+
+	req->field_done = 1;
+	return 0;
+}
+
+static int
+httpc_fail(llhttp_t *p, const char *why)
+{
+	struct httpc_req *req = p->data;
+
+	req->perr = why;
+	llhttp_set_error_reason(p, why);
+	return -1;
+}
+
+static int
+on_headers_complete(llhttp_t *p)
+{
+	struct httpc_req *req = p->data;
+	struct gh_httpc_resp *r = &req->resp;
+	int ncl = 0, nte = 0, skip;
+
+	for (size_t i = 0; i < r->nheaders; i++) {
+		struct gh_http_header *h = &r->headers[i];
+
+		size_t vlen;
+
+		if (h->value == NULL && hdr_append(&h->value, "", 0) != 0)
+			return -1;
+		vlen = strlen(h->value);
+		while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t'))
+			h->value[--vlen] = '\0';     /* trailing OWS is not part of the value */
+		if (strcasecmp(h->name, "Content-Length") == 0)
+			ncl++;
+		if (strcasecmp(h->name, "Transfer-Encoding") == 0) {
+			nte++;
+			if (strcasecmp(h->value, "chunked") != 0)
+				return httpc_fail(p, "Transfer-Encoding other than chunked");
+		}
+	}
+	if (ncl > 1)
+		return httpc_fail(p, "duplicate Content-Length");
+	if (ncl > 0 && nte > 0)
+		return httpc_fail(p, "Content-Length with Transfer-Encoding");
+	if (nte > 1)
+		return httpc_fail(p, "duplicate Transfer-Encoding");
+	r->status = p->status_code;
+	req->phase = PH_BODY;
+	skip = req->head || r->status == 204 || r->status == 304;
+	if (!skip && (p->flags & F_CONTENT_LENGTH) &&
+	    p->content_length > req->c->cfg.max_body_bytes)
+		return httpc_fail(p, "response body too large");
+	if (p->http_minor >= 1)
+		req->reusable = !(p->flags & F_CONNECTION_CLOSE);
+	else
+		req->reusable = (p->flags & F_CONNECTION_KEEP_ALIVE) &&
+		    !(p->flags & F_CONNECTION_CLOSE);
+	if (!skip && !(p->flags & (F_CONTENT_LENGTH | F_CHUNKED)))
+		req->reusable = 0;     /* body runs until the server closes */
+	return skip ? 1 : 0;
+}
+
+static int
+on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct httpc_req *req = p->data;
+	struct gh_httpc_resp *r = &req->resp;
+	size_t max = req->c->cfg.max_body_bytes;
+
+	if (len > max || r->body_len > max - len)
+		return httpc_fail(p, "response body too large");
+	if (r->body_len + len + 1 > req->bcap) {
+		size_t ncap = req->bcap ? req->bcap : 4096;
+		unsigned char *b;
+
+		while (ncap < r->body_len + len + 1)
+			ncap *= 2;
+		b = realloc(r->body, ncap);
+		if (b == NULL)
+			return httpc_fail(p, "out of memory");
+		r->body = b;
+		req->bcap = ncap;
+	}
+	memcpy(r->body + r->body_len, at, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+	struct httpc_req *req = p->data;
+
+	req->complete = 1;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t httpc_settings = {
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_field_complete = on_header_field_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+static int
+is_tchar(unsigned char ch)
+{
+	return isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* Field-value and reason-phrase bytes: HTAB, SP, VCHAR, obs-text. */
+static int
+is_field_char(unsigned char ch)
+{
+	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+}
+
+/*
+ * Check a complete header block (status line to the empty line, CRLF
+ * already verified) line by line.  Returns NULL when sane, else why not.
+ */
+static const char *
+head_check(const char *b, size_t n, int *status)
+{
+	const char *line = b, *end = b + n - 2;   /* before the final CRLF */
+	const char *eol = memmem(b, n, "\r\n", 2);
+	size_t i, llen = (size_t)(eol - b);
+
+	if (llen < 12 || memcmp(b, "HTTP/1.", 7) != 0 || (b[7] != '0' && b[7] != '1') ||
+	    b[8] != ' ' || !isdigit((unsigned char)b[9]) ||
+	    !isdigit((unsigned char)b[10]) || !isdigit((unsigned char)b[11]) ||
+	    (llen > 12 && b[12] != ' '))
+		return "malformed status line";
+	if (b[9] < '1')
+		return "malformed status line";
+	for (i = 13; i < llen; i++)
+		if (!is_field_char((unsigned char)b[i]))
+			return "control byte in status line";
+	*status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+	for (line = eol + 2; line < end; line = eol + 2) {
+		const char *colon;
+
+		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		if (line[0] == ' ' || line[0] == '\t')
+			return "obs-fold in header";
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (colon == NULL)
+			return "header line without colon";
+		if (colon == line)
+			return "empty header name";
+		for (const char *q = line; q < colon; q++)
+			if (!is_tchar((unsigned char)*q))
+				return *q == ' ' || *q == '\t' ? "whitespace before colon" :
+				    "invalid header name";
+		for (const char *q = colon + 1; q < eol; q++)
+			if (!is_field_char((unsigned char)*q))
+				return "control byte in header value";
+	}
+	return NULL;
+}
+
+/*
+ * Pre-scan the input for the end of a header block.  Returns the block's
+ * length, 0 when more bytes are needed, -1 with *why on a bare CR or LF,
+ * a NUL or a block above max_header_bytes.
+ */
+static long
+head_scan(struct httpc_req *req, struct evbuffer *in, const char **why)
+{
+	size_t len = evbuffer_get_length(in), max = req->c->cfg.max_header_bytes;
+	size_t lim = len < max ? len : max, i;
+	const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)lim);
+
+	if (p == NULL)
+		return 0;
+	for (i = req->scan_pos; i < lim; i++) {
+		if (p[i] == '\0') {
+			*why = "NUL in header block";
+			return -1;
+		}
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
+			*why = "bare LF in header block";
+			return -1;
+		}
+		if (p[i] == '\r') {
+			if (i + 1 == lim)
+				break;
+			if (p[i + 1] != '\n') {
+				*why = "bare CR in header block";
+				return -1;
+			}
+		}
+		if (p[i] == '\n' && i >= 3 && p[i - 2] == '\n')
+			return (long)(i + 1);
+	}
+	req->scan_pos = i;
+	if (len >= max) {
+		*why = "response header block too large";
+		return -1;
+	}
+	return 0;
+}
+
+/* Feed n bytes to llhttp.  1 message complete, 0 more needed, -1 *why. */
+static int
+body_feed(struct httpc_req *req, const char *data, size_t n, const char **why)
+{
+	llhttp_errno_t e = llhttp_execute(&req->parser, data, n);
+
+	if (e == HPE_PAUSED && req->complete) {
+		const char *pos = llhttp_get_error_pos(&req->parser);
+
+		if (pos != NULL && pos < data + n)
+			req->reusable = 0;   /* bytes after the response */
+		return 1;
+	}
+	if (e != HPE_OK) {
+		*why = req->perr != NULL ? req->perr : llhttp_get_error_reason(&req->parser);
+		if (*why == NULL)
+			*why = "malformed response";
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* connection callbacks while a request runs                          */
+
+static void
+req_retry(struct httpc_req *req)
+{
+	conn_free(req->conn);
+	req->conn = NULL;
+	req->retried = 1;
+	req->got = 0;
+	req->scan_pos = 0;
+	req->field_done = 0;
+	req->complete = 0;
+	req->perr = NULL;
+	req->phase = PH_HEAD;
+	gh_httpc_resp_clear(&req->resp);
+	req->hcap = req->bcap = 0;
+	req_connect(req);
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct httpc_conn *conn = arg;
+	struct httpc_req *req = conn->req;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const char *why = NULL;
+	int r;
+
+	req->got += evbuffer_get_length(in);
+	while (req->phase == PH_HEAD) {
+		long blen = head_scan(req, in, &why);
+		const char *block;
+		int status = 0;
+
+		if (blen < 0)
+			goto proto;
+		if (blen == 0)
+			return;
+		block = (const char *)evbuffer_pullup(in, blen);
+		why = head_check(block, (size_t)blen, &status);
+		if (why != NULL)
+			goto proto;
+		req->scan_pos = 0;
+		if (status == 101) {
+			why = "unexpected 101 Switching Protocols";
+			goto proto;
+		}
+		if (status < 200) {
+			/* Interim response: dropped, the final one follows. */
+			evbuffer_drain(in, (size_t)blen);
+			continue;
+		}
+		llhttp_init(&req->parser, HTTP_RESPONSE, &httpc_settings);
+		req->parser.data = req;
+		r = body_feed(req, block, (size_t)blen, &why);
+		if (r < 0)
+			goto proto;
+		evbuffer_drain(in, (size_t)blen);
+		if (r == 1) {
+			if (evbuffer_get_length(in) != 0)
+				req->reusable = 0;
+			req_finish(req, GH_HTTPC_OK, NULL);
+			return;
+		}
+	}
+	while (evbuffer_get_length(in) != 0) {
+		size_t n = evbuffer_get_contiguous_space(in);
+		const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+
+		r = body_feed(req, data, n, &why);
+		if (r < 0)
+			goto proto;
+		evbuffer_drain(in, n);
+		if (r == 1) {
+			if (evbuffer_get_length(in) != 0)
+				req->reusable = 0;
+			req_finish(req, GH_HTTPC_OK, NULL);
+			return;
+		}
+	}
+	return;
+proto:
+	req_finish(req, GH_HTTPC_EPROTO, why);
+}
+
+static int
+drain_ssl_errors(void)
+{
+	int any = 0;
+
+	while (ERR_get_error() != 0)
+		any = 1;
+	return any;
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct httpc_conn *conn = arg;
+	struct httpc_req *req = conn->req;
+	int ssl_err = 0;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn->connected = 1;
+		evtimer_del(req->ctmo);
+		return;
+	}
+	if (conn->pool->https) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			ssl_err = 1;
+		ssl_err |= drain_ssl_errors();
+	}
+	if (!conn->connected) {
+		const char *why = ssl_err ? "TLS handshake failed" : "connect failed";
+
+		if (conn->pool->https) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+			if (v != X509_V_OK)
+				why = X509_verify_cert_error_string(v);
+		}
+		conn_free(conn);
+		req->conn = NULL;
+		evtimer_del(req->ctmo);
+		if (req->ai_next != NULL && !ssl_err) {   /* TCP failed: next address */
+			req_connect(req);
+			return;
+		}
+		req_finish(req, GH_HTTPC_ECONNECT, why);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && req->phase == PH_BODY) {
+		llhttp_errno_t e = HPE_OK;
+
+		if (llhttp_message_needs_eof(&req->parser))
+			e = llhttp_finish(&req->parser);
+		if ((e == HPE_OK || e == HPE_PAUSED) && req->complete) {
+			req->reusable = 0;
+			req_finish(req, GH_HTTPC_OK, NULL);
+			return;
+		}
+		if (req->perr != NULL) {
+			req_finish(req, GH_HTTPC_EPROTO, req->perr);
+			return;
+		}
+	}
+	if (req->got == 0 && conn->nreq > 1 && req->idempotent && !req->retried) {
+		req_retry(req);
+		return;
+	}
+	if (ssl_err && req->got == 0 && conn->nreq == 1) {
+		req_finish(req, GH_HTTPC_ECONNECT, "TLS failure before the response");
+		return;
+	}
+	req_finish(req, GH_HTTPC_ECLOSED, "connection closed before a full response");
+}
+
+/* ---------------------------------------------------------------- */
+/* starting requests                                                  */
+
+static struct bufferevent *
+conn_bev_new(struct httpc_req *req)
+{
+	struct event_base *base = req->c->base;
+	SSL *ssl;
+	struct bufferevent *bev;
+
+	if (!req->url.https)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ssl = SSL_new(req->c->cfg.ssl);
+	if (ssl == NULL)
+		return NULL;
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	if (req->url.host_ip) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), req->url.host) != 1)
+			goto fail;
+	} else if (SSL_set_tlsext_host_name(ssl, req->url.host) != 1 ||
+	    SSL_set1_host(ssl, req->url.host) != 1) {
+		goto fail;
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		goto fail;
+	return bev;
+fail:
+	SSL_free(ssl);
+	drain_ssl_errors();
+	return NULL;
+}
+
+static void
+conn_attach(struct httpc_req *req, struct httpc_conn *conn)
+{
+	req->conn = conn;
+	conn->req = req;
+	conn->nreq++;
+	bufferevent_setcb(conn->bev, conn_readcb, NULL, conn_eventcb, conn);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+}
+
+/* Open a new connection to the next address of req (resolving first). */
+static void
+req_connect(struct httpc_req *req)
+{
+	struct timeval ctv;
+
+	if (req->ai == NULL) {
+		struct addrinfo hints;
+		char port[8];
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV | (req->url.host_ip ? AI_NUMERICHOST : 0);
+		snprintf(port, sizeof(port), "%d", req->url.port);
+		if (getaddrinfo(req->url.host, port, &hints, &req->ai) != 0) {
+			req->ai = NULL;
+			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+			return;
+		}
+		req->ai_next = req->ai;
+	}
+	while (req->ai_next != NULL) {
+		struct addrinfo *a = req->ai_next;
+		struct httpc_conn *conn = calloc(1, sizeof(*conn));
+
+		req->ai_next = a->ai_next;
+		if (conn == NULL)
+			break;
+		conn->c = req->c;
+		conn->pool = req->pool;
+		conn->bev = conn_bev_new(req);
+		if (conn->bev == NULL) {
+			free(conn);
+			break;
+		}
+		conn_attach(req, conn);
+		if (bufferevent_socket_connect(conn->bev, a->ai_addr, (int)a->ai_addrlen) != 0) {
+			conn_free(conn);
+			req->conn = NULL;
+			continue;
+		}
+		if (bufferevent_write(conn->bev, req->wire, req->wire_len) != 0) {
+			conn_free(conn);
+			req->conn = NULL;
+			break;
+		}
+		ctv.tv_sec = req->connect_ms / 1000;
+		ctv.tv_usec = (req->connect_ms % 1000) * 1000;
+		evtimer_add(req->ctmo, &ctv);
+		return;
+	}
+	req_fail_later(req, GH_HTTPC_ECONNECT, "connect failed");
+}
+
+static void
+req_start(struct httpc_req *req)
+{
+	struct httpc_conn *conn = pool_take(req->pool);
+
+	if (conn == NULL) {
+		req_connect(req);
+		return;
+	}
+	conn_attach(req, conn);
+	if (bufferevent_write(conn->bev, req->wire, req->wire_len) != 0)
+		req_fail_later(req, GH_HTTPC_ECLOSED, "write failed");
+}
+
+static int
+method_ok(const char *m)
+{
+	if (m == NULL || *m == '\0' || strlen(m) > 32)
+		return 0;
+	for (; *m != '\0'; m++)
+		if (!is_tchar((unsigned char)*m))
+			return 0;
+	return 1;
+}
+
+static int
+header_ok(const struct gh_http_header *h)
+{
+	static const char *const framing[] = {
+		"Host", "Content-Length", "Transfer-Encoding", "Connection",
+	};
+
+	if (h->name == NULL || h->value == NULL || h->name[0] == '\0')
+		return 0;
+	for (const char *p = h->name; *p != '\0'; p++)
+		if (!is_tchar((unsigned char)*p))
+			return 0;
+	for (const char *p = h->value; *p != '\0'; p++)
+		if (!is_field_char((unsigned char)*p))
+			return 0;
+	for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]); i++)
+		if (strcasecmp(h->name, framing[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* Serialize the request into req->wire.  0 ok, -1 on ENOMEM. */
+static int
+req_serialize(struct httpc_req *req, const char *method, const struct gh_http_header *hdrs,
+    size_t nhdrs, const void *body, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	const struct gh_httpc_url *u = &req->url;
+	int rc = -1;
+
+	if (b == NULL)
+		return -1;
+	if (evbuffer_add_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, u->target,
+	    u->host_ip == 6 ? "[" : "", u->host, u->host_ip == 6 ? "]" : "") < 0)
+		goto out;
+	if (u->port != (u->https ? 443 : 80) && evbuffer_add_printf(b, ":%d", u->port) < 0)
+		goto out;
+	if (evbuffer_add(b, "\r\n", 2) != 0)
+		goto out;
+	for (size_t i = 0; i < nhdrs; i++)
+		if (evbuffer_add_printf(b, "%s: %s\r\n", hdrs[i].name, hdrs[i].value) < 0)
+			goto out;
+	if ((len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0) &&
+	    evbuffer_add_printf(b, "Content-Length: %zu\r\n", len) < 0)
+		goto out;
+	if (evbuffer_add(b, "Connection: keep-alive\r\n\r\n", 26) != 0)
+		goto out;
+	if (len > 0 && evbuffer_add(b, body, len) != 0)
+		goto out;
+	req->wire_len = evbuffer_get_length(b);
+	req->wire = malloc(req->wire_len);
+	if (req->wire == NULL)
+		goto out;
+	evbuffer_remove(b, req->wire, req->wire_len);
+	rc = 0;
+out:
+	evbuffer_free(b);
+	return rc;
+}
+
+int
+gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, gh_httpc_cb cb, void *arg)
+{
+	struct httpc_req *req;
+	struct timeval tv;
+	int timeout_ms = c->cfg.timeout_ms;
+
+	if (c->freeing || cb == NULL || !method_ok(method) || (len > 0 && body == NULL))
+		return -1;
+	for (size_t i = 0; i < nhdrs; i++)
+		if (!header_ok(&hdrs[i]))
+			return -1;
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return -1;
+	req->c = c;
+	req->cb = cb;
+	req->arg = arg;
+	req->connect_ms = c->cfg.connect_timeout_ms;
+	if (opts != NULL && opts->connect_timeout_ms > 0)
+		req->connect_ms = opts->connect_timeout_ms;
+	if (opts != NULL && opts->timeout_ms > 0)
+		timeout_ms = opts->timeout_ms;
+	if (gh_httpc_url_parse(url, &req->url) != 0 || (req->url.https && c->cfg.ssl == NULL))
+		goto fail;
+	req->head = strcmp(method, "HEAD") == 0;
+	req->idempotent = req->head || strcmp(method, "GET") == 0 ||
+	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
+	    strcmp(method, "OPTIONS") == 0 || strcmp(method, "TRACE") == 0;
+	req->pool = pool_find(c, &req->url);
+	req->tmo = evtimer_new(c->base, req_timeout_cb, req);
+	req->ctmo = evtimer_new(c->base, req_ctimeout_cb, req);
+	req->later = evtimer_new(c->base, req_later_cb, req);
+	if (req->pool == NULL || req->tmo == NULL || req->ctmo == NULL || req->later == NULL ||
+	    req_serialize(req, method, hdrs, nhdrs, body, len) != 0)
+		goto fail;
+	TAILQ_INSERT_TAIL(&c->reqs, req, link);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(req->tmo, &tv);
+	req_start(req);
+	return 0;
+fail:
+	req_free(req);
+	return -1;
+}
+
+int
+gh_httpc_request(struct gh_httpc *c, const char *method, const char *url,
+    const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
+    gh_httpc_cb cb, void *arg)
+{
+	return gh_httpc_request_opts(c, NULL, method, url, hdrs, nhdrs, body, len, cb, arg);
+}
+
+/* ---------------------------------------------------------------- */
+/* client lifetime, blocking fetch, responses                         */
+
+struct gh_httpc *
+gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg)
+{
+	struct gh_httpc *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->base = base;
+	if (cfg != NULL)
+		c->cfg = *cfg;
+	if (c->cfg.connect_timeout_ms <= 0)
+		c->cfg.connect_timeout_ms = HTTPC_DEF_CONNECT_MS;
+	if (c->cfg.timeout_ms <= 0)
+		c->cfg.timeout_ms = HTTPC_DEF_TIMEOUT_MS;
+	if (c->cfg.max_idle_per_host == 0)
+		c->cfg.max_idle_per_host = HTTPC_DEF_IDLE;
+	if (c->cfg.max_header_bytes == 0)
+		c->cfg.max_header_bytes = HTTPC_DEF_HEADER_BYTES;
+	if (c->cfg.max_body_bytes == 0)
+		c->cfg.max_body_bytes = HTTPC_DEF_BODY_BYTES;
+	TAILQ_INIT(&c->reqs);
+	return c;
+}
+
+void
+gh_httpc_free(struct gh_httpc *c)
+{
+	struct httpc_req *req;
+	struct httpc_pool *pool;
+
+	if (c == NULL || c->freeing)
+		return;
+	c->freeing = 1;
+	while ((req = TAILQ_FIRST(&c->reqs)) != NULL)
+		req_finish(req, GH_HTTPC_ECLOSED, "client freed");
+	while ((pool = c->pools) != NULL) {
+		c->pools = pool->next;
+		while (!TAILQ_EMPTY(&pool->idle))
+			conn_free(TAILQ_FIRST(&pool->idle));
+		free(pool);
+	}
+	free(c);
+}
+
+struct httpc_fetch {
+	struct event_base *base;
+	struct gh_httpc_resp *out;
+};
+
+static void
+fetch_cb(struct gh_httpc_resp *resp, void *arg)
+{
+	struct httpc_fetch *f = arg;
+
+	*f->out = *resp;
+	memset(resp, 0, sizeof(*resp));
+	event_base_loopbreak(f->base);
+}
+
+int
+gh_httpc_fetch(const struct gh_httpc_cfg *cfg, const char *method, const char *url,
+    const struct gh_http_header *hdrs, size_t nhdrs, const void *body, size_t len,
+    struct gh_httpc_resp *out)
+{
+	struct httpc_fetch f = { NULL, out };
+	struct gh_httpc *c = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->error = GH_HTTPC_ECONNECT;
+	out->errstr = "out of memory";
+	f.base = event_base_new();
+	if (f.base == NULL)
+		return -1;
+	c = gh_httpc_new(f.base, cfg);
+	if (c == NULL)
+		goto done;
+	if (gh_httpc_request(c, method, url, hdrs, nhdrs, body, len, fetch_cb, &f) != 0) {
+		out->error = GH_HTTPC_EURL;
+		out->errstr = "bad URL, method or header";
+		goto done;
+	}
+	event_base_dispatch(f.base);
+done:
+	gh_httpc_free(c);
+	event_base_free(f.base);
+	return out->error == GH_HTTPC_OK ? 0 : -1;
+}
+
+void
+gh_httpc_resp_clear(struct gh_httpc_resp *r)
+{
+	for (size_t i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+gh_httpc_resp_header(const struct gh_httpc_resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (r->headers[i].name != NULL && strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value != NULL ? r->headers[i].value : "";
+	return NULL;
+}
