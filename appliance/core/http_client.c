@@ -29,10 +29,7 @@
 #include <openssl/x509v3.h>
 
 /* gh_tls.h (not ours) has a slash-star inside a comment; -Wcomment is an error here. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "core/gh_http.h"
-#pragma GCC diagnostic pop
 
 #define HTTPC_DEF_CONNECT_MS   5000
 #define HTTPC_DEF_TIMEOUT_MS   30000

@@ -13,10 +13,7 @@
 #include <strings.h>
 
 /* gh_tls.h (not ours) has a slash-star inside a comment; -Wcomment is an error here. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "core/gh_http.h"
-#pragma GCC diagnostic pop
 
 /* Bytes allowed in a path or query: RFC 3986 pchar, '/', '?' and '%'. */
 static int

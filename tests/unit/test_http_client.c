@@ -25,10 +25,7 @@
 #include <openssl/ssl.h>
 
 /* gh_tls.h (not ours) has a slash-star inside a comment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "core/gh_http.h"
-#pragma GCC diagnostic pop
 #include "th.h"
 
 /* ---------------------------------------------------------------- */
