@@ -17,6 +17,12 @@ OPT = -O2 -g
 endif
 
 CC ?= cc
+# Quiet by default; V=1 shows the commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
 LLHTTP_SRC = /usr/share/llhttp
 LLHTTP_INC = /usr/share/include/llhttp
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
@@ -50,25 +56,27 @@ tests: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(WARN) -c $< -o $@
 
 # llhttp is compiled from Debian's node-llhttp sources, never copied here.
 $(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -I$(LLHTTP_INC) $(CFLAGS_ALL) -Wall -Wextra -Werror -Wno-unused-parameter -c $< -o $@
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) -I$(LLHTTP_INC) $(CFLAGS_ALL) -Wall -Wextra -Werror -Wno-unused-parameter -c $< -o $@
 
 $(LLHTTP_LIB): $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(CORE_LIB): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(PG_LIB): $(call obj,$(PG_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(LDAP_LIB): $(call obj,$(LDAP_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Link lines per binary class: control plane gets pg + ldap; gateways never pg.
 LINK_CP = $(PG_LIB) $(LDAP_LIB) $(CORE_LIB) $(LLHTTP_LIB)
@@ -76,11 +84,13 @@ LIBS_CP = $(LIBS_PG) $(LIBS_LDAP) $(LIBS_CORE)
 
 $(BUILD)/bin/gatehouse: $(call obj,$(GATEHOUSE_SRC)) $(LINK_CP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_CP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
 .SECONDARY:
 
