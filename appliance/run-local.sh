@@ -70,6 +70,6 @@ Gatehouse all-in-one node (foundation) is up:
 
 Try:
   ldapwhoami -x -H ldap://127.0.0.1:$LDAP_PORT -D uid=admin,ou=users,o=carbon.super,dc=gatehouse -w '$(cat "$VAR/admin-password")'
-  psql "$PGC dbname=gatehouse" -c 'SELECT kid, alg, status FROM gh_signing_keys'
+  psql "host=127.0.0.1 port=$PG_PORT user=postgres dbname=gatehouse" -c 'SELECT kid, alg, status FROM gh_signing_keys'
 Stop: make stop
 MSG
