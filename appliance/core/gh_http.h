@@ -67,14 +67,20 @@ struct gh_http_req {
 	size_t body_len;
 	int http_minor;              /* 1 for HTTP/1.1, 0 for 1.0 */
 	int keep_alive;
-	char request_id[33];         /* X-Request-ID when sane, else 32 random hex */
+	char request_id[65];         /* X-Request-ID when 1-64 of [A-Za-z0-9._-], else 32 random hex */
 	char peer_addr[64];          /* TCP peer */
 	char client_addr[64];        /* real client: from X-Forwarded-For only via trusted proxies */
 	int tls;
 	int has_peer_id;             /* verified client certificate with a gatehouse:// SAN */
 	struct gh_peer_id peer_id;
 	void *ctx;                   /* free for the handler */
-	void (*on_abort)(struct gh_http_req *req, void *arg); /* client went away before the response */
+	/*
+	 * Client went away before the response: on_abort(req, abort_arg)
+	 * runs and the server frees req right after; the handler must not
+	 * respond then.  With no on_abort the request stays valid and
+	 * gh_http_respond*() just frees it.
+	 */
+	void (*on_abort)(struct gh_http_req *req, void *arg);
 	void *abort_arg;
 	/* response headers added by gh_http_resp_header() */
 	struct gh_http_header *resp_headers;
