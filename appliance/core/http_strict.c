@@ -38,6 +38,8 @@
  * and, decided in http_server.c once the head is accepted:
  *   bad chunk size (non-hex, overflow, SP), missing CRLF after
  *     chunk data, bad chunk extension (llhttp)                  400
+ *     (chunk extensions are accepted as llhttp 8.1 parses them:
+ *     it refuses a second extension after one with a value)
  *   trailer fields after the last chunk, or a bare LF there     400
  *   decoded body above max_body_bytes                           413
  *   head not complete within header_timeout_ms                 408
