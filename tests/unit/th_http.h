@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <openssl/ssl.h>
 
 #define TH_UNUSED __attribute__((unused))
 
@@ -108,6 +109,7 @@ th_now_ms(void)
 
 struct th_cli {
 	int fd;
+	SSL *ssl;                /* NULL: plain TCP */
 	char buf[65536];
 	size_t len;
 };
@@ -127,6 +129,7 @@ th_cli_open(struct th_cli *c, int port)
 	struct timeval tv = { 3, 0 };
 
 	c->len = 0;
+	c->ssl = NULL;
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (c->fd < 0)
 		return -1;
@@ -149,6 +152,9 @@ th_cli_open(struct th_cli *c, int port)
 static TH_UNUSED void
 th_cli_close(struct th_cli *c)
 {
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -160,7 +166,8 @@ th_cli_send(struct th_cli *c, const void *p, size_t n)
 	const char *s = p;
 
 	while (n > 0) {
-		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+		ssize_t w = c->ssl != NULL ? SSL_write(c->ssl, s, (int)n) :
+		    send(c->fd, s, n, MSG_NOSIGNAL);
 		if (w <= 0)
 			return -1;
 		s += w;
@@ -183,7 +190,10 @@ th_cli_fill(struct th_cli *c)
 
 	if (c->len >= sizeof(c->buf))
 		return -1;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (c->ssl != NULL)
+		n = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len));
+	else
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 	if (n > 0)
 		c->len += (size_t)n;
 	return (int)n;
@@ -266,10 +276,14 @@ th_cli_closed(struct th_cli *c, int ms)
 	char b[256];
 	ssize_t n;
 
-	if (c->len > 0)
+	if (c->len > 0 || (c->ssl != NULL && SSL_pending(c->ssl) > 0))
 		return 0;
 	if (poll(&pfd, 1, ms) <= 0)
 		return 0;
+	if (c->ssl != NULL) {
+		int rc = SSL_read(c->ssl, b, sizeof(b));
+		return rc <= 0 && SSL_get_error(c->ssl, rc) != SSL_ERROR_WANT_READ;
+	}
 	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
 	return n == 0 || (n < 0 && errno == ECONNRESET);
 }
