@@ -392,6 +392,31 @@ test_server(void)
 	json_object_put(o);
 	TH_CHECK_EQ_INT(tls_get(p_open, c_foreign, &r, &closed), -1);
 
+	TH_TEST("curl over mutual TLS");
+	{
+		char cmd[2048], out[4096] = "";
+		FILE *f;
+		size_t n;
+
+		snprintf(cmd, sizeof(cmd), "curl -sS --max-time 5 --cacert %s --cert %s --key %s "
+		    "-H 'X-Request-ID: curl-1' -d 'a=1' https://127.0.0.1:%d/who 2>&1",
+		    path("ca.pem"), path("int.pem"), path("int.key"), p_mtls);
+		f = popen(cmd, "r");
+		n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+		out[n] = '\0';
+		TH_CHECK(f != NULL && pclose(f) == 0);
+		TH_CHECK_MSG(strstr(out, "\"peer_id\":\"gw-internal/lan/node1\"") != NULL, "%s", out);
+		snprintf(cmd, sizeof(cmd), "curl -sS --max-time 5 --cacert %s --cert %s --key %s "
+		    "-o /dev/null -w '%%{http_code}' https://127.0.0.1:%d/who 2>/dev/null",
+		    path("ca.pem"), path("ext.pem"), path("ext.key"), p_mtls);
+		f = popen(cmd, "r");
+		n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+		out[n] = '\0';
+		if (f != NULL)
+			pclose(f);
+		TH_CHECK_EQ_STR(out, "403");
+	}
+
 	th_loop_run(free_servers, NULL);
 	SSL_CTX_free(c_none);
 	SSL_CTX_free(c_int);
