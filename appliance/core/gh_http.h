@@ -67,14 +67,20 @@ struct gh_http_req {
 	size_t body_len;
 	int http_minor;              /* 1 for HTTP/1.1, 0 for 1.0 */
 	int keep_alive;
-	char request_id[33];         /* X-Request-ID when sane, else 32 random hex */
+	char request_id[65];         /* X-Request-ID when 1-64 of [A-Za-z0-9._-], else 32 random hex */
 	char peer_addr[64];          /* TCP peer */
 	char client_addr[64];        /* real client: from X-Forwarded-For only via trusted proxies */
 	int tls;
 	int has_peer_id;             /* verified client certificate with a gatehouse:// SAN */
 	struct gh_peer_id peer_id;
 	void *ctx;                   /* free for the handler */
-	void (*on_abort)(struct gh_http_req *req, void *arg); /* client went away before the response */
+	/*
+	 * Client went away before the response: on_abort(req, abort_arg)
+	 * runs and the server frees req right after; the handler must not
+	 * respond then.  With no on_abort the request stays valid and
+	 * gh_http_respond*() just frees it.
+	 */
+	void (*on_abort)(struct gh_http_req *req, void *arg);
 	void *abort_arg;
 	/* response headers added by gh_http_resp_header() */
 	struct gh_http_header *resp_headers;
@@ -84,11 +90,20 @@ struct gh_http_req {
 /* Fill limits with the defaults above. */
 void gh_http_limits_default(struct gh_http_limits *l);
 
-/* New server on base with cfg (copied; strings and SSL_CTX borrowed).  NULL on ENOMEM. */
+/*
+ * New server on base with cfg (copied; strings and SSL_CTX borrowed and
+ * must outlive the server).  A limit left 0 takes its default.  The
+ * refusal statuses are listed at the top of core/http_strict.c.  NULL on
+ * ENOMEM.
+ */
 struct gh_http_server *gh_http_server_new(struct event_base *base,
     const struct gh_http_server_cfg *cfg);
 
-/* Listen on addr:port (port 0 picks one).  0 ok, -1 with err. */
+/*
+ * Listen on addr:port (port 0 picks one).  addr is a numeric IPv4 or
+ * IPv6 address; NULL, "" or "*" listen on all.  Up to 4 listeners per
+ * server.  0 ok, -1 with err.
+ */
 int gh_http_server_listen(struct gh_http_server *srv, const char *addr, int port,
     char *err, size_t errlen);
 
@@ -103,18 +118,33 @@ int gh_http_server_port(const struct gh_http_server *srv);
 void gh_http_server_shutdown(struct gh_http_server *srv, int grace_ms,
     void (*done)(void *arg), void *arg);
 
-/* Close everything and free the server. */
+/*
+ * Close everything and free the server: requests still with a handler
+ * get on_abort (or become orphans that gh_http_respond() just frees).
+ * Call it from the event loop, not from inside one of its handlers.
+ */
 void gh_http_server_free(struct gh_http_server *srv);
 
 /* First value of a request header, name case-insensitive; NULL if absent. */
 const char *gh_http_req_header(const struct gh_http_req *req, const char *name);
 
-/* Add a response header (copied).  0 ok, -1 on a CR, LF or NUL in either part. */
+/*
+ * Add a response header (copied).  0 ok; -1 on a CR or LF in either part
+ * (a C string cannot hold NUL), a name that is not a token, or a header
+ * the server writes itself (Content-Length, Transfer-Encoding,
+ * Connection, Date, X-Request-ID).  A Content-Type added here is used
+ * only when gh_http_respond() gets content_type NULL.
+ */
 int gh_http_resp_header(struct gh_http_req *req, const char *name, const char *value);
 
 /*
  * Send the response and finish the request (req is freed after this).
- * Content-Length, Date, Connection and X-Request-ID are set here.
+ * Content-Length, Date, Connection and X-Request-ID are set here; a HEAD
+ * request gets the headers only, 204 and 304 get neither body nor
+ * Content-Length, and a status outside 200..999 is sent as 500.  The
+ * connection closes after it when the client asked, on HTTP/1.0 without
+ * keep-alive, after max_requests_per_conn, during shutdown and after a
+ * refusal.  body is copied.
  */
 void gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
     const void *body, size_t len);

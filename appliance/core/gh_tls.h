@@ -35,7 +35,12 @@ SSL_CTX *gh_tls_server_ctx(const char *cert_file, const char *key_file,
 SSL_CTX *gh_tls_client_ctx(const char *ca_file, const char *cert_file,
     const char *key_file, char *err, size_t errlen);
 
-/* Parse the gatehouse:// URI SAN of cert into out.  0 ok, -1 none or malformed. */
+/*
+ * Parse the gatehouse:// URI SAN of cert into out.  ROLE, ENV and NODE
+ * must be non-empty, of [A-Za-z0-9._-] (so ENV may be "-"), and fit the
+ * fields.  0 ok, -1 when there is none, it is malformed, or the
+ * certificate carries more than one gatehouse:// URI (out is zeroed).
+ */
 int gh_tls_peer_id_from_cert(X509 *cert, struct gh_peer_id *out);
 
 /* Identity of the verified peer of ssl (verify result must be OK).  0 ok, -1 otherwise. */
@@ -43,9 +48,12 @@ int gh_tls_peer_id(SSL *ssl, struct gh_peer_id *out);
 
 /*
  * Whether id may use an endpoint.  allow is a comma-separated list of
- * ROLE or ROLE/ENV entries; ENV may be "*" for any.  "portal,gw-internal"
- * followed by "/" and "*" allows the portal and every internal gateway.
- * 1 allowed, 0 not.
+ * ROLE or ROLE/ENV entries (blanks around entries ignored); an ENV of
+ * "*" matches every environment and a bare ROLE means the same.  So the
+ * list of "gw-internal/" plus "*" and "portal" allows every internal
+ * gateway and the portal, "gw-external/dmz" only the DMZ gateways.
+ * Matching is exact and case-sensitive.  1 allowed, 0 not (also for a
+ * NULL id or list).
  */
 int gh_mtls_allowed(const struct gh_peer_id *id, const char *allow);
 

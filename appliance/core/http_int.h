@@ -1,0 +1,121 @@
+/*
+ * Private to the HTTP server (http_server.c, http_strict.c,
+ * http_response.c): the server and connection structures and the
+ * functions the three files share.  Nothing outside those files may
+ * include it; the public contract is core/gh_http.h.
+ */
+#ifndef GH_HTTP_INT_H
+#define GH_HTTP_INT_H
+
+#include <stddef.h>
+#include <time.h>
+#include <llhttp.h>
+#include <event2/util.h>
+
+#include "core/gh_http.h"
+
+struct bufferevent;
+struct event;
+struct evconnlistener;
+
+/* Why a request is refused: status plus the two strings of the JSON body (static). */
+struct http_refusal {
+	int status;
+	const char *message;
+	const char *description;
+};
+
+enum http_conn_state {
+	HC_IDLE,       /* between requests, nothing buffered yet */
+	HC_HEAD,       /* reading the request line and header block */
+	HC_BODY,       /* llhttp decoding the body */
+	HC_TRAILER,    /* last chunk seen, waiting for the final CRLF */
+	HC_HANDLER,    /* request handed to the handler, no response yet */
+	HC_CLOSING,    /* last response being flushed */
+	HC_LINGER,     /* flushed and write side shut; draining the peer */
+};
+
+#define HTTP_MAX_LISTENERS 4
+
+struct gh_http_server {
+	struct event_base *base;
+	struct gh_http_server_cfg cfg;
+	struct evconnlistener *listeners[HTTP_MAX_LISTENERS];
+	size_t nlisteners;
+	int port;
+	struct gh_http_conn *conns;     /* doubly linked list of live connections */
+	size_t nconns;
+	int shutting_down;
+	struct event *grace_ev;         /* forces the rest closed after grace_ms */
+	struct event *done_ev;          /* runs done() from the loop */
+	void (*done)(void *arg);
+	void *done_arg;
+	int done_fired;
+};
+
+struct gh_http_conn {
+	struct gh_http_server *srv;
+	struct gh_http_conn *prev, *next;
+	struct bufferevent *bev;
+	evutil_socket_t fd;
+	int tls;
+	enum http_conn_state state;
+	llhttp_t parser;
+	struct event *timer;            /* header, body, idle or linger deadline */
+	struct event *resume;           /* re-enters processing from the loop */
+	struct event *linger;           /* reads and drops what the peer still sends */
+	char peer_addr[64];
+	int peer_checked;
+	int has_peer_id;
+	struct gh_peer_id peer_id;
+	int nrequests;
+	size_t scan_off;                /* head bytes already scanned for CRLFCRLF */
+	struct gh_http_req *req;        /* the request being read or handled */
+	struct timespec req_start;
+	/* llhttp accumulation of the current header field */
+	int hdr_in_value;
+	size_t body_cap;
+	struct http_refusal refusal;    /* set by a callback returning HPE_USER */
+	int must_close;                 /* the next response carries Connection: close */
+	int sent_continue;
+};
+
+/*
+ * Find the end of a request head in buf[0..len).  *scan_off keeps the
+ * position between calls.  Returns 1 with *hlen set when the CRLFCRLF
+ * was found, 0 when more bytes are needed, -1 with rf filled when the
+ * bytes can already be refused (bare LF or CR, 431, 414).
+ */
+int http_head_find(const char *buf, size_t len, size_t *scan_off,
+    const struct gh_http_limits *lim, size_t *hlen, struct http_refusal *rf);
+
+/*
+ * Validate a complete head blk[0..hlen) (ending in CRLFCRLF) before
+ * llhttp sees it: request line, every header line, and the framing
+ * headers.  0 accepted, -1 with rf filled.
+ */
+int http_head_check(const char *blk, size_t hlen, const struct gh_http_limits *lim,
+    struct http_refusal *rf);
+
+/* Whether s (NUL-terminated) is a sane client X-Request-ID. */
+int http_request_id_ok(const char *s);
+
+/* Free a request and everything it owns; NULL is fine. */
+void http_req_free(struct gh_http_req *req);
+
+/* Called by gh_http_respond() after the response bytes are queued on conn. */
+void http_conn_response_done(struct gh_http_conn *conn, int close_after);
+
+/* Whether the next response on conn must close it (refusal, shutdown, limits, client). */
+int http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *req);
+
+/* Output buffer of conn. */
+struct evbuffer *http_conn_output(struct gh_http_conn *conn);
+
+/* Milliseconds since the request started on conn. */
+long http_conn_elapsed_ms(const struct gh_http_conn *conn);
+
+/* Service name for logs. */
+const char *http_conn_service(const struct gh_http_conn *conn);
+
+#endif

@@ -1,0 +1,1073 @@
+/*
+ * The HTTP/1.1 server: listeners, connections and the life of a request
+ * on libevent bufferevents (plain or OpenSSL).  A connection reads one
+ * request at a time: the head is found and checked by http_strict.c,
+ * then fed to llhttp, then the body; the request goes to the handler and
+ * the connection waits (pipelined bytes stay in the input buffer) until
+ * gh_http_respond() queues the answer.  The server owns connections and
+ * the request until the handler has it; the handler owns it until it
+ * responds, and the server frees it then (or after on_abort).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/rand.h>
+
+#include "core/gh_log.h"
+#include "core/http_int.h"
+
+#define LINGER_MS 1000
+
+static void conn_process(struct gh_http_conn *conn);
+static void conn_free(struct gh_http_conn *conn);
+
+void
+gh_http_limits_default(struct gh_http_limits *l)
+{
+	l->max_header_bytes = 16384;
+	l->max_headers = 100;
+	l->max_url_bytes = 8192;
+	l->max_body_bytes = 1024 * 1024;
+	l->header_timeout_ms = 10000;
+	l->body_timeout_ms = 30000;
+	l->idle_timeout_ms = 60000;
+	l->max_requests_per_conn = 1000;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void
+arm_timer(struct gh_http_conn *conn, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(conn->timer, &tv);
+}
+
+static int
+append(char **s, size_t *len, const char *at, size_t n)
+{
+	char *p = realloc(*s, *len + n + 1);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p + *len, at, n);
+	*len += n;
+	p[*len] = '\0';
+	*s = p;
+	return 0;
+}
+
+struct evbuffer *
+http_conn_output(struct gh_http_conn *conn)
+{
+	return bufferevent_get_output(conn->bev);
+}
+
+long
+http_conn_elapsed_ms(const struct gh_http_conn *conn)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)((now.tv_sec - conn->req_start.tv_sec) * 1000 +
+	    (now.tv_nsec - conn->req_start.tv_nsec) / 1000000);
+}
+
+const char *
+http_conn_service(const struct gh_http_conn *conn)
+{
+	return conn->srv->cfg.name != NULL ? conn->srv->cfg.name : "http";
+}
+
+int
+http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *req)
+{
+	const struct gh_http_limits *l = &conn->srv->cfg.limits;
+
+	return conn->must_close || conn->srv->shutting_down || !req->keep_alive ||
+	    (l->max_requests_per_conn > 0 && conn->nrequests >= l->max_requests_per_conn);
+}
+
+const char *
+gh_http_req_header(const struct gh_http_req *req, const char *name)
+{
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return req->headers[i].value;
+	return NULL;
+}
+
+void
+http_req_free(struct gh_http_req *req)
+{
+	if (req == NULL)
+		return;
+	free(req->target);
+	free(req->path);
+	free(req->query);
+	for (size_t i = 0; i < req->nheaders; i++) {
+		free(req->headers[i].name);
+		free(req->headers[i].value);
+	}
+	free(req->headers);
+	free(req->body);
+	for (size_t i = 0; i < req->nresp_headers; i++) {
+		free(req->resp_headers[i].name);
+		free(req->resp_headers[i].value);
+	}
+	free(req->resp_headers);
+	free(req);
+}
+
+static struct gh_http_req *
+req_new(struct gh_http_conn *conn)
+{
+	struct gh_http_req *req = calloc(1, sizeof(*req));
+	unsigned char rnd[16];
+
+	if (req == NULL)
+		return NULL;
+	req->conn = conn;
+	req->method_id = -1;
+	req->http_minor = 1;
+	req->tls = conn->tls;
+	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", conn->peer_addr);
+	snprintf(req->client_addr, sizeof(req->client_addr), "%s", conn->peer_addr);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)random();
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(req->request_id + 2 * i, 3, "%02x", rnd[i]);
+	conn->req = req;
+	conn->body_cap = 0;
+	conn->hdr_in_value = 0;
+	conn->sent_continue = 0;
+	clock_gettime(CLOCK_MONOTONIC, &conn->req_start);
+	return req;
+}
+
+/* ---- client address through trusted proxies --------------------------- */
+
+/* Canonical text of the address in s[0..len) (OWS trimmed); -1 if not an IP. */
+static int
+addr_normalize(const char *s, size_t len, char *out, size_t outlen)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, bin) == 1)
+		return inet_ntop(AF_INET, bin, out, (socklen_t)outlen) ? 0 : -1;
+	if (inet_pton(AF_INET6, tmp, bin) == 1)
+		return inet_ntop(AF_INET6, bin, out, (socklen_t)outlen) ? 0 : -1;
+	return -1;
+}
+
+/* Whether the canonical address addr is in the comma-separated list. */
+static int
+addr_in_list(const char *addr, const char *list)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char norm[INET6_ADDRSTRLEN];
+
+		if (addr_normalize(p, n, norm, sizeof(norm)) == 0 && strcmp(norm, addr) == 0)
+			return 1;
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+static void
+set_client_addr(struct gh_http_conn *conn, struct gh_http_req *req)
+{
+	const char *trusted = conn->srv->cfg.trusted_proxies;
+	char *xff = NULL;
+	size_t xlen = 0;
+
+	if (trusted == NULL || !addr_in_list(conn->peer_addr, trusted))
+		return;
+	for (size_t i = 0; i < req->nheaders; i++) {
+		if (strcasecmp(req->headers[i].name, "x-forwarded-for") != 0)
+			continue;
+		if ((xlen > 0 && append(&xff, &xlen, ",", 1) < 0) ||
+		    append(&xff, &xlen, req->headers[i].value, strlen(req->headers[i].value)) < 0)
+			goto out;
+	}
+	/* Right to left: skip our own proxies, stop at the first other entry. */
+	while (xlen > 0) {
+		char *comma = memrchr(xff, ',', xlen);
+		size_t start = comma ? (size_t)(comma - xff) + 1 : 0;
+		char norm[INET6_ADDRSTRLEN];
+
+		if (addr_normalize(xff + start, xlen - start, norm, sizeof(norm)) < 0)
+			break;
+		if (!addr_in_list(norm, trusted)) {
+			snprintf(req->client_addr, sizeof(req->client_addr), "%s", norm);
+			break;
+		}
+		xlen = comma ? (size_t)(comma - xff) : 0;
+	}
+out:
+	free(xff);
+}
+
+/* ---- llhttp callbacks -------------------------------------------------- */
+
+static int
+cb_url(llhttp_t *p, const char *at, size_t n)
+{
+	struct gh_http_conn *conn = p->data;
+	size_t len = conn->req->target ? strlen(conn->req->target) : 0;
+
+	return append(&conn->req->target, &len, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int
+cb_header_field(llhttp_t *p, const char *at, size_t n)
+{
+	struct gh_http_conn *conn = p->data;
+	struct gh_http_req *req = conn->req;
+	struct gh_http_header *h;
+	size_t len;
+
+	if (!conn->hdr_in_value && req->nheaders > 0 && req->headers[req->nheaders - 1].value == NULL) {
+		h = &req->headers[req->nheaders - 1];
+	} else {
+		if (req->nheaders >= conn->srv->cfg.limits.max_headers) {
+			conn->refusal = (struct http_refusal){ 431,
+			    "Request Header Fields Too Large", "too many header fields" };
+			return HPE_USER;
+		}
+		h = realloc(req->headers, (req->nheaders + 1) * sizeof(*h));
+		if (h == NULL)
+			return HPE_USER;
+		req->headers = h;
+		h = &req->headers[req->nheaders++];
+		h->name = NULL;
+		h->value = NULL;
+	}
+	conn->hdr_in_value = 0;
+	len = h->name ? strlen(h->name) : 0;
+	return append(&h->name, &len, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int
+cb_header_value(llhttp_t *p, const char *at, size_t n)
+{
+	struct gh_http_conn *conn = p->data;
+	struct gh_http_header *h = &conn->req->headers[conn->req->nheaders - 1];
+	size_t len = h->value ? strlen(h->value) : 0;
+
+	conn->hdr_in_value = 1;
+	return append(&h->value, &len, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int
+cb_header_value_complete(llhttp_t *p)
+{
+	struct gh_http_conn *conn = p->data;
+	struct gh_http_header *h;
+	size_t len;
+
+	if (conn->req->nheaders == 0)
+		return 0;
+	h = &conn->req->headers[conn->req->nheaders - 1];
+	if (h->value == NULL) {
+		h->value = strdup("");
+		if (h->value == NULL)
+			return -1;
+	}
+	len = strlen(h->value);
+	while (len > 0 && (h->value[len - 1] == ' ' || h->value[len - 1] == '\t'))
+		h->value[--len] = '\0';
+	conn->hdr_in_value = 0;
+	return 0;
+}
+
+static void
+check_peer(struct gh_http_conn *conn)
+{
+	SSL *ssl;
+
+	if (conn->peer_checked || !conn->tls)
+		return;
+	conn->peer_checked = 1;
+	ssl = bufferevent_openssl_get_ssl(conn->bev);
+	if (ssl != NULL && gh_tls_peer_id(ssl, &conn->peer_id) == 0)
+		conn->has_peer_id = 1;
+}
+
+static int
+cb_headers_complete(llhttp_t *p)
+{
+	struct gh_http_conn *conn = p->data;
+	struct gh_http_req *req = conn->req;
+	const struct gh_http_server_cfg *cfg = &conn->srv->cfg;
+	const char *rid, *q;
+
+	req->method_id = llhttp_get_method(p);
+	req->method = llhttp_method_name((llhttp_method_t)req->method_id);
+	req->http_minor = llhttp_get_http_minor(p);
+	req->keep_alive = llhttp_should_keep_alive(p);
+	if (req->target == NULL)
+		return -1;
+	q = strchr(req->target, '?');
+	req->path = q ? strndup(req->target, (size_t)(q - req->target)) : strdup(req->target);
+	if (q != NULL)
+		req->query = strdup(q + 1);
+	if (req->path == NULL || (q != NULL && req->query == NULL))
+		return -1;
+	rid = gh_http_req_header(req, "x-request-id");
+	if (rid != NULL && http_request_id_ok(rid))
+		snprintf(req->request_id, sizeof(req->request_id), "%s", rid);
+	set_client_addr(conn, req);
+	check_peer(conn);
+	req->has_peer_id = conn->has_peer_id;
+	if (conn->has_peer_id)
+		req->peer_id = conn->peer_id;
+	if (cfg->mtls_allow != NULL &&
+	    !(conn->has_peer_id && gh_mtls_allowed(&conn->peer_id, cfg->mtls_allow))) {
+		conn->refusal = (struct http_refusal){ 403, "Forbidden",
+		    "the client certificate is not allowed on this endpoint" };
+		return -1;
+	}
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
+		req->body = malloc(p->content_length + 1);
+		if (req->body == NULL)
+			return -1;
+		conn->body_cap = p->content_length + 1;
+	}
+	return 0;
+}
+
+static int
+cb_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct gh_http_conn *conn = p->data;
+	struct gh_http_req *req = conn->req;
+
+	if (req->body_len + n > conn->srv->cfg.limits.max_body_bytes) {
+		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
+		    "the request body exceeds the limit" };
+		return HPE_USER;
+	}
+	if (req->body_len + n + 1 > conn->body_cap) {
+		size_t cap = conn->body_cap ? conn->body_cap : 1024;
+		unsigned char *b;
+
+		while (cap < req->body_len + n + 1)
+			cap *= 2;
+		b = realloc(req->body, cap);
+		if (b == NULL)
+			return HPE_USER;
+		req->body = b;
+		conn->body_cap = cap;
+	}
+	memcpy(req->body + req->body_len, at, n);
+	req->body_len += n;
+	req->body[req->body_len] = '\0';
+	return 0;
+}
+
+static int
+cb_chunk_header(llhttp_t *p)
+{
+	struct gh_http_conn *conn = p->data;
+
+	if (p->content_length == 0) {
+		/* Last chunk: the trailer section is read by process_body(). */
+		conn->state = HC_TRAILER;
+		return HPE_PAUSED;
+	}
+	if (p->content_length > conn->srv->cfg.limits.max_body_bytes - conn->req->body_len) {
+		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
+		    "the request body exceeds the limit" };
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cb_message_complete(llhttp_t *p)
+{
+	(void)p;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t parser_settings = {
+	.on_url = cb_url,
+	.on_header_field = cb_header_field,
+	.on_header_value = cb_header_value,
+	.on_header_value_complete = cb_header_value_complete,
+	.on_headers_complete = cb_headers_complete,
+	.on_body = cb_body,
+	.on_chunk_header = cb_chunk_header,
+	.on_message_complete = cb_message_complete,
+};
+
+/* ---- request flow ----------------------------------------------------- */
+
+/* Answer the request being read with a refusal; the connection closes after it. */
+static void
+conn_refuse(struct gh_http_conn *conn, const struct http_refusal *rf)
+{
+	struct gh_http_req *req = conn->req;
+	struct http_refusal r = *rf;
+
+	if (req == NULL && (req = req_new(conn)) == NULL) {
+		conn_free(conn);
+		return;
+	}
+	conn->must_close = 1;
+	conn->state = HC_HANDLER;
+	evtimer_del(conn->timer);
+	gh_http_respond_error(req, r.status, r.message, r.description);
+}
+
+static void
+refuse_llhttp(struct gh_http_conn *conn, llhttp_errno_t err)
+{
+	struct http_refusal rf = { 400, "Bad Request", "malformed request" };
+
+	if (conn->refusal.status != 0)
+		rf = conn->refusal;
+	else if (err == HPE_INVALID_METHOD)
+		rf = (struct http_refusal){ 501, "Not Implemented", "method not implemented" };
+	else if (err == HPE_INVALID_CHUNK_SIZE)
+		rf.description = "invalid chunk framing";
+	else if (llhttp_get_error_reason(&conn->parser) != NULL)
+		rf.description = llhttp_get_error_reason(&conn->parser);
+	conn_refuse(conn, &rf);
+}
+
+static void
+dispatch(struct gh_http_conn *conn)
+{
+	struct gh_http_req *req = conn->req;
+	struct gh_http_server *srv = conn->srv;
+
+	evtimer_del(conn->timer);
+	if (req->body_len == 0) {
+		free(req->body);
+		req->body = NULL;
+	}
+	conn->state = HC_HANDLER;
+	conn->nrequests++;
+	if (srv->cfg.handler == NULL) {
+		gh_http_respond_error(req, 404, "Not Found", "no handler on this server");
+		return;
+	}
+	srv->cfg.handler(req, srv->cfg.arg);
+}
+
+/* Returns 1 to go on processing, 0 to wait for bytes or the handler. */
+static int
+process_head(struct gh_http_conn *conn)
+{
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	const struct gh_http_limits *lim = &conn->srv->cfg.limits;
+	struct http_refusal rf = { 0, NULL, NULL };
+	size_t len, hlen = 0;
+	const char *buf;
+	llhttp_errno_t err;
+	int rc;
+
+	if (conn->state == HC_IDLE) {
+		unsigned char two[2];
+
+		/* RFC 9112 2.2: empty lines before a request line are skipped. */
+		while (evbuffer_copyout(in, two, 2) == 2 && two[0] == '\r' && two[1] == '\n')
+			evbuffer_drain(in, 2);
+		len = evbuffer_get_length(in);
+		if (len == 0 || (len == 1 && evbuffer_copyout(in, two, 1) == 1 && two[0] == '\r'))
+			return 0;
+		if (req_new(conn) == NULL) {
+			conn_free(conn);
+			return 0;
+		}
+		conn->state = HC_HEAD;
+		conn->scan_off = 0;
+		conn->refusal.status = 0;
+		arm_timer(conn, lim->header_timeout_ms);
+	}
+	len = evbuffer_get_length(in);
+	if (len > lim->max_header_bytes)
+		len = lim->max_header_bytes;
+	buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	if (buf == NULL)
+		return 0;
+	rc = http_head_find(buf, len, &conn->scan_off, lim, &hlen, &rf);
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || http_head_check(buf, hlen, lim, &rf) < 0) {
+		conn_refuse(conn, &rf);
+		return 0;
+	}
+
+	llhttp_init(&conn->parser, HTTP_REQUEST, &parser_settings);
+	conn->parser.data = conn;
+	err = llhttp_execute(&conn->parser, buf, hlen);
+	if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+		if (llhttp_get_error_pos(&conn->parser) != buf + hlen) {
+			conn_refuse(conn, &(struct http_refusal){ 400, "Bad Request",
+			    "malformed request head" });
+			return 0;
+		}
+		evbuffer_drain(in, hlen);
+		if (conn->state == HC_TRAILER) {
+			conn_refuse(conn, &(struct http_refusal){ 400, "Bad Request",
+			    "malformed request head" });
+			return 0;
+		}
+		dispatch(conn);
+		return 0;
+	}
+	if (err != HPE_OK) {
+		refuse_llhttp(conn, err);
+		return 0;
+	}
+	evbuffer_drain(in, hlen);
+	conn->state = HC_BODY;
+	arm_timer(conn, lim->body_timeout_ms);
+	if (conn->req->http_minor == 1 && gh_http_req_header(conn->req, "expect") != NULL &&
+	    evbuffer_get_length(in) == 0) {
+		evbuffer_add_printf(http_conn_output(conn), "HTTP/1.1 100 Continue\r\n\r\n");
+		conn->sent_continue = 1;
+	}
+	return 1;
+}
+
+static int
+process_body(struct gh_http_conn *conn)
+{
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+
+	while (conn->state == HC_BODY && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		llhttp_errno_t err;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			return 0;
+		err = llhttp_execute(&conn->parser, v.iov_base, v.iov_len);
+		if (err == HPE_OK) {
+			evbuffer_drain(in, v.iov_len);
+			continue;
+		}
+		if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+			refuse_llhttp(conn, err);
+			return 0;
+		}
+		evbuffer_drain(in, (size_t)(llhttp_get_error_pos(&conn->parser) -
+		    (const char *)v.iov_base));
+		if (conn->state == HC_BODY) {
+			dispatch(conn);
+			return 0;
+		}
+	}
+	if (conn->state == HC_TRAILER) {
+		unsigned char two[2];
+		ev_ssize_t n = evbuffer_copyout(in, two, 2);
+
+		if (n >= 1 && two[0] != '\r')
+			goto trailer;
+		if (n < 2)
+			return 0;
+		if (two[1] != '\n')
+			goto trailer;
+		evbuffer_drain(in, 2);
+		dispatch(conn);
+	}
+	return 0;
+trailer:
+	conn_refuse(conn, &(struct http_refusal){ 400, "Bad Request",
+	    "trailer fields are not accepted" });
+	return 0;
+}
+
+static void
+conn_process(struct gh_http_conn *conn)
+{
+	for (;;) {
+		switch (conn->state) {
+		case HC_IDLE:
+		case HC_HEAD:
+			if (!process_head(conn))
+				return;
+			break;
+		case HC_BODY:
+		case HC_TRAILER:
+			process_body(conn);
+			return;
+		default:
+			return;
+		}
+	}
+}
+
+/* ---- connection end ---------------------------------------------------- */
+
+static void
+abort_request(struct gh_http_conn *conn)
+{
+	struct gh_http_req *req = conn->req;
+
+	conn->req = NULL;
+	req->conn = NULL;
+	gh_log_info("request_aborted", req->request_id, "client %s went away after %ld ms",
+	    req->client_addr, http_conn_elapsed_ms(conn));
+	if (req->on_abort != NULL) {
+		req->on_abort(req, req->abort_arg);
+		http_req_free(req);
+	}
+	/* else: orphaned; gh_http_respond() frees it when the handler answers. */
+}
+
+static void
+conn_free(struct gh_http_conn *conn)
+{
+	struct gh_http_server *srv = conn->srv;
+
+	if (conn->req != NULL) {
+		if (conn->state == HC_HANDLER)
+			abort_request(conn);
+		else
+			http_req_free(conn->req);
+		conn->req = NULL;
+	}
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	if (conn->linger != NULL)
+		event_free(conn->linger);
+	event_free(conn->timer);
+	event_free(conn->resume);
+	bufferevent_free(conn->bev);
+	free(conn);
+	srv->nconns--;
+	if (srv->shutting_down && srv->nconns == 0 && srv->done_ev != NULL)
+		event_active(srv->done_ev, 0, 0);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+	char buf[4096];
+
+	(void)what;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		conn_free(conn);
+		return;
+	}
+}
+
+/*
+ * The last response is flushed: send close_notify (TLS), shut the write
+ * side, and read what the peer still sends for a while so that closing
+ * with unread bytes does not reset the connection under the response.
+ */
+static void
+start_linger(struct gh_http_conn *conn)
+{
+	conn->state = HC_LINGER;
+	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	if (conn->tls) {
+		SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
+		if (ssl != NULL && SSL_is_init_finished(ssl))
+			SSL_shutdown(ssl);
+	}
+	if (shutdown(conn->fd, SHUT_WR) < 0) {
+		conn_free(conn);
+		return;
+	}
+	conn->linger = event_new(conn->srv->base, conn->fd, EV_READ | EV_PERSIST, linger_cb, conn);
+	if (conn->linger == NULL || event_add(conn->linger, NULL) < 0) {
+		conn_free(conn);
+		return;
+	}
+	arm_timer(conn, LINGER_MS);
+}
+
+void
+http_conn_response_done(struct gh_http_conn *conn, int close_after)
+{
+	conn->req = NULL;
+	if (close_after) {
+		conn->state = HC_CLOSING;
+		bufferevent_disable(conn->bev, EV_READ);
+		evtimer_del(conn->timer);
+	} else {
+		conn->state = HC_IDLE;
+		arm_timer(conn, conn->srv->cfg.limits.idle_timeout_ms);
+	}
+	/* Go on from the loop, never from inside the handler's call. */
+	event_active(conn->resume, 0, 0);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn->state == HC_CLOSING) {
+		if (evbuffer_get_length(http_conn_output(conn)) == 0)
+			start_linger(conn);
+		return;
+	}
+	conn_process(conn);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	(void)fd;
+	(void)what;
+	switch (conn->state) {
+	case HC_HEAD:
+		conn_refuse(conn, &(struct http_refusal){ 408, "Request Timeout",
+		    "the request head was not received in time" });
+		break;
+	case HC_BODY:
+	case HC_TRAILER:
+		conn_refuse(conn, &(struct http_refusal){ 408, "Request Timeout",
+		    "the request body was not received in time" });
+		break;
+	case HC_IDLE:
+		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
+			conn->state = HC_CLOSING;
+			bufferevent_disable(conn->bev, EV_READ);
+			break;
+		}
+		conn_free(conn);
+		break;
+	case HC_LINGER:
+		conn_free(conn);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	if (conn->state == HC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		start_linger(conn);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		check_peer(conn);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		/* Half-close: a queued response still goes out, then the connection closes. */
+		if (conn->state == HC_CLOSING)
+			return;
+		if (conn->state == HC_IDLE && evbuffer_get_length(http_conn_output(conn)) > 0) {
+			conn->state = HC_CLOSING;
+			evtimer_del(conn->timer);
+			return;
+		}
+	}
+	conn_free(conn);
+}
+
+/* ---- listening --------------------------------------------------------- */
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct gh_http_server *srv = arg;
+	struct gh_http_conn *conn;
+	int one = 1;
+	struct timeval wt;
+	const struct gh_http_limits *lim = &srv->cfg.limits;
+
+	(void)l;
+	(void)salen;
+	if (srv->shutting_down || (conn = calloc(1, sizeof(*conn))) == NULL) {
+		close(fd);
+		return;
+	}
+	conn->srv = srv;
+	conn->fd = fd;
+	conn->state = HC_IDLE;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, conn->peer_addr,
+		    sizeof(conn->peer_addr));
+	} else if (sa->sa_family == AF_INET6) {
+		struct in6_addr *a6 = &((struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET, &a6->s6_addr[12], conn->peer_addr, sizeof(conn->peer_addr));
+		else
+			inet_ntop(AF_INET6, a6, conn->peer_addr, sizeof(conn->peer_addr));
+	} else {
+		snprintf(conn->peer_addr, sizeof(conn->peer_addr), "unknown");
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv->cfg.ssl != NULL) {
+		SSL *ssl = SSL_new(srv->cfg.ssl);
+		if (ssl != NULL)
+			conn->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (ssl != NULL && conn->bev == NULL)
+			SSL_free(ssl);
+		conn->tls = 1;
+	} else {
+		conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	conn->timer = evtimer_new(srv->base, timer_cb, conn);
+	conn->resume = event_new(srv->base, -1, 0, resume_cb, conn);
+	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL) {
+		if (conn->bev != NULL)
+			bufferevent_free(conn->bev);
+		else
+			close(fd);
+		if (conn->timer != NULL)
+			event_free(conn->timer);
+		if (conn->resume != NULL)
+			event_free(conn->resume);
+		free(conn);
+		return;
+	}
+	conn->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	srv->nconns++;
+	bufferevent_setcb(conn->bev, read_cb, write_cb, event_cb, conn);
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, lim->max_header_bytes + 65536);
+	wt.tv_sec = lim->idle_timeout_ms / 1000;
+	wt.tv_usec = (lim->idle_timeout_ms % 1000) * 1000;
+	bufferevent_set_timeouts(conn->bev, NULL, &wt);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	/* The first request (and the TLS handshake) must start within the head timeout. */
+	arm_timer(conn, lim->header_timeout_ms);
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (srv->done_fired)
+		return;
+	srv->done_fired = 1;
+	evtimer_del(srv->grace_ev);
+	if (srv->done != NULL)
+		srv->done(srv->done_arg);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+}
+
+struct gh_http_server *
+gh_http_server_new(struct event_base *base, const struct gh_http_server_cfg *cfg)
+{
+	struct gh_http_server *srv = calloc(1, sizeof(*srv));
+	struct gh_http_limits def;
+	struct gh_http_limits *l;
+
+	if (srv == NULL)
+		return NULL;
+	srv->base = base;
+	srv->cfg = *cfg;
+	srv->port = -1;
+	l = &srv->cfg.limits;
+	gh_http_limits_default(&def);
+	if (l->max_header_bytes == 0)
+		l->max_header_bytes = def.max_header_bytes;
+	if (l->max_headers == 0)
+		l->max_headers = def.max_headers;
+	if (l->max_url_bytes == 0)
+		l->max_url_bytes = def.max_url_bytes;
+	if (l->max_body_bytes == 0)
+		l->max_body_bytes = def.max_body_bytes;
+	if (l->header_timeout_ms <= 0)
+		l->header_timeout_ms = def.header_timeout_ms;
+	if (l->body_timeout_ms <= 0)
+		l->body_timeout_ms = def.body_timeout_ms;
+	if (l->idle_timeout_ms <= 0)
+		l->idle_timeout_ms = def.idle_timeout_ms;
+	if (l->max_requests_per_conn <= 0)
+		l->max_requests_per_conn = def.max_requests_per_conn;
+	srv->grace_ev = evtimer_new(base, grace_cb, srv);
+	srv->done_ev = event_new(base, -1, 0, done_cb, srv);
+	if (srv->grace_ev == NULL || srv->done_ev == NULL) {
+		gh_http_server_free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+int
+gh_http_server_listen(struct gh_http_server *srv, const char *addr, int port,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct evconnlistener *l;
+	char portstr[16];
+	int rc;
+
+	if (srv->shutting_down || srv->nlisteners >= HTTP_MAX_LISTENERS) {
+		snprintf(err, errlen, "no more listeners on this server");
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (addr != NULL && (addr[0] == '\0' || strcmp(addr, "*") == 0))
+		addr = NULL;
+	rc = getaddrinfo(addr, portstr, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen address %s: %s", addr ? addr : "*", gai_strerror(rc));
+		return -1;
+	}
+	l = evconnlistener_new_bind(srv->base, accept_cb, srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
+	    ai->ai_addr, (int)ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (l == NULL) {
+		snprintf(err, errlen, "listen on %s:%d: %s", addr ? addr : "*", port,
+		    strerror(errno));
+		return -1;
+	}
+	if (srv->nlisteners == 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &sl) == 0)
+			srv->port = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	srv->listeners[srv->nlisteners++] = l;
+	return 0;
+}
+
+int
+gh_http_server_port(const struct gh_http_server *srv)
+{
+	return srv->port;
+}
+
+static void
+close_listeners(struct gh_http_server *srv)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	srv->nlisteners = 0;
+}
+
+void
+gh_http_server_shutdown(struct gh_http_server *srv, int grace_ms,
+    void (*done)(void *arg), void *arg)
+{
+	struct gh_http_conn *conn, *next;
+	struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
+
+	srv->shutting_down = 1;
+	srv->done = done;
+	srv->done_arg = arg;
+	close_listeners(srv);
+	for (conn = srv->conns; conn != NULL; conn = next) {
+		next = conn->next;
+		if (conn->state != HC_IDLE)
+			continue;
+		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
+			conn->state = HC_CLOSING;
+			bufferevent_disable(conn->bev, EV_READ);
+			evtimer_del(conn->timer);
+		} else {
+			conn_free(conn);
+		}
+	}
+	if (srv->nconns == 0)
+		event_active(srv->done_ev, 0, 0);
+	else
+		evtimer_add(srv->grace_ev, &tv);
+}
+
+void
+gh_http_server_free(struct gh_http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	close_listeners(srv);
+	srv->done_fired = 1;
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	if (srv->grace_ev != NULL)
+		event_free(srv->grace_ev);
+	if (srv->done_ev != NULL)
+		event_free(srv->done_ev);
+	free(srv);
+}
