@@ -39,6 +39,7 @@ PG_SRC = $(wildcard appliance/pg/*.c)
 LDAP_SRC = $(wildcard appliance/ldap/*.c)
 GATEHOUSE_SRC = $(wildcard appliance/cmd/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
+BENCH_SRC = $(wildcard tests/bench/bench_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -49,10 +50,12 @@ LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 
 BINS = $(BUILD)/bin/gatehouse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all tests clean deps test run stop bench-% test-% sanbuild
+.PHONY: all tests benches clean deps test run stop bench-% test-% sanbuild
 all: $(BINS)
 tests: $(UNIT_BINS)
+benches: $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,6 +97,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_CP)
 
 .SECONDARY:
 
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
@@ -111,7 +119,7 @@ test-%: deps
 	tests/run $*
 
 bench-%: deps
-	$(MAKE) all
+	$(MAKE) all benches
 	tests/bench/run $*
 
 run: deps
