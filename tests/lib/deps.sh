@@ -20,6 +20,7 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing
 fi
-if [ -f tests/package-lock.json ] && [ ! -d tests/node_modules ]; then
+if [ -f tests/package-lock.json ] && { [ ! -f tests/node_modules/.package-lock.json ] ||
+	[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; }; then
 	(cd tests && npm ci --no-audit --no-fund --silent)
 fi
