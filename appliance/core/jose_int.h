@@ -27,4 +27,7 @@ int gh_jose_json_str(struct json_object *obj, const char *key,
 /* Serialize obj compactly without escaping '/'; borrowed from obj. */
 const char *gh_jose_json_compact(struct json_object *obj, size_t *len);
 
+/* Add the string member k = v to o (a copy).  Returns 0 or -1 on ENOMEM. */
+int gh_jose_json_add_str(struct json_object *o, const char *k, const char *v);
+
 #endif

@@ -413,20 +413,6 @@ out:
 	return rc;
 }
 
-static int
-add_str(struct json_object *o, const char *k, const char *v)
-{
-	struct json_object *s;
-
-	if ((s = json_object_new_string(v)) == NULL)
-		return -1;
-	if (json_object_object_add(o, k, s) != 0) {
-		json_object_put(s);
-		return -1;
-	}
-	return 0;
-}
-
 struct json_object *
 gh_jwk_to_json(const struct gh_jwk *key)
 {
@@ -440,28 +426,28 @@ gh_jwk_to_json(const struct gh_jwk *key)
 		goto fail;
 	switch (key->alg) {
 	case GH_JOSE_RS256:
-		bad |= add_str(o, "kty", "RSA");
+		bad |= gh_jose_json_add_str(o, "kty", "RSA");
 		break;
 	case GH_JOSE_ES256:
-		bad |= add_str(o, "kty", "EC");
-		bad |= add_str(o, "crv", "P-256");
+		bad |= gh_jose_json_add_str(o, "kty", "EC");
+		bad |= gh_jose_json_add_str(o, "crv", "P-256");
 		break;
 	default:
-		bad |= add_str(o, "kty", "OKP");
-		bad |= add_str(o, "crv", "Ed25519");
+		bad |= gh_jose_json_add_str(o, "kty", "OKP");
+		bad |= gh_jose_json_add_str(o, "crv", "Ed25519");
 		break;
 	}
 	if (key->kid != NULL)
-		bad |= add_str(o, "kid", key->kid);
-	bad |= add_str(o, "use", "sig");
-	bad |= add_str(o, "alg", gh_jose_alg_name(key->alg));
+		bad |= gh_jose_json_add_str(o, "kid", key->kid);
+	bad |= gh_jose_json_add_str(o, "use", "sig");
+	bad |= gh_jose_json_add_str(o, "alg", gh_jose_alg_name(key->alg));
 	if (key->alg == GH_JOSE_RS256) {
-		bad |= add_str(o, "n", m1);
-		bad |= add_str(o, "e", m2);
+		bad |= gh_jose_json_add_str(o, "n", m1);
+		bad |= gh_jose_json_add_str(o, "e", m2);
 	} else {
-		bad |= add_str(o, "x", m1);
+		bad |= gh_jose_json_add_str(o, "x", m1);
 		if (m2 != NULL)
-			bad |= add_str(o, "y", m2);
+			bad |= gh_jose_json_add_str(o, "y", m2);
 	}
 	if (bad)
 		goto fail;

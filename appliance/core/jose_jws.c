@@ -268,9 +268,8 @@ out:
 	return ok ? GH_JOSE_OK : GH_JOSE_ESIG;
 }
 
-/* Add the string member k = v to o.  Returns 0 or -1. */
-static int
-add_string(struct json_object *o, const char *k, const char *v)
+int
+gh_jose_json_add_str(struct json_object *o, const char *k, const char *v)
 {
 	struct json_object *s;
 
@@ -357,7 +356,7 @@ gh_jws_sign_with_header(const struct gh_jwk *key, struct json_object *header,
 		return NULL;
 	}
 	*err = GH_JOSE_EINTERNAL;
-	if (!has && add_string(header, "alg", gh_jose_alg_name(key->alg)) != 0)
+	if (!has && gh_jose_json_add_str(header, "alg", gh_jose_alg_name(key->alg)) != 0)
 		return NULL;
 	if ((hdr = gh_jose_json_compact(header, &hdrlen)) == NULL)
 		return NULL;
@@ -381,9 +380,9 @@ gh_jws_sign(const struct gh_jwk *key, const void *payload, size_t len,
 	*err = GH_JOSE_EINTERNAL;
 	if ((h = json_object_new_object()) == NULL)
 		return NULL;
-	if (add_string(h, "alg", gh_jose_alg_name(key->alg)) == 0 &&
-	    add_string(h, "typ", "JWT") == 0 &&
-	    (key->kid == NULL || add_string(h, "kid", key->kid) == 0))
+	if (gh_jose_json_add_str(h, "alg", gh_jose_alg_name(key->alg)) == 0 &&
+	    gh_jose_json_add_str(h, "typ", "JWT") == 0 &&
+	    (key->kid == NULL || gh_jose_json_add_str(h, "kid", key->kid) == 0))
 		out = gh_jws_sign_with_header(key, h, payload, len, err);
 	json_object_put(h);
 	return out;

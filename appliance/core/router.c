@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gh_codec.h"
 #include "core/gh_router.h"
 
 #define ROUTE_MAX_SEGS 32
@@ -115,48 +116,20 @@ fail:
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into a new string; NULL on a bad escape, NUL or '/'. */
 static char *
 param_decode(const char *s, size_t len)
 {
-	char *out = malloc(len + 1), *w = out;
+	char *out = NULL;
+	size_t outlen;
 
-	if (out == NULL)
+	if (gh_pct_decode(s, len, 0, &out, &outlen) != 0)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int h, l;
-			if (i + 2 >= len)
-				goto bad;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
-			if (h < 0 || l < 0)
-				goto bad;
-			c = h * 16 + l;
-			if (c == 0 || c == '/')
-				goto bad;
-			i += 2;
-		}
-		*w++ = (char)c;
+	if (memchr(out, '/', outlen) != NULL) {
+		free(out);
+		return NULL;
 	}
-	*w = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /*
