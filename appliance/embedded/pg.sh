@@ -12,7 +12,7 @@ gh_free_port() {
 	local p
 	while :; do
 		p=$(( 20000 + RANDOM % 30000 ))
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
 	done
 }
 
