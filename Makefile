@@ -102,6 +102,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LINK_CP)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
+# After LINK_CP: the fuzz rules name it as a prerequisite (expanded when read).
+include tests/fuzz/Makefile.inc
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
