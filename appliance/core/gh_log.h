@@ -26,7 +26,7 @@ int gh_log_level_parse(const char *s);
 void gh_log(enum gh_log_level lvl, const char *event, const char *reqid,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void gh_vlog(enum gh_log_level lvl, const char *event, const char *reqid,
-    const char *fmt, va_list ap);
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /*
  * Write one line made of the standard fields plus every key of extra
