@@ -16,14 +16,18 @@ gh_cmd_check_config(int argc, char **argv)
 	struct gh_settings *s;
 
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-		gh_settings_describe(gh_node_settings, gh_node_settings_count, 1);
+		size_t n;
+		const struct gh_setting_def *defs = gh_config_table(GH_COMP_ALL, &n);
+		if (defs == NULL)
+			return 1;
+		gh_settings_describe(defs, n, 1);
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: gatehouse check-config FILE | --list\n");
 		return 2;
 	}
-	s = gh_node_config_load(argv[1]);
+	s = gh_config_load(argv[1], GH_COMP_ALL);
 	if (s == NULL)
 		return 1;
 	printf("%s: valid\n", argv[1]);

@@ -439,7 +439,7 @@ gh_cmd_init(int argc, char **argv)
 	const char *pwfile = NULL;
 	int first = 0, o, rc = 1;
 
-	c.config_path = GH_NODE_DEFAULT_CONFIG;
+	c.config_path = GH_CONFIG_DEFAULT;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -456,7 +456,7 @@ gh_cmd_init(int argc, char **argv)
 		    "  (--first makes a deployment's first node; other nodes join by enrolment)\n");
 		return 2;
 	}
-	c.cfg = gh_node_config_load(c.config_path);
+	c.cfg = gh_config_load(c.config_path, GH_COMP_NODE);
 	if (c.cfg == NULL)
 		return 1;
 	if (strncmp(gh_settings_str(c.cfg, "node.role"), "gateway-", 8) == 0) {

@@ -55,6 +55,13 @@ int gh_settings_load(struct gh_settings *s, const char *path, char **errors);
 int gh_settings_set(struct gh_settings *s, const char *name, const char *value,
     const char *origin, char **errors);
 
+/*
+ * Names starting with one of prefixes (NULL-terminated, borrowed) belong
+ * to another binary's table: the reader skips them instead of calling
+ * them unknown.  A node's one file serves all its binaries this way.
+ */
+void gh_settings_set_foreign(struct gh_settings *s, const char *const *prefixes);
+
 /* Typed reads.  Asking for a name not in the table aborts (a programming error). */
 const char *gh_settings_str(const struct gh_settings *s, const char *name); /* NULL when unset */
 long long gh_settings_int(const struct gh_settings *s, const char *name);  /* INT, SIZE, DURATION(ms), BOOL, PORT */

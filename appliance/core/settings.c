@@ -28,6 +28,7 @@ struct gh_settings {
 	const struct gh_setting_def *defs;
 	size_t n;
 	struct gh_setting_val *vals;
+	const char *const *foreign;      /* name prefixes owned by other binaries */
 };
 
 struct errbuf {
@@ -366,6 +367,21 @@ closest_name(const struct gh_settings *s, const char *name)
 	return found;
 }
 
+static int
+is_foreign(const struct gh_settings *s, const char *name)
+{
+	for (size_t i = 0; s->foreign != NULL && s->foreign[i] != NULL; i++)
+		if (strncmp(name, s->foreign[i], strlen(s->foreign[i])) == 0)
+			return 1;
+	return 0;
+}
+
+void
+gh_settings_set_foreign(struct gh_settings *s, const char *const *prefixes)
+{
+	s->foreign = prefixes;
+}
+
 static char *
 trim(char *p)
 {
@@ -498,6 +514,8 @@ gh_settings_load(struct gh_settings *s, const char *path, char **errors)
 		else
 			snprintf(full, sizeof(full), "%s", name);
 		idx = def_find(s, full);
+		if (idx < 0 && is_foreign(s, full))
+			continue;
 		if (idx < 0) {
 			const char *near = closest_name(s, full);
 			if (near != NULL)

@@ -1,0 +1,154 @@
+/*
+ * The settings tables of every binary, and the loader of the node's one
+ * configuration file.  Each binary reads the node table plus its own
+ * (component settings are named COMPONENT.*); the others' names are
+ * skipped as foreign.  `gatehouse check-config` validates against all of
+ * them; `--list` prints them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gh_config.h"
+
+static const struct gh_setting_def node_settings[] = {
+	{ "node.name", GH_SET_STR, "node1", 0, 0, NULL, 0,
+	    "this node's name, unique in the deployment (certificate names)" },
+	{ "node.role", GH_SET_ENUM, "all-in-one", 0, 0,
+	    "all-in-one|control-plane|publisher|portal|keymanager|trafficmanager|gateway-internal|gateway-external",
+	    0, "processes this node runs (DESIGN.md deployment patterns)" },
+	{ "node.data_dir", GH_SET_PATH, "/var/lib/gatehouse", 0, 0, NULL, 0,
+	    "certificates, keys and local state" },
+	{ "node.hostnames", GH_SET_STR, "localhost,127.0.0.1", 0, 0, NULL, 0,
+	    "comma-separated DNS names and addresses put in this node's certificates" },
+	{ "db.host", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "PostgreSQL host or socket folder" },
+	{ "db.port", GH_SET_PORT, "5432", 0, 0, NULL, 0, "PostgreSQL port" },
+	{ "db.name", GH_SET_STR, "gatehouse", 0, 0, NULL, 0, "database name" },
+	{ "db.user", GH_SET_STR, "gatehouse", 0, 0, NULL, 0, "database user" },
+	{ "db.password", GH_SET_STR, NULL, 0, 0, NULL, GH_SET_SECRET, "database password" },
+	{ "db.sslmode", GH_SET_ENUM, "prefer", 0, 0, "disable|prefer|require|verify-full", 0,
+	    "libpq sslmode" },
+	{ "ldap.uri", GH_SET_STR, "ldap://127.0.0.1:389", 0, 0, NULL, 0, "LDAP server URI" },
+	{ "ldap.base_dn", GH_SET_STR, "dc=gatehouse", 0, 0, NULL, 0, "base of the directory tree" },
+	{ "ldap.bind_dn", GH_SET_STR, "cn=admin,dc=gatehouse", 0, 0, NULL, 0, "service bind DN" },
+	{ "ldap.bind_password", GH_SET_STR, NULL, 0, 0, NULL, GH_SET_SECRET, "service bind password" },
+	{ "ldap.starttls", GH_SET_BOOL, "off", 0, 0, NULL, 0, "StartTLS on ldap:// URIs" },
+	{ "ldap.ca_file", GH_SET_PATH, NULL, 0, 0, NULL, 0, "CA bundle for the LDAP server" },
+	{ "keys.signing_kek", GH_SET_STR, NULL, 0, 0, NULL, GH_SET_SECRET,
+	    "base64 key that encrypts token-signing keys (written by gatehouse init)" },
+	{ "keys.token_alg", GH_SET_ENUM, "RS256", 0, 0, "RS256|ES256", 0,
+	    "algorithm of access tokens" },
+	{ "log.level", GH_SET_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "minimum log level" },
+	{ "http.max_header_bytes", GH_SET_SIZE, "16k", 1024, 1048576, NULL, 0,
+	    "request line and headers (431 beyond)" },
+	{ "http.max_headers", GH_SET_INT, "100", 1, 1000, NULL, 0, "header fields (431 beyond)" },
+	{ "http.max_body_bytes", GH_SET_SIZE, "1m", 0, 1073741824LL, NULL, 0, "request body (413 beyond)" },
+	{ "http.header_timeout", GH_SET_DURATION, "10s", 100, 300000, NULL, 0,
+	    "time to receive a request's headers (408 beyond)" },
+	{ "http.idle_timeout", GH_SET_DURATION, "60s", 100, 3600000, NULL, 0,
+	    "idle keep-alive connections are closed after this" },
+	{ "http.trusted_proxies", GH_SET_STR, "", 0, 0, NULL, 0,
+	    "load-balancer addresses whose X-Forwarded-For is believed" },
+	{ "feed.retention", GH_SET_DURATION, "7d", 60000, 365LL * 86400000, NULL, 0,
+	    "how long the data feed keeps events" },
+	{ "node.run_as", GH_SET_STR, "nobody", 0, 0, NULL, 0,
+	    "user the daemons switch to after binding their ports (when started as root)" },
+};
+
+static const struct gh_setting_def keymanager_settings[] = {
+	{ "keymanager.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0, "address of the public and internal ports" },
+	{ "keymanager.port", GH_SET_PORT, "9445", 0, 0, NULL, 0, "public OAuth2 port (HTTPS)" },
+	{ "keymanager.internal_port", GH_SET_PORT, "9447", 0, 0, NULL, 0, "internal API port (HTTPS, mutual TLS)" },
+	{ "keymanager.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "keymanager.mgmt_port", GH_SET_PORT, "19445", 0, 0, NULL, 0, "management port (/health, /metrics)" },
+	{ "keymanager.public_url", GH_SET_URL, "https://localhost:9445", 0, 0, NULL, 0,
+	    "issuer URL, the same on every key manager node" },
+	{ "keymanager.workers", GH_SET_INT, "4", 1, 64, NULL, 0, "worker threads (database, LDAP, signing)" },
+	{ "keymanager.access_token_ttl", GH_SET_DURATION, "1h", 1000, 86400000LL * 365, NULL, 0, "access token lifetime" },
+	{ "keymanager.refresh_token_ttl", GH_SET_DURATION, "1d", 1000, 86400000LL * 365, NULL, 0, "refresh token lifetime" },
+	{ "keymanager.code_ttl", GH_SET_DURATION, "5m", 1000, 3600000, NULL, 0, "authorization code lifetime" },
+	{ "keymanager.lockout_failures", GH_SET_INT, "5", 1, 1000, NULL, 0,
+	    "failures within the window that lock a client, user or address out" },
+	{ "keymanager.lockout_window", GH_SET_DURATION, "5m", 1000, 86400000, NULL, 0, "window counting failures" },
+	{ "keymanager.lockout_duration", GH_SET_DURATION, "15m", 1000, 86400000, NULL, 0, "how long a lock-out lasts" },
+};
+
+static const struct {
+	const struct gh_setting_def *defs;
+	size_t n;
+	const char *prefix;
+} tables[GH_COMP_COUNT] = {
+	[GH_COMP_NODE] = { node_settings, sizeof(node_settings) / sizeof(node_settings[0]), NULL },
+	[GH_COMP_KEYMANAGER] = { keymanager_settings,
+	    sizeof(keymanager_settings) / sizeof(keymanager_settings[0]), "keymanager." },
+};
+
+/* Known component prefixes (also of tables that later binaries add). */
+static const char *const all_prefixes[] = { "keymanager.", "publisher.", "portal.", "gateway.",
+	"trafficmanager.", NULL };
+
+static struct gh_setting_def *merged[GH_COMP_COUNT + 1];
+static size_t merged_n[GH_COMP_COUNT + 1];
+static const char *foreign[GH_COMP_COUNT + 1][8];
+
+const struct gh_setting_def *
+gh_config_table(enum gh_component comp, size_t *n)
+{
+	size_t total = 0, k = 0, f = 0;
+
+	if (merged[comp] != NULL) {
+		*n = merged_n[comp];
+		return merged[comp];
+	}
+	for (int i = 0; i < GH_COMP_COUNT; i++)
+		if (i == GH_COMP_NODE || i == (int)comp || comp == GH_COMP_ALL)
+			total += tables[i].n;
+	merged[comp] = calloc(total ? total : 1, sizeof(struct gh_setting_def));
+	if (merged[comp] == NULL)
+		return NULL;
+	for (int i = 0; i < GH_COMP_COUNT; i++) {
+		if (!(i == GH_COMP_NODE || i == (int)comp || comp == GH_COMP_ALL))
+			continue;
+		memcpy(merged[comp] + k, tables[i].defs, tables[i].n * sizeof(struct gh_setting_def));
+		k += tables[i].n;
+	}
+	for (size_t i = 0; all_prefixes[i] != NULL; i++) {
+		int own = comp == GH_COMP_ALL || (comp < GH_COMP_COUNT && tables[comp].prefix != NULL &&
+		    strcmp(tables[comp].prefix, all_prefixes[i]) == 0);
+		/* check-config knows every table that exists; prefixes without a table yet are foreign */
+		if (comp == GH_COMP_ALL) {
+			own = 0;
+			for (int t = 0; t < GH_COMP_COUNT; t++)
+				if (tables[t].prefix != NULL && strcmp(tables[t].prefix, all_prefixes[i]) == 0)
+					own = 1;
+		}
+		if (!own)
+			foreign[comp][f++] = all_prefixes[i];
+	}
+	merged_n[comp] = k;
+	*n = k;
+	return merged[comp];
+}
+
+struct gh_settings *
+gh_config_load(const char *path, enum gh_component comp)
+{
+	size_t nd;
+	const struct gh_setting_def *defs = gh_config_table(comp, &nd);
+	struct gh_settings *s = defs ? gh_settings_new(defs, nd) : NULL;
+	char *errors = NULL;
+	int n;
+
+	if (s == NULL)
+		return NULL;
+	gh_settings_set_foreign(s, foreign[comp]);
+	n = gh_settings_load(s, path, &errors);
+	if (n > 0) {
+		fputs(errors, stderr);
+		fprintf(stderr, "%s: %d error%s\n", path, n, n == 1 ? "" : "s");
+		free(errors);
+		gh_settings_free(s);
+		return NULL;
+	}
+	return s;
+}
