@@ -41,8 +41,156 @@ static const char *const v1_foundation[] = {
 	NULL
 };
 
+
+/*
+ * Version 2: the key manager.  OAuth clients (secrets as SHA-256), the
+ * one-time artefacts of the user grants (codes, refresh-token families,
+ * opaque tokens, all stored as SHA-256), revocations (by jti, and per
+ * client by a not-before time), lock-out counters shared by every key
+ * manager node, the audit trail, and the tables the key manager reads but
+ * the publisher and portal fill later (applications, API scopes, scope
+ * bindings, tenant settings).
+ */
+static const char *const v2_keymanager[] = {
+	"ALTER TABLE gh_tenants ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'",
+	"CREATE TABLE gh_oauth_clients ("
+	"  client_id text PRIMARY KEY,"
+	"  secret_hash text NOT NULL,"
+	"  tenant text NOT NULL,"
+	"  owner text NOT NULL,"
+	"  client_name text NOT NULL,"
+	"  grant_types text[] NOT NULL,"
+	"  callback_url text,"
+	"  audience text NOT NULL CHECK (audience IN ('gatehouse-management', 'gatehouse-gateway')),"
+	"  token_type text NOT NULL DEFAULT 'JWT' CHECK (token_type IN ('JWT', 'OPAQUE')),"
+	"  saas boolean NOT NULL DEFAULT false,"
+	"  token_scope text,"
+	"  app_id text,"
+	"  app_name text,"
+	"  app_tier text,"
+	"  app_owner text,"
+	"  key_type text CHECK (key_type IN ('PRODUCTION', 'SANDBOX')),"
+	"  validity_seconds integer,"
+	"  not_before timestamptz NOT NULL DEFAULT 'epoch',"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  updated_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE UNIQUE INDEX gh_oauth_clients_mgmt_name ON gh_oauth_clients (tenant, owner, client_name) "
+	"  WHERE app_id IS NULL",
+	"CREATE UNIQUE INDEX gh_oauth_clients_app_key ON gh_oauth_clients (app_id, key_type) "
+	"  WHERE app_id IS NOT NULL",
+	"CREATE TABLE gh_auth_codes ("
+	"  code_hash text PRIMARY KEY,"
+	"  client_id text NOT NULL REFERENCES gh_oauth_clients ON DELETE CASCADE,"
+	"  subject text NOT NULL,"
+	"  tenant text NOT NULL,"
+	"  redirect_uri text NOT NULL,"
+	"  code_challenge text NOT NULL,"
+	"  scope text NOT NULL DEFAULT '',"
+	"  family_id text NOT NULL,"
+	"  expires_at timestamptz NOT NULL,"
+	"  used_at timestamptz)",
+	"CREATE TABLE gh_refresh_tokens ("
+	"  token_hash text PRIMARY KEY,"
+	"  family_id text NOT NULL,"
+	"  client_id text NOT NULL REFERENCES gh_oauth_clients ON DELETE CASCADE,"
+	"  subject text NOT NULL,"
+	"  tenant text NOT NULL,"
+	"  scope text NOT NULL DEFAULT '',"
+	"  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'rotated', 'revoked')),"
+	"  expires_at timestamptz NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE INDEX gh_refresh_tokens_family ON gh_refresh_tokens (family_id)",
+	/* Access tokens issued inside a family (user grants), so that revoking the
+	 * family revokes them; client_credentials tokens are never written. */
+	"CREATE TABLE gh_family_tokens ("
+	"  jti text PRIMARY KEY,"
+	"  family_id text NOT NULL,"
+	"  client_id text NOT NULL,"
+	"  expires_at timestamptz NOT NULL)",
+	"CREATE INDEX gh_family_tokens_family ON gh_family_tokens (family_id)",
+	"CREATE TABLE gh_opaque_tokens ("
+	"  token_hash text PRIMARY KEY,"
+	"  jti text NOT NULL UNIQUE,"
+	"  client_id text NOT NULL REFERENCES gh_oauth_clients ON DELETE CASCADE,"
+	"  family_id text,"
+	"  claims jsonb NOT NULL,"
+	"  expires_at timestamptz NOT NULL)",
+	"CREATE TABLE gh_revoked_tokens ("
+	"  jti text PRIMARY KEY,"
+	"  client_id text,"
+	"  tenant text,"
+	"  expires_at timestamptz NOT NULL,"
+	"  revoked_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE TABLE gh_lockouts ("
+	"  kind text NOT NULL CHECK (kind IN ('client', 'user', 'addr')),"
+	"  key text NOT NULL,"
+	"  failures integer NOT NULL DEFAULT 0,"
+	"  window_start timestamptz NOT NULL DEFAULT now(),"
+	"  locked_until timestamptz,"
+	"  PRIMARY KEY (kind, key))",
+	"CREATE TABLE gh_audit ("
+	"  id bigserial PRIMARY KEY,"
+	"  at timestamptz NOT NULL DEFAULT now(),"
+	"  component text NOT NULL,"
+	"  actor text,"
+	"  tenant text,"
+	"  action text NOT NULL,"
+	"  target text,"
+	"  client_addr text,"
+	"  outcome text NOT NULL DEFAULT 'success',"
+	"  details jsonb NOT NULL DEFAULT '{}')",
+	"CREATE INDEX gh_audit_at ON gh_audit (at)",
+	"CREATE TABLE IF NOT EXISTS gh_applications ("
+	"  id text PRIMARY KEY,"
+	"  tenant text NOT NULL,"
+	"  name text NOT NULL,"
+	"  owner text NOT NULL,"
+	"  tier text NOT NULL DEFAULT 'Unlimited',"
+	"  token_type text NOT NULL DEFAULT 'JWT',"
+	"  created_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE TABLE IF NOT EXISTS gh_api_scopes ("
+	"  tenant text NOT NULL,"
+	"  api_id text NOT NULL,"
+	"  name text NOT NULL,"
+	"  description text NOT NULL DEFAULT '',"
+	"  roles text[] NOT NULL DEFAULT '{}',"
+	"  PRIMARY KEY (tenant, api_id, name))",
+	/* WSO2's default role bindings of the management scopes ('*': every tenant). */
+	"CREATE TABLE gh_scope_bindings ("
+	"  tenant text NOT NULL,"
+	"  scope text NOT NULL,"
+	"  roles text[] NOT NULL,"
+	"  PRIMARY KEY (tenant, scope))",
+	"INSERT INTO gh_scope_bindings (tenant, scope, roles) VALUES "
+	"  ('*', 'apim:admin', '{admin}'),"
+	"  ('*', 'apim:api_view', '{admin,creator,publisher}'),"
+	"  ('*', 'apim:api_create', '{admin,creator}'),"
+	"  ('*', 'apim:api_delete', '{admin,creator}'),"
+	"  ('*', 'apim:api_manage', '{admin,creator}'),"
+	"  ('*', 'apim:api_publish', '{admin,publisher}'),"
+	"  ('*', 'apim:api_import_export', '{admin}'),"
+	"  ('*', 'apim:document_create', '{admin,creator}'),"
+	"  ('*', 'apim:document_manage', '{admin,creator}'),"
+	"  ('*', 'apim:tier_view', '{admin,creator,publisher}'),"
+	"  ('*', 'apim:tier_manage', '{admin}'),"
+	"  ('*', 'apim:publisher_settings', '{admin,creator,publisher}'),"
+	"  ('*', 'apim:subscription_view', '{admin,creator,publisher}'),"
+	"  ('*', 'apim:subscription_block', '{admin,publisher}'),"
+	"  ('*', 'apim:subscribe', '{admin,subscriber}'),"
+	"  ('*', 'apim:app_manage', '{admin,subscriber}'),"
+	"  ('*', 'apim:sub_manage', '{admin,subscriber}'),"
+	"  ('*', 'apim:app_import_export', '{admin}'),"
+	"  ('*', 'apim:store_settings', '{admin,subscriber}'),"
+	"  ('*', 'apim:api_key', '{admin,subscriber}'),"
+	"  ('*', 'apim:tenant_manage', '{admin}'),"
+	"  ('*', 'apim:admin_operations', '{admin}'),"
+	"  ('*', 'apim:policies_import_export', '{admin}')",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
+	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);
