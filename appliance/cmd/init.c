@@ -145,25 +145,6 @@ out:
 	return rc;
 }
 
-/* Decode keys.signing_kek into kek; 0 ok, -1 with a message. */
-static int
-kek_decode(const char *b64, unsigned char kek[GH_SECRETBOX_KEYLEN])
-{
-	unsigned char *raw = NULL;
-	size_t len = 0;
-
-	if (gh_b64_decode(b64, strlen(b64), &raw, &len) != 0 || len != GH_SECRETBOX_KEYLEN) {
-		if (raw != NULL)
-			gh_free_secret_n(raw, len);
-		fprintf(stderr, "gatehouse init: keys.signing_kek is not 32 bytes of base64; "
-		    "remove the line to have a new key generated (only before any signing key exists)\n");
-		return -1;
-	}
-	memcpy(kek, raw, GH_SECRETBOX_KEYLEN);
-	gh_free_secret_n(raw, len);
-	return 0;
-}
-
 static int
 step_kek(struct init_ctx *c, unsigned char kek[GH_SECRETBOX_KEYLEN])
 {
@@ -174,7 +155,12 @@ step_kek(struct init_ctx *c, unsigned char kek[GH_SECRETBOX_KEYLEN])
 
 	if (gh_settings_is_set(c->cfg, "keys.signing_kek")) {
 		printf("unchanged signing-key encryption key (in %s)\n", c->config_path);
-		return kek_decode(gh_settings_str(c->cfg, "keys.signing_kek"), kek);
+		if (gh_config_kek(c->cfg, kek) != 0) {
+			fprintf(stderr, "gatehouse init: keys.signing_kek is not 32 bytes of base64; "
+			    "remove the line to have a new key generated (only before any signing key exists)\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (gh_random_bytes(raw, sizeof(raw)) != 0)
 		return -1;
@@ -201,31 +187,6 @@ step_kek(struct init_ctx *c, unsigned char kek[GH_SECRETBOX_KEYLEN])
 	printf("created   signing-key encryption key (appended to %s, now mode 0600)\n", c->config_path);
 	c->changes++;
 	return 0;
-}
-
-static char *
-db_conninfo(const struct gh_settings *s)
-{
-	char *ci = NULL;
-	const char *pw = gh_settings_str(s, "db.password");
-	int n;
-
-	/* libpq conninfo values are single-quoted with \' and \\ escaped; our settings
-	 * refuse neither, so quote each. */
-	n = asprintf(&ci, "host='%s' port=%lld dbname='%s' user='%s' sslmode=%s%s%s%s",
-	    gh_settings_str(s, "db.host"), gh_settings_int(s, "db.port"),
-	    gh_settings_str(s, "db.name"), gh_settings_str(s, "db.user"),
-	    gh_settings_str(s, "db.sslmode"), pw ? " password='" : "", pw ? pw : "", pw ? "'" : "");
-	if (n < 0)
-		return NULL;
-	for (char *p = ci; *p; p++)
-		if (*p == '\\')
-			goto bad;
-	return ci;
-bad:
-	fprintf(stderr, "gatehouse init: backslashes are not allowed in db.* settings\n");
-	gh_free_secret(ci);
-	return NULL;
 }
 
 static int
@@ -276,13 +237,15 @@ out:
 static int
 step_database(struct init_ctx *c, const unsigned char kek[GH_SECRETBOX_KEYLEN])
 {
-	char *ci = db_conninfo(c->cfg), err[256];
+	char *ci = gh_pg_conninfo(c->cfg), err[256];
 	struct gh_pg *db;
 	int applied, rc = -1;
 	static const enum gh_jose_alg algs[] = { GH_JOSE_RS256, GH_JOSE_ES256 };
 
-	if (ci == NULL)
+	if (ci == NULL) {
+		fprintf(stderr, "gatehouse init: db.* settings too long\n");
 		return -1;
+	}
 	db = gh_pg_connect(ci, err, sizeof(err));
 	gh_free_secret(ci);
 	if (db == NULL) {
@@ -361,14 +324,7 @@ step_ldap(struct init_ctx *c, const char *pwfile)
 	struct gh_ldap_result r = { 0 };
 	int rc = -1, x;
 
-	lc.uri = gh_settings_str(c->cfg, "ldap.uri");
-	lc.base_dn = gh_settings_str(c->cfg, "ldap.base_dn");
-	lc.bind_dn = gh_settings_str(c->cfg, "ldap.bind_dn");
-	lc.bind_password = gh_settings_str(c->cfg, "ldap.bind_password");
-	lc.starttls = (int)gh_settings_int(c->cfg, "ldap.starttls");
-	lc.ca_file = gh_settings_str(c->cfg, "ldap.ca_file");
-	lc.network_timeout_ms = 5000;
-	lc.op_timeout_ms = 10000;
+	gh_ldap_config_from_settings(c->cfg, &lc);
 	ld = gh_ldap_new(&lc);
 	if (ld == NULL || gh_ldap_connect(ld) != GH_LDAP_OK) {
 		fprintf(stderr, "gatehouse init: LDAP %s: cannot bind as %s\n", lc.uri, lc.bind_dn);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gh_codec.h"
 #include "core/gh_config.h"
 
 static const struct gh_setting_def node_settings[] = {
@@ -151,4 +152,23 @@ gh_config_load(const char *path, enum gh_component comp)
 		return NULL;
 	}
 	return s;
+}
+
+int
+gh_config_kek(const struct gh_settings *s, unsigned char kek[GH_CONFIG_KEK_LEN])
+{
+	const char *b64 = gh_settings_str(s, "keys.signing_kek");
+	unsigned char *raw = NULL;
+	size_t len = 0;
+
+	if (b64 == NULL)
+		return -1;
+	if (gh_b64_decode(b64, strlen(b64), &raw, &len) != 0 || len != GH_CONFIG_KEK_LEN) {
+		if (raw != NULL)
+			gh_free_secret_n(raw, len);
+		return -1;
+	}
+	memcpy(kek, raw, GH_CONFIG_KEK_LEN);
+	gh_free_secret_n(raw, len);
+	return 0;
 }

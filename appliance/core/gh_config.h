@@ -31,4 +31,9 @@ const struct gh_setting_def *gh_config_table(enum gh_component comp, size_t *n);
  */
 struct gh_settings *gh_config_load(const char *path, enum gh_component comp);
 
+#define GH_CONFIG_KEK_LEN 32
+
+/* Decode keys.signing_kek (base64 of 32 bytes) into kek.  0 ok, -1 unset or malformed. */
+int gh_config_kek(const struct gh_settings *s, unsigned char kek[GH_CONFIG_KEK_LEN]);
+
 #endif

@@ -113,6 +113,13 @@ struct gh_ldap_stats {
  */
 struct gh_ldap *gh_ldap_new(const struct gh_ldap_config *cfg);
 
+struct gh_settings;
+/*
+ * Fill cfg from a node configuration's ldap.* settings (strings borrowed
+ * from s; timeouts 5 s to connect, 10 s per operation).  config.c.
+ */
+void gh_ldap_config_from_settings(const struct gh_settings *s, struct gh_ldap_config *cfg);
+
 /*
  * Open and bind the service connection now (for fail-fast start-up).
  * Returns GH_LDAP_OK, or GH_LDAP_ERROR when the server is unreachable or

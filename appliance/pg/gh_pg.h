@@ -52,6 +52,15 @@ struct gh_pg;
 
 /* ---- connections (pg.c) ------------------------------------------- */
 
+struct gh_settings;
+
+/*
+ * The conninfo of a node configuration's db.* settings (each value quoted
+ * and escaped; conninfo.c).  malloc'd, holds the password: free with
+ * gh_free_secret.  NULL when too long or out of memory.
+ */
+char *gh_pg_conninfo(const struct gh_settings *s);
+
 /*
  * Allocate a handle for conninfo (a libpq connection string, copied)
  * without connecting; the first use connects.  Returns NULL only when out

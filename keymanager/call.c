@@ -1,0 +1,300 @@
+/*
+ * Moving a request to a worker and its reply back.  km_route_worker (on
+ * the loop) copies what the worker may read out of the gh_http_req into a
+ * km_call and queues it on the pg pool; the worker runs the route's
+ * km_work_fn with a pooled connection; call_done (on the loop) sends the
+ * reply unless the client went away.  The call is freed there, once.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/gh_codec.h"
+#include "core/gh_log.h"
+#include "keymanager/km.h"
+
+static pthread_key_t ldap_key;
+static pthread_once_t ldap_once = PTHREAD_ONCE_INIT;
+
+static void
+ldap_destroy(void *p)
+{
+	gh_ldap_free(p);
+}
+
+static void
+ldap_key_make(void)
+{
+	pthread_key_create(&ldap_key, ldap_destroy);
+}
+
+struct gh_ldap *
+km_ldap(void)
+{
+	struct gh_ldap *ld;
+
+	pthread_once(&ldap_once, ldap_key_make);
+	ld = pthread_getspecific(ldap_key);
+	if (ld == NULL) {
+		ld = gh_ldap_new(&km.ldap_cfg);
+		if (ld == NULL)
+			return NULL;
+		pthread_setspecific(ldap_key, ld);
+	}
+	return ld;
+}
+
+static void
+call_free(struct km_call *c)
+{
+	free(c->method);
+	free(c->path);
+	free(c->query);
+	for (size_t i = 0; i < c->nheaders; i++) {
+		free(c->headers[i].name);
+		free(c->headers[i].value);
+	}
+	free(c->headers);
+	if (c->body != NULL)
+		gh_free_secret_n(c->body, c->body_len);
+	for (size_t i = 0; i < c->nparams; i++) {
+		free(c->param_names[i]);
+		free(c->param_values[i]);
+	}
+	free(c->ctype);
+	if (c->rbody != NULL)
+		gh_free_secret_n(c->rbody, c->rbody_len);
+	for (size_t i = 0; i < c->nrheaders; i++) {
+		free(c->rheaders[i].name);
+		free(c->rheaders[i].value);
+	}
+	free(c);
+}
+
+static void
+call_abort(struct gh_http_req *req, void *arg)
+{
+	struct km_call *c = arg;
+
+	(void)req;
+	c->req = NULL;
+}
+
+static int
+call_work(struct gh_pg *db, void *arg)
+{
+	struct km_call *c = arg;
+
+	c->fn(c, db);
+	return 0;
+}
+
+static void
+call_done(int rc, const char *sqlstate, const char *message, void *arg)
+{
+	struct km_call *c = arg;
+	struct gh_http_req *req = c->req;
+
+	if (req != NULL) {
+		req->on_abort = NULL;
+		if (rc != 0 || c->status == 0) {
+			gh_log_error("km_worker", req->request_id, "no reply (rc %d, %s %s)", rc,
+			    sqlstate ? sqlstate : "-", message ? message : "-");
+			gh_http_respond_error(req, 500, "Internal Server Error",
+			    "The request could not be completed");
+		} else {
+			for (size_t i = 0; i < c->nrheaders; i++)
+				gh_http_resp_header(req, c->rheaders[i].name, c->rheaders[i].value);
+			gh_http_respond(req, c->status, c->ctype, c->rbody, c->rbody_len);
+		}
+	}
+	call_free(c);
+}
+
+void
+km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *fn)
+{
+	struct km_call *c = calloc(1, sizeof(*c));
+	int bad = 0;
+
+	KM_COUNT(requests);
+	if (c == NULL)
+		goto oom;
+	c->fn = (km_work_fn)fn;
+	c->req = req;
+	bad |= (c->method = strdup(req->method)) == NULL;
+	bad |= (c->path = strdup(req->path)) == NULL;
+	if (req->query != NULL)
+		bad |= (c->query = strdup(req->query)) == NULL;
+	c->headers = calloc(req->nheaders ? req->nheaders : 1, sizeof(*c->headers));
+	bad |= c->headers == NULL;
+	for (size_t i = 0; !bad && i < req->nheaders; i++) {
+		c->headers[i].name = strdup(req->headers[i].name);
+		c->headers[i].value = strdup(req->headers[i].value);
+		c->nheaders++;
+		bad |= c->headers[i].name == NULL || c->headers[i].value == NULL;
+	}
+	if (!bad && req->body != NULL) {
+		c->body = malloc(req->body_len + 1);
+		bad |= c->body == NULL;
+		if (c->body != NULL) {
+			memcpy(c->body, req->body, req->body_len);
+			c->body[req->body_len] = '\0';
+			c->body_len = req->body_len;
+		}
+	}
+	for (size_t i = 0; !bad && i < m->nparams; i++) {
+		c->param_names[i] = strdup(m->params[i].name);
+		c->param_values[i] = strdup(m->params[i].value);
+		c->nparams++;
+		bad |= c->param_names[i] == NULL || c->param_values[i] == NULL;
+	}
+	snprintf(c->request_id, sizeof(c->request_id), "%s", req->request_id);
+	snprintf(c->client_addr, sizeof(c->client_addr), "%s", req->client_addr);
+	c->has_peer_id = req->has_peer_id;
+	c->peer_id = req->peer_id;
+	if (bad)
+		goto oom;
+	req->on_abort = call_abort;
+	req->abort_arg = c;
+	if (gh_pg_pool_run(km.pool, GH_PG_NO_TX, call_work, call_done, c) != 0) {
+		req->on_abort = NULL;
+		call_free(c);
+		gh_http_respond_error(req, 503, "Service Unavailable", "The key manager is shutting down");
+	}
+	return;
+oom:
+	if (c != NULL)
+		call_free(c);
+	gh_http_respond_error(req, 500, "Internal Server Error", "Out of memory");
+}
+
+int
+km_route(struct gh_router *r, const char *method, const char *pattern, km_work_fn fn)
+{
+	if (gh_router_add(r, method, pattern, km_route_worker, (void *)fn) != 0) {
+		fprintf(stderr, "gatehouse-keymanager: bad route %s %s\n", method, pattern);
+		abort();
+	}
+	return 0;
+}
+
+const char *
+km_call_header(const struct km_call *c, const char *name)
+{
+	for (size_t i = 0; i < c->nheaders; i++)
+		if (strcasecmp(c->headers[i].name, name) == 0)
+			return c->headers[i].value;
+	return NULL;
+}
+
+const char *
+km_call_param(const struct km_call *c, const char *name)
+{
+	for (size_t i = 0; i < c->nparams; i++)
+		if (strcmp(c->param_names[i], name) == 0)
+			return c->param_values[i];
+	return NULL;
+}
+
+char *
+km_call_query(const struct km_call *c, const char *name)
+{
+	struct gh_form f;
+	const char *v;
+	char *out = NULL;
+
+	if (c->query == NULL || gh_form_parse(c->query, strlen(c->query), 64, &f) != 0)
+		return NULL;
+	v = gh_form_get(&f, name);
+	if (v != NULL)
+		out = strdup(v);
+	gh_form_free(&f);
+	return out;
+}
+
+void
+km_reply_raw(struct km_call *c, int status, const char *ctype, const char *body, size_t len)
+{
+	free(c->ctype);
+	if (c->rbody != NULL)
+		gh_free_secret_n(c->rbody, c->rbody_len);
+	c->ctype = ctype ? strdup(ctype) : NULL;
+	c->rbody = NULL;
+	c->rbody_len = 0;
+	if (len > 0) {
+		c->rbody = malloc(len);
+		if (c->rbody == NULL) {
+			c->status = 0;
+			return;
+		}
+		memcpy(c->rbody, body, len);
+		c->rbody_len = len;
+	}
+	c->status = status;
+}
+
+void
+km_reply_json(struct km_call *c, int status, struct json_object *body)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(body,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	km_reply_raw(c, status, "application/json", s, len);
+}
+
+void
+km_reply_error(struct km_call *c, int status, const char *message, const char *description)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "code", json_object_new_int(status));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	json_object_object_add(o, "description", json_object_new_string(description ? description : ""));
+	km_reply_json(c, status, o);
+	json_object_put(o);
+}
+
+void
+km_reply_oauth_error(struct km_call *c, int status, const char *error, const char *description)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(error));
+	if (description != NULL)
+		json_object_object_add(o, "error_description", json_object_new_string(description));
+	km_reply_json(c, status, o);
+	json_object_put(o);
+	km_reply_header(c, "Cache-Control", "no-store");
+	km_reply_header(c, "Pragma", "no-cache");
+	if (status == 401)
+		km_reply_header(c, "WWW-Authenticate", "Basic realm=\"gatehouse\"");
+}
+
+void
+km_reply_header(struct km_call *c, const char *name, const char *value)
+{
+	for (size_t i = 0; i < c->nrheaders; i++) {
+		if (strcasecmp(c->rheaders[i].name, name) == 0) {
+			char *v = strdup(value);
+			if (v != NULL) {
+				free(c->rheaders[i].value);
+				c->rheaders[i].value = v;
+			}
+			return;
+		}
+	}
+	if (c->nrheaders == sizeof(c->rheaders) / sizeof(c->rheaders[0]))
+		return;
+	c->rheaders[c->nrheaders].name = strdup(name);
+	c->rheaders[c->nrheaders].value = strdup(value);
+	if (c->rheaders[c->nrheaders].name == NULL || c->rheaders[c->nrheaders].value == NULL) {
+		free(c->rheaders[c->nrheaders].name);
+		free(c->rheaders[c->nrheaders].value);
+		return;
+	}
+	c->nrheaders++;
+}

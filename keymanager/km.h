@@ -1,0 +1,256 @@
+/*
+ * gatehouse-keymanager: the OAuth2 authorization server and the user
+ * store service.  This header is the contract between its modules.
+ *
+ * Threading model: the libevent loop (main thread) only does HTTP I/O.
+ * Every request that needs the database, LDAP or a signature becomes a
+ * struct km_call, copied out of the HTTP request, and runs on a worker
+ * thread of the pg pool (km_call_dispatch) with a pooled PostgreSQL
+ * connection and the thread's own LDAP connection (km_ldap()).  The worker
+ * fills the reply; the loop sends it.  Workers never touch the
+ * gh_http_req.
+ */
+#ifndef KM_H
+#define KM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "core/gh_http.h"
+#include "core/gh_jose.h"
+#include "core/gh_pki.h"
+#include "core/gh_router.h"
+#include "core/gh_settings.h"
+#include "ldap/gh_ldap.h"
+#include "pg/gh_pg.h"
+
+struct json_object;
+struct event_base;
+
+#define KM_AUD_GATEWAY    "gatehouse-gateway"
+#define KM_AUD_MANAGEMENT "gatehouse-management"
+
+/* ---- process-wide state (main.c) ---- */
+
+struct km_metrics {
+	uint64_t requests, tokens_issued, token_errors, introspections, revocations,
+	    logins, login_failures, lockouts, clients_created;
+};
+
+struct km_keys;
+
+struct km {
+	struct event_base *base;
+	struct gh_settings *cfg;
+	char *conninfo;                 /* libpq conninfo (holds the db password) */
+	struct gh_pg_pool *pool;
+	struct gh_ldap_config ldap_cfg; /* strings borrowed from cfg */
+	const char *issuer;             /* keymanager.public_url */
+	enum gh_jose_alg token_alg;     /* keys.token_alg */
+	unsigned char kek[GH_SECRETBOX_KEYLEN];
+	struct km_keys *keys;
+	int64_t access_ttl, refresh_ttl, code_ttl;   /* seconds */
+	int lock_failures;
+	int64_t lock_window, lock_duration;          /* seconds */
+	struct km_metrics metrics;      /* updated with __atomic_add_fetch */
+};
+
+extern struct km km;
+
+#define KM_COUNT(field) __atomic_add_fetch(&km.metrics.field, 1, __ATOMIC_RELAXED)
+
+/* ---- calls: a request moved to a worker (call.c) ---- */
+
+struct km_call;
+
+/*
+ * Work of a request on a worker thread.  db is a pooled connection (no
+ * transaction open: use gh_pg_run_tx or gh_pg_tx_begin/commit for writes).
+ * The function must leave a reply in c (km_reply_*); returning without
+ * one answers 500.  The return value is ignored.
+ */
+typedef void (*km_work_fn)(struct km_call *c, struct gh_pg *db);
+
+struct km_call {
+	/* copied from the request; read-only for the worker */
+	char *method, *path, *query;
+	struct gh_http_header *headers;
+	size_t nheaders;
+	char *body;                     /* NUL-terminated, may be NULL */
+	size_t body_len;
+	char request_id[65];
+	char client_addr[64];           /* real client (X-Forwarded-For from trusted proxies only) */
+	int has_peer_id;                /* mutual TLS identity of the caller */
+	struct gh_peer_id peer_id;
+	size_t nparams;                 /* route parameters */
+	char *param_names[GH_ROUTE_MAX_PARAMS], *param_values[GH_ROUTE_MAX_PARAMS];
+	km_work_fn fn;
+	/* the reply, filled by the worker */
+	int status;
+	char *ctype;
+	char *rbody;
+	size_t rbody_len;
+	struct gh_http_header rheaders[12];
+	size_t nrheaders;
+	/* loop side */
+	struct gh_http_req *req;        /* NULL once the client went away */
+};
+
+/* Router adaptor: a route whose arg is a km_work_fn runs it on a worker. */
+void km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *fn);
+
+/* Register method+pattern on r to run fn on a worker.  0 ok, -1 (aborts at start-up). */
+int km_route(struct gh_router *r, const char *method, const char *pattern, km_work_fn fn);
+
+const char *km_call_header(const struct km_call *c, const char *name);
+const char *km_call_param(const struct km_call *c, const char *name);
+/* Query parameter name (percent-decoded, malloc'd; caller frees), NULL when absent. */
+char *km_call_query(const struct km_call *c, const char *name);
+
+/* Replies (worker side).  Each replaces any previous reply of c. */
+void km_reply_raw(struct km_call *c, int status, const char *ctype, const char *body, size_t len);
+void km_reply_json(struct km_call *c, int status, struct json_object *body);   /* borrowed */
+/* {"code","message","description"} as every Gatehouse REST error */
+void km_reply_error(struct km_call *c, int status, const char *message, const char *description);
+/* RFC 6749 §5.2 {"error","error_description"}; 401 invalid_client adds WWW-Authenticate */
+void km_reply_oauth_error(struct km_call *c, int status, const char *error, const char *description);
+void km_reply_header(struct km_call *c, const char *name, const char *value);  /* copied */
+
+/* The worker thread's LDAP connection (made on first use, reused). NULL if LDAP is down. */
+struct gh_ldap *km_ldap(void);
+
+/* ---- signing keys (keys.c) ---- */
+
+/* Load the active and retired-but-published keys from the database, decrypting with km.kek.  0 ok. */
+int km_keys_load(struct gh_pg *db);
+/* Reload when older than max_age_ms (cheap when fresh); thread-safe. */
+void km_keys_refresh(struct gh_pg *db, int64_t max_age_ms);
+/* Sign claims with the current key of alg (token_alg when GH_JOSE_ALG_UNKNOWN).  malloc'd JWT or NULL. */
+char *km_keys_sign(struct json_object *claims, enum gh_jose_alg alg);
+/* Verify a JWT issued by us; fills out (gh_jws_clear it).  GH_JOSE_OK or the error. */
+enum gh_jose_err km_keys_verify(const char *token, size_t len, struct gh_jws *out);
+/* The public JWKS as JSON text (malloc'd). */
+char *km_keys_jwks_json(void);
+/*
+ * Rotate: a new key of alg signs from now on; the previous one is kept
+ * published until max_token_ttl seconds after the rotation (its last
+ * token's expiry), then retired.  Writes a signing-key event.  0 ok.
+ */
+int km_keys_rotate(struct gh_pg *db, enum gh_jose_alg alg, int64_t max_token_ttl);
+
+/* ---- clients (client.c) ---- */
+
+struct km_client {
+	char *client_id, *secret_hash, *tenant, *owner, *name, *callback_url, *audience,
+	    *token_type, *token_scope, *app_id, *app_name, *app_tier, *app_owner, *key_type;
+	char **grant_types;             /* NULL-terminated */
+	int saas;
+	int64_t not_before;             /* unix seconds: tokens issued before are revoked */
+	int64_t validity;               /* seconds, 0: default */
+};
+
+/* Load a client by id; 0 found, 1 absent, -1 db error. */
+int km_client_get(struct gh_pg *db, const char *client_id, struct km_client *out);
+void km_client_clear(struct km_client *c);
+int km_client_allows_grant(const struct km_client *c, const char *grant);
+/* A new random client id (base64url, 20 bytes) and secret (32 bytes); both malloc'd. */
+void km_client_new_credentials(char **client_id, char **secret);
+/* SHA-256 hex of a secret into out[65]. */
+void km_secret_hash(const char *secret, char out[65]);
+
+/*
+ * Authenticate the calling client of a token/introspect/revoke request:
+ * Basic or client_id/client_secret in the form (not both), secret compared
+ * in constant time against the stored hash, lock-outs per client and per
+ * real address.  On success 0 and *out filled.  On failure it has already
+ * replied (401 invalid_client) and returns -1.
+ */
+struct gh_form;
+int km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form *form,
+    struct km_client *out);
+
+/* ---- lock-outs (lockout.c), counters in PostgreSQL ---- */
+
+enum km_lock_kind { KM_LOCK_CLIENT, KM_LOCK_USER, KM_LOCK_ADDR };
+/* 1 when key of kind is locked out now, 0 not, -1 db error. */
+int km_lock_check(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+/* Count a failure; returns 1 when this failure locked it out. */
+int km_lock_fail(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+/* Reset after a success. */
+void km_lock_reset(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+
+/* ---- audit (audit.c) ---- */
+
+/* One audit row: who (may be NULL), tenant, action, target, outcome ("success"/"failure"), details (borrowed, may be NULL). */
+void km_audit(struct gh_pg *db, const struct km_call *c, const char *actor, const char *tenant,
+    const char *action, const char *target, const char *outcome, struct json_object *details);
+
+/* ---- users and tenants (user.c) ---- */
+
+/*
+ * Split a WSO2-style user name into user and tenant (DESIGN.md): the part
+ * after the last '@' when it is a known active tenant domain, otherwise
+ * the whole name in carbon.super.  *user and *tenant are malloc'd.  0 ok, -1 db error.
+ */
+int km_user_split(struct gh_pg *db, const char *name, char **user, char **tenant);
+/*
+ * Check a user's password against LDAP with the user-name and address
+ * lock-outs.  0 ok; 1 bad credentials (counted), 2 locked out, -1 error.
+ */
+int km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
+    const char *password);
+/* Roles of a user (LDAP groups of the tenant); NULL-terminated, free with gh_ldap_strv_free. */
+char **km_user_roles(const char *tenant, const char *user);
+
+/* ---- tokens (mint.c) ---- */
+
+struct km_grant {
+	const struct km_client *client;
+	const char *subject;            /* user name as the client knows it (alice@acme.com) */
+	const char *tenant;             /* tenant of the subject (the client's for client_credentials) */
+	const char *scope;              /* granted scopes, space-separated ("default" when none) */
+	const char *family_id;          /* user grants: the refresh family; NULL for client_credentials */
+	int with_refresh;               /* issue a refresh token (in family_id) */
+	int64_t ttl;                    /* access token lifetime, 0: default */
+};
+
+/*
+ * Issue an access token for g (JWT or opaque per the client; audience by
+ * the client), and a refresh token when asked; reply the RFC 6749 §5.1
+ * JSON.  Writes only what needs writing (family tokens, opaque tokens,
+ * refresh tokens), inside the caller's transaction if one is open.
+ * 0 ok (replied), -1 error (replied).
+ */
+int km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g);
+
+/*
+ * Scopes to grant: of the requested space-separated scopes, those the
+ * subject's roles allow (management scopes by gh_scope_bindings, API scopes
+ * by gh_api_scopes; "openid" always).  Returns malloc'd "default" when
+ * nothing is requested or allowed.
+ */
+char *km_scopes_grant(struct gh_pg *db, const char *tenant, const char *const *roles,
+    const char *requested);
+
+/* ---- token validation (validate.c), for introspection and revocation ---- */
+
+struct km_token_info {
+	int active;
+	struct json_object *claims;     /* owned; NULL when inactive */
+	char *jti, *client_id, *tenant, *family_id;
+	int64_t exp;
+	int is_refresh;
+};
+/* Validate an access or refresh token: signature or lookup, expiry, revocations. */
+int km_token_inspect(struct gh_pg *db, const char *token, const char *hint, struct km_token_info *out);
+void km_token_info_clear(struct km_token_info *t);
+
+/* ---- route tables of each module ---- */
+void km_oauth_routes(struct gh_router *pub);          /* token.c, authorize.c */
+void km_endpoint_routes(struct gh_router *pub);       /* introspect/revoke/jwks/well-known */
+void km_dcr_routes(struct gh_router *pub);            /* dcr.c */
+void km_internal_routes(struct gh_router *internal);  /* internal_*.c */
+void km_mgmt_routes(struct gh_router *mgmt);          /* mgmt.c */
+
+#endif
