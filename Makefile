@@ -26,7 +26,7 @@ endif
 LLHTTP_SRC = /usr/share/llhttp
 LLHTTP_INC = /usr/share/include/llhttp
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS_ALL = -D_GNU_SOURCE -Iappliance -I$(LLHTTP_INC)
+CPPFLAGS_ALL = -D_GNU_SOURCE -Iappliance -I. -I$(LLHTTP_INC)
 CFLAGS_ALL = -std=gnu11 $(OPT) $(SANFLAGS) -fstack-protector-strong -MMD -MP
 LDFLAGS_ALL = $(SANFLAGS) -pthread
 
@@ -38,6 +38,7 @@ CORE_SRC = $(wildcard appliance/core/*.c)
 PG_SRC = $(wildcard appliance/pg/*.c)
 LDAP_SRC = $(wildcard appliance/ldap/*.c)
 GATEHOUSE_SRC = $(wildcard appliance/cmd/*.c)
+KEYMANAGER_SRC = $(wildcard keymanager/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 BENCH_SRC = $(wildcard tests/bench/bench_*.c)
 
@@ -48,7 +49,7 @@ PG_LIB = $(BUILD)/lib/libgh_pg.a
 LDAP_LIB = $(BUILD)/lib/libgh_ldap.a
 LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 
-BINS = $(BUILD)/bin/gatehouse
+BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -86,6 +87,11 @@ LINK_CP = $(PG_LIB) $(LDAP_LIB) $(CORE_LIB) $(LLHTTP_LIB)
 LIBS_CP = $(LIBS_PG) $(LIBS_LDAP) $(LIBS_CORE)
 
 $(BUILD)/bin/gatehouse: $(call obj,$(GATEHOUSE_SRC)) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+$(BUILD)/bin/gatehouse-keymanager: $(call obj,$(KEYMANAGER_SRC)) $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)

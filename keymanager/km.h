@@ -130,6 +130,8 @@ void km_keys_refresh(struct gh_pg *db, int64_t max_age_ms);
 char *km_keys_sign(struct json_object *claims, enum gh_jose_alg alg);
 /* Verify a JWT issued by us; fills out (gh_jws_clear it).  GH_JOSE_OK or the error. */
 enum gh_jose_err km_keys_verify(const char *token, size_t len, struct gh_jws *out);
+/* Free the loaded keys (shutdown). */
+void km_keys_free(void);
 /* The public JWKS as JSON text (malloc'd). */
 char *km_keys_jwks_json(void);
 /*
@@ -250,7 +252,8 @@ void km_token_info_clear(struct km_token_info *t);
 void km_oauth_routes(struct gh_router *pub);          /* token.c, authorize.c */
 void km_endpoint_routes(struct gh_router *pub);       /* introspect/revoke/jwks/well-known */
 void km_dcr_routes(struct gh_router *pub);            /* dcr.c */
-void km_internal_routes(struct gh_router *internal);  /* internal_*.c */
+void km_internal_routes(struct gh_router *internal);  /* internal_*.c: clients, tokens, apikeys, users */
+void km_internal_introspect_routes(struct gh_router *internal); /* introspect.c: gateways' introspection */
 void km_mgmt_routes(struct gh_router *mgmt);          /* mgmt.c */
 
 #endif

@@ -64,4 +64,7 @@ const char *gh_route_param(const struct gh_route_match *m, const char *name);
  */
 void gh_router_dispatch(const struct gh_router *r, struct gh_http_req *req);
 
+/* A gh_http_handler_fn whose arg is a struct gh_router: cfg.handler = gh_router_handler, cfg.arg = router. */
+void gh_router_handler(struct gh_http_req *req, void *router);
+
 #endif

@@ -34,3 +34,9 @@ gh_router_dispatch(const struct gh_router *r, struct gh_http_req *req)
 	}
 	gh_http_respond_error(req, 404, "Not Found", "No resource matches the request path");
 }
+
+void
+gh_router_handler(struct gh_http_req *req, void *router)
+{
+	gh_router_dispatch(router, req);
+}

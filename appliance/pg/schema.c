@@ -188,9 +188,25 @@ static const char *const v2_keymanager[] = {
 	NULL
 };
 
+/*
+ * Version 3: public keys with which gateways sign backend JWTs, registered
+ * through the data feed and published by the key manager per environment.
+ */
+static const char *const v3_backend_keys[] = {
+	"CREATE TABLE gh_backend_keys ("
+	"  environment text NOT NULL,"
+	"  node text NOT NULL,"
+	"  kid text NOT NULL,"
+	"  jwk jsonb NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (environment, kid))",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
 	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
+	{ 3, "backend JWT keys of gateways", v3_backend_keys },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);

@@ -1,0 +1,216 @@
+/*
+ * Issuing tokens.  An access token is a JWT signed with the current key
+ * (claims and audiences of DESIGN.md), or for clients that ask for opaque
+ * tokens a random 32-byte value stored only as its SHA-256 with its
+ * claims.  A JWT from client_credentials costs no database write:
+ * revocation needs only the jti of revoked tokens and each client's
+ * not-before time.  Tokens of the user grants belong to a refresh family
+ * whose jtis are recorded, so revoking the family revokes them.  Also the
+ * scope decision from role bindings.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/gh_codec.h"
+#include "core/gh_log.h"
+#include "keymanager/km.h"
+
+static int
+scope_token_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 200)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		/* RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E */
+		if (ch < 0x21 || ch == 0x22 || ch == 0x5c || ch > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+roles_intersect(const char *pg_array, const char *const *roles)
+{
+	/* pg_array is a text[] literal such as {admin,creator}; role names are plain words */
+	for (size_t i = 0; roles != NULL && roles[i] != NULL; i++) {
+		size_t rl = strlen(roles[i]);
+		const char *p = pg_array;
+		while ((p = strstr(p, roles[i])) != NULL) {
+			if ((p[-1] == '{' || p[-1] == ',') && (p[rl] == ',' || p[rl] == '}'))
+				return 1;
+			p += rl;
+		}
+	}
+	return 0;
+}
+
+/* 1 when the scope is granted to roles in tenant, 0 not, -1 db error. */
+static int
+scope_allowed(struct gh_pg *db, const char *tenant, const char *const *roles, const char *scope)
+{
+	const char *p[2] = { scope, tenant };
+	PGresult *res;
+	int n, ok = 0;
+
+	if (strcmp(scope, "openid") == 0 || strcmp(scope, "default") == 0)
+		return 1;
+	res = gh_pg_exec(db, "SELECT roles::text FROM gh_scope_bindings WHERE scope = $1 AND tenant IN ($2, '*') "
+	    "UNION ALL SELECT roles::text FROM gh_api_scopes WHERE name = $1 AND tenant = $2", 2, p);
+	if (res == NULL)
+		return -1;
+	n = gh_pg_nrows(res);
+	/* WSO2: a scope bound to no role is open to everyone, except management scopes. */
+	if (n == 0)
+		ok = strncmp(scope, "apim:", 5) != 0;
+	for (int i = 0; i < n && !ok; i++)
+		ok = roles_intersect(gh_pg_get(res, i, 0), roles);
+	PQclear(res);
+	return ok;
+}
+
+char *
+km_scopes_grant(struct gh_pg *db, const char *tenant, const char *const *roles, const char *requested)
+{
+	char *out = NULL, *copy, *save = NULL;
+	size_t len = 0;
+
+	if (requested == NULL || requested[0] == '\0')
+		return strdup("default");
+	copy = strdup(requested);
+	out = calloc(1, strlen(requested) + 1);
+	if (copy == NULL || out == NULL)
+		goto fail;
+	for (char *s = strtok_r(copy, " ", &save); s != NULL; s = strtok_r(NULL, " ", &save)) {
+		int dup = 0;
+		if (!scope_token_ok(s, strlen(s)))
+			continue;
+		for (const char *p = out; (p = strstr(p, s)) != NULL; p++)
+			if ((p == out || p[-1] == ' ') && (p[strlen(s)] == ' ' || p[strlen(s)] == '\0'))
+				dup = 1;
+		if (dup || scope_allowed(db, tenant, roles, s) != 1)
+			continue;
+		len += (size_t)sprintf(out + len, "%s%s", len ? " " : "", s);
+	}
+	free(copy);
+	if (len == 0) {
+		free(out);
+		return strdup("default");
+	}
+	return out;
+fail:
+	free(copy);
+	free(out);
+	return NULL;
+}
+
+static struct json_object *
+claims_build(const struct km_grant *g, const char *jti, int64_t now, int64_t exp)
+{
+	const struct km_client *cl = g->client;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "iss", json_object_new_string(km.issuer));
+	json_object_object_add(o, "sub", json_object_new_string(g->subject));
+	json_object_object_add(o, "aud", json_object_new_string(cl->audience));
+	json_object_object_add(o, "exp", json_object_new_int64(exp));
+	json_object_object_add(o, "iat", json_object_new_int64(now));
+	json_object_object_add(o, "nbf", json_object_new_int64(now));
+	json_object_object_add(o, "jti", json_object_new_string(jti));
+	json_object_object_add(o, "client_id", json_object_new_string(cl->client_id));
+	json_object_object_add(o, "azp", json_object_new_string(cl->client_id));
+	json_object_object_add(o, "scope", json_object_new_string(g->scope));
+	json_object_object_add(o, "tenant", json_object_new_string(g->tenant));
+	if (cl->app_id != NULL) {
+		struct json_object *app = json_object_new_object();
+		json_object_object_add(app, "id", json_object_new_string(cl->app_id));
+		json_object_object_add(app, "name", json_object_new_string(cl->app_name ? cl->app_name : ""));
+		json_object_object_add(app, "tier", json_object_new_string(cl->app_tier ? cl->app_tier : "Unlimited"));
+		json_object_object_add(app, "owner", json_object_new_string(cl->app_owner ? cl->app_owner : cl->owner));
+		json_object_object_add(app, "tenant", json_object_new_string(cl->tenant));
+		json_object_object_add(o, "application", app);
+		json_object_object_add(o, "keytype", json_object_new_string(cl->key_type ? cl->key_type : "PRODUCTION"));
+	}
+	return o;
+}
+
+int
+km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
+{
+	const struct km_client *cl = g->client;
+	int64_t now = (int64_t)time(NULL);
+	int64_t ttl = g->ttl > 0 ? g->ttl : cl->validity > 0 ? cl->validity : km.access_ttl;
+	char *jti = gh_random_hex(16), *access = NULL, *refresh = NULL, exps[24];
+	struct json_object *claims = NULL, *resp = NULL;
+	int opaque = strcmp(cl->token_type, "OPAQUE") == 0, rc = -1;
+
+	if (jti == NULL)
+		goto fail;
+	claims = claims_build(g, jti, now, now + ttl);
+	snprintf(exps, sizeof(exps), "%lld", (long long)(now + ttl));
+	if (opaque) {
+		char hash[65];
+		const char *cj = json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN);
+		const char *p[6] = { hash, jti, cl->client_id, g->family_id, cj, exps };
+		access = gh_random_b64url(32);
+		if (access == NULL)
+			goto fail;
+		gh_sha256_hex(access, strlen(access), hash);
+		if (gh_pg_cmd(db, "INSERT INTO gh_opaque_tokens (token_hash, jti, client_id, family_id, claims, "
+		    "expires_at) VALUES ($1, $2, $3, $4, $5::jsonb, to_timestamp($6::bigint))", 6, p, NULL) != 0)
+			goto fail;
+	} else {
+		access = km_keys_sign(claims, GH_JOSE_ALG_UNKNOWN);
+		if (access == NULL)
+			goto fail;
+		if (g->family_id != NULL) {
+			const char *p[4] = { jti, g->family_id, cl->client_id, exps };
+			if (gh_pg_cmd(db, "INSERT INTO gh_family_tokens (jti, family_id, client_id, expires_at) "
+			    "VALUES ($1, $2, $3, to_timestamp($4::bigint))", 4, p, NULL) != 0)
+				goto fail;
+		}
+	}
+	if (g->with_refresh && g->family_id != NULL) {
+		char hash[65], rexp[24];
+		const char *p[7] = { hash, g->family_id, cl->client_id, g->subject, g->tenant, g->scope, rexp };
+		refresh = gh_random_b64url(32);
+		if (refresh == NULL)
+			goto fail;
+		gh_sha256_hex(refresh, strlen(refresh), hash);
+		snprintf(rexp, sizeof(rexp), "%lld", (long long)(now + km.refresh_ttl));
+		if (gh_pg_cmd(db, "INSERT INTO gh_refresh_tokens (token_hash, family_id, client_id, subject, "
+		    "tenant, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::bigint))",
+		    7, p, NULL) != 0)
+			goto fail;
+	}
+	resp = json_object_new_object();
+	json_object_object_add(resp, "access_token", json_object_new_string(access));
+	if (refresh != NULL)
+		json_object_object_add(resp, "refresh_token", json_object_new_string(refresh));
+	json_object_object_add(resp, "scope", json_object_new_string(g->scope));
+	json_object_object_add(resp, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(resp, "expires_in", json_object_new_int64(ttl));
+	km_reply_json(c, 200, resp);
+	km_reply_header(c, "Cache-Control", "no-store");
+	km_reply_header(c, "Pragma", "no-cache");
+	KM_COUNT(tokens_issued);
+	rc = 0;
+	goto out;
+fail:
+	KM_COUNT(token_errors);
+	gh_log_error("token_issue", c->request_id, "cannot issue a token for %s: %s", cl->client_id,
+	    gh_pg_errmsg(db));
+	km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
+out:
+	json_object_put(resp);
+	json_object_put(claims);
+	free(jti);
+	if (access != NULL)
+		gh_free_secret(access);
+	if (refresh != NULL)
+		gh_free_secret(refresh);
+	return rc;
+}

@@ -1,0 +1,7 @@
+/* Placeholder until this module lands. */
+#include "keymanager/km.h"
+void
+km_oauth_routes(struct gh_router *r)
+{
+	(void)r;
+}
