@@ -4,11 +4,16 @@
  * request (RFC 6749 §2.3: Basic or form, never both).  Secrets are random
  * and long, so they are stored as plain SHA-256 and compared in constant
  * time; failures count towards lock-outs per client and per real address.
+ * Authentication reads clients through a small cache (CLIENT_CACHE_TTL_MS)
+ * so that a token costs no database round trip; a change made on this
+ * node drops its entry at once (km_client_invalidate), one made on another
+ * node is seen within the TTL.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/gh_codec.h"
 #include "keymanager/km.h"
@@ -70,6 +75,128 @@ km_client_get(struct gh_pg *db, const char *client_id, struct km_client *out)
 		out->grant_types[n++] = strdup(g);
 	free(grants);
 	return 0;
+}
+
+#define CLIENT_CACHE_TTL_MS 2000
+#define CLIENT_CACHE_SLOTS 1024
+
+struct cache_slot {
+	struct km_client c;      /* c.client_id NULL: empty */
+	int64_t at_ms;
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_slot cache[CLIENT_CACHE_SLOTS];
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+cache_index(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % CLIENT_CACHE_SLOTS);
+}
+
+static char *
+sdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Deep copy of a client.  0 ok, -1 out of memory (dst cleared). */
+static int
+client_copy(struct km_client *dst, const struct km_client *src)
+{
+	size_t n = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->client_id = sdup(src->client_id);
+	dst->secret_hash = sdup(src->secret_hash);
+	dst->tenant = sdup(src->tenant);
+	dst->owner = sdup(src->owner);
+	dst->name = sdup(src->name);
+	dst->callback_url = sdup(src->callback_url);
+	dst->audience = sdup(src->audience);
+	dst->token_type = sdup(src->token_type);
+	dst->token_scope = sdup(src->token_scope);
+	dst->app_id = sdup(src->app_id);
+	dst->app_name = sdup(src->app_name);
+	dst->app_tier = sdup(src->app_tier);
+	dst->app_owner = sdup(src->app_owner);
+	dst->key_type = sdup(src->key_type);
+	dst->saas = src->saas;
+	dst->not_before = src->not_before;
+	dst->validity = src->validity;
+	while (src->grant_types != NULL && src->grant_types[n] != NULL)
+		n++;
+	dst->grant_types = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; dst->grant_types != NULL && i < n; i++)
+		dst->grant_types[i] = strdup(src->grant_types[i]);
+	if (dst->client_id == NULL || dst->secret_hash == NULL || dst->grant_types == NULL) {
+		km_client_clear(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int
+km_client_get_cached(struct gh_pg *db, const char *client_id, struct km_client *out)
+{
+	size_t i = cache_index(client_id);
+	int rc;
+
+	pthread_mutex_lock(&cache_mu);
+	if (cache[i].c.client_id != NULL && strcmp(cache[i].c.client_id, client_id) == 0 &&
+	    now_ms() - cache[i].at_ms < CLIENT_CACHE_TTL_MS) {
+		rc = client_copy(out, &cache[i].c);
+		pthread_mutex_unlock(&cache_mu);
+		if (rc == 0)
+			return 0;
+	} else {
+		pthread_mutex_unlock(&cache_mu);
+	}
+	rc = km_client_get(db, client_id, out);
+	if (rc == 0) {
+		struct km_client copy;
+		if (client_copy(&copy, out) == 0) {
+			pthread_mutex_lock(&cache_mu);
+			km_client_clear(&cache[i].c);
+			cache[i].c = copy;
+			cache[i].at_ms = now_ms();
+			pthread_mutex_unlock(&cache_mu);
+		}
+	}
+	return rc;
+}
+
+void
+km_client_invalidate(const char *client_id)
+{
+	size_t i = cache_index(client_id);
+
+	pthread_mutex_lock(&cache_mu);
+	if (cache[i].c.client_id != NULL && strcmp(cache[i].c.client_id, client_id) == 0)
+		km_client_clear(&cache[i].c);
+	pthread_mutex_unlock(&cache_mu);
+}
+
+void
+km_client_cache_free(void)
+{
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CLIENT_CACHE_SLOTS; i++)
+		km_client_clear(&cache[i].c);
+	pthread_mutex_unlock(&cache_mu);
 }
 
 void
@@ -153,7 +280,7 @@ km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form
 		    "Too many failed authentications; try again later");
 		goto out;
 	}
-	found = km_client_get(db, id, out);
+	found = km_client_get_cached(db, id, out);
 	if (found < 0) {
 		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
@@ -167,7 +294,8 @@ km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form
 		km_reply_oauth_error(c, 401, "invalid_client", "Client authentication failed");
 		goto out;
 	}
-	km_lock_reset(db, KM_LOCK_CLIENT, id);
+	/* Failure counts are not reset on success: they expire with their window,
+	 * and the token path stays free of database writes. */
 	rc = 0;
 out:
 	explicit_bzero(hash, sizeof(hash));

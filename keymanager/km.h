@@ -155,6 +155,11 @@ struct km_client {
 /* Load a client by id; 0 found, 1 absent, -1 db error. */
 int km_client_get(struct gh_pg *db, const char *client_id, struct km_client *out);
 void km_client_clear(struct km_client *c);
+/* The same through a per-process cache of 2 s (the token path); same returns. */
+int km_client_get_cached(struct gh_pg *db, const char *client_id, struct km_client *out);
+/* Drop a client from this process's cache: call after changing or deleting it. */
+void km_client_invalidate(const char *client_id);
+void km_client_cache_free(void);
 int km_client_allows_grant(const struct km_client *c, const char *grant);
 /* A new random client id (base64url, 20 bytes) and secret (32 bytes); both malloc'd. */
 void km_client_new_credentials(char **client_id, char **secret);
@@ -175,8 +180,15 @@ int km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_
 /* ---- lock-outs (lockout.c), counters in PostgreSQL ---- */
 
 enum km_lock_kind { KM_LOCK_CLIENT, KM_LOCK_USER, KM_LOCK_ADDR };
-/* 1 when key of kind is locked out now, 0 not, -1 db error. */
+/*
+ * 1 when key of kind is locked out, 0 not.  From this process's copy of
+ * the locks in force (re-read every 250 ms; locks taken here count at once).
+ */
 int km_lock_check(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+/* The same asked of the database now: 1, 0, or -1 on a db error. */
+int km_lock_check_fresh(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+/* Free the copy (shutdown). */
+void km_lock_free(void);
 /* Count a failure; returns 1 when this failure locked it out. */
 int km_lock_fail(struct gh_pg *db, enum km_lock_kind kind, const char *key);
 /* Reset after a success. */

@@ -227,6 +227,8 @@ out:
 	SSL_CTX_free(ctx_public);
 	SSL_CTX_free(ctx_internal);
 	km_keys_free();
+	km_lock_free();
+	km_client_cache_free();
 	if (km.conninfo)
 		gh_free_secret(km.conninfo);
 	explicit_bzero(km.kek, sizeof(km.kek));

@@ -52,7 +52,8 @@ km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const cha
 	int rc;
 
 	snprintf(key, sizeof(key), "%s/%s", tenant, user);
-	if (km_lock_check(db, KM_LOCK_USER, key) == 1 || km_lock_check(db, KM_LOCK_ADDR, c->client_addr) == 1) {
+	if (km_lock_check_fresh(db, KM_LOCK_USER, key) == 1 ||
+	    km_lock_check_fresh(db, KM_LOCK_ADDR, c->client_addr) == 1) {
 		KM_COUNT(lockouts);
 		km_audit(db, c, user, tenant, "user.login", user, "locked", NULL);
 		return 2;
