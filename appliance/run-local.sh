@@ -59,17 +59,47 @@ if [ ! -f "$VAR/admin-password" ]; then
 	(umask 077; printf 'admin-%s\n' "$(head -c 9 /dev/urandom | base64 | tr -d '/+=')" >"$VAR/admin-password")
 fi
 "$GH" init --first --config "$VAR/gatehouse.conf" --admin-password-file "$VAR/admin-password"
+
+# The key manager (HTTPS 9445, internal 9447, management 19445 on loopback).
+KM=$ROOT/build/bin/gatehouse-keymanager
+if [ ! -f "$VAR/keymanager.pid" ] || ! kill -0 "$(cat "$VAR/keymanager.pid")" 2>/dev/null; then
+	"$KM" --config "$VAR/gatehouse.conf" >>"$VAR/keymanager.log" 2>&1 &
+	echo $! >"$VAR/keymanager.pid"
+fi
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19445/health >/dev/null && break; sleep 0.1; done
+curl -sf http://127.0.0.1:19445/health >/dev/null || { echo "make run: the key manager did not start (see var/keymanager.log)"; tail -5 "$VAR/keymanager.log"; exit 1; }
+
+CA=$VAR/data/pki/ca.crt
+PW=$(cat "$VAR/admin-password")
+# A demo management client, registered once through WSO2's DCR endpoint.
+if [ ! -f "$VAR/demo-client.json" ]; then
+	(umask 077; curl -sf --cacert "$CA" -u "admin:$PW" -H 'Content-Type: application/json' \
+		https://localhost:9445/client-registration/v0.17/register \
+		-d '{"clientName":"make_run_demo","owner":"admin","grantType":"client_credentials password refresh_token","saasApp":true}' \
+		>"$VAR/demo-client.json") || rm -f "$VAR/demo-client.json"
+fi
+CID=$(sed -n 's/.*"clientId":"\([^"]*\)".*/\1/p' "$VAR/demo-client.json" 2>/dev/null || true)
+CSECRET=$(sed -n 's/.*"clientSecret":"\([^"]*\)".*/\1/p' "$VAR/demo-client.json" 2>/dev/null || true)
+
 cat <<MSG
 
-Gatehouse all-in-one node (foundation) is up:
+Gatehouse all-in-one node is up:
+  key manager  https://localhost:9445  (OAuth2; metadata at /.well-known/oauth-authorization-server)
+               health and metrics: http://127.0.0.1:19445/health, /metrics
   PostgreSQL   $PGC  (gatehouse's own login: user gatehouse, password in var/dbpw)
   slapd        ldap://127.0.0.1:$LDAP_PORT  base dc=gatehouse  (root password in var/slapd/rootpw)
   config       var/gatehouse.conf   (check it: build/bin/gatehouse check-config var/gatehouse.conf)
-  certificates var/data/pki/        (internal CA and component certificates)
-  demo login   admin / $(cat "$VAR/admin-password")   (super tenant carbon.super)
+  certificates var/data/pki/        (internal CA: var/data/pki/ca.crt)
+  demo login   admin / $PW   (super tenant carbon.super)
 
-Try:
-  ldapwhoami -x -H ldap://127.0.0.1:$LDAP_PORT -D uid=admin,ou=users,o=carbon.super,dc=gatehouse -w '$(cat "$VAR/admin-password")'
-  psql "host=127.0.0.1 port=$PG_PORT user=postgres dbname=gatehouse" -c 'SELECT kid, alg, status FROM gh_signing_keys'
+Get a token with curl (demo client registered by DCR: var/demo-client.json):
+  curl --cacert var/data/pki/ca.crt -u '$CID:$CSECRET' \\
+       https://localhost:9445/oauth2/token -d grant_type=client_credentials
+  curl --cacert var/data/pki/ca.crt -u '$CID:$CSECRET' \\
+       https://localhost:9445/oauth2/token -d grant_type=password -d username=admin -d 'password=$PW' -d 'scope=apim:api_view'
+Register your own client (WSO2 DCR):
+  curl --cacert var/data/pki/ca.crt -u 'admin:$PW' -H 'Content-Type: application/json' \\
+       https://localhost:9445/client-registration/v0.17/register \\
+       -d '{"clientName":"my_cli","owner":"admin","grantType":"client_credentials password refresh_token","saasApp":true}'
 Stop: make stop
 MSG
