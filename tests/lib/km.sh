@@ -90,9 +90,13 @@ _km_wait() {
 km_start_again() {
 	local name=$1 d=$GH_TMP/$1 port iport mport
 	port=$(_km_port); iport=$(_km_port); mport=$(_km_port)
-	sed -e "s/^port = .*/port = $port/" -e "s/^internal_port = .*/internal_port = $iport/" \
-		-e "s/^mgmt_port = .*/mgmt_port = $mport/" -e "s|^public_url = .*|$(grep '^public_url' "$KM_CONF" | sed 's/|/\\|/g')|" \
-		"$KM_CONF" >"$d/node2.conf"
+	# Only the [keymanager] ports change (the [db] section has a port too).
+	awk -v p="$port" -v ip="$iport" -v mp="$mport" '
+		/^\[/ { sec = $0 }
+		sec == "[keymanager]" && /^port = / { print "port = " p; next }
+		sec == "[keymanager]" && /^internal_port = / { print "internal_port = " ip; next }
+		sec == "[keymanager]" && /^mgmt_port = / { print "mgmt_port = " mp; next }
+		{ print }' "$KM_CONF" >"$d/node2.conf"
 	chmod 600 "$d/node2.conf"
 	"$GH_BIN/gatehouse-keymanager" --config "$d/node2.conf" >>"$d/keymanager2.log" 2>&1 &
 	KM2_PID=$!
