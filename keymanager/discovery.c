@@ -137,6 +137,7 @@ metadata(struct km_call *c, struct gh_pg *db)
 	size_t blen = strlen(iss);
 	struct json_object *o = json_object_new_object(), *scopes;
 	PGresult *res;
+	int complete = 0;
 
 	while (blen > 0 && iss[blen - 1] == '/')
 		blen--;
@@ -167,11 +168,13 @@ metadata(struct km_call *c, struct gh_pg *db)
 			json_object_array_add(scopes, json_object_new_string(gh_pg_get(res, i, 0)));
 		json_object_object_add(o, "scopes_supported", scopes);
 		PQclear(res);
+		complete = 1;
 	} else {
 		gh_log_warn("metadata", c->request_id, "scopes left out: %s", gh_pg_errmsg(db));
 	}
 	km_reply_json(c, 200, o);
-	km_reply_header(c, "Cache-Control", "public, max-age=300");
+	/* Cacheable only when complete. */
+	km_reply_header(c, "Cache-Control", complete ? "public, max-age=300" : "no-cache");
 	json_object_put(o);
 }
 
