@@ -1,12 +1,20 @@
 /*
  * The management port (19445, loopback): GET /health and GET /metrics in
- * Prometheus text.  Answered on the loop, without a worker: they must
- * work when the database is slow.
+ * Prometheus text, answered on the loop without a worker (they must work
+ * when the database is slow), and POST /keys/rotate?alg=RS256|ES256 on a
+ * worker: a new signing key signs from now on, the previous one stays
+ * published until the longest-lived token it may have signed expires.
  */
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/gh_log.h"
 #include "keymanager/km.h"
+
+/* Grace after the longest token lifetime before an old key leaves the JWKS. */
+#define ROTATE_GRACE 300
 
 static void
 health(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
@@ -51,9 +59,59 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
 
+/* POST /keys/rotate?alg=RS256|ES256 (default: keys.token_alg) */
+static void
+keys_rotate(struct km_call *c, struct gh_pg *db)
+{
+	char *name = km_call_query(c, "alg");
+	enum gh_jose_alg alg = name ? gh_jose_alg_from_name(name) : km.token_alg;
+	const char *p[1];
+	struct json_object *o = NULL, *d;
+	PGresult *res = NULL;
+	int64_t longest = 0, ttl;
+
+	if (alg != GH_JOSE_RS256 && alg != GH_JOSE_ES256) {
+		km_reply_error(c, 400, "Bad Request", "alg must be RS256 or ES256");
+		goto out;
+	}
+	/* The old key must verify every token it signed: the longest lifetime any client has. */
+	if (gh_pg_query_int64(db, "SELECT coalesce(max(validity_seconds), 0) FROM gh_oauth_clients",
+	    0, NULL, &longest) < 0) {
+		km_reply_error(c, 503, "Service Unavailable", "Database unavailable");
+		goto out;
+	}
+	ttl = (longest > km.access_ttl ? longest : km.access_ttl) + ROTATE_GRACE;
+	if (km_keys_rotate(db, alg, ttl) != 0) {
+		gh_log_error("signing_key_rotate", c->request_id, "rotation failed: %s", gh_pg_errmsg(db));
+		km_reply_error(c, 500, "Internal Server Error", "The key could not be rotated");
+		goto out;
+	}
+	p[0] = gh_jose_alg_name(alg);
+	res = gh_pg_exec(db, "SELECT kid FROM gh_signing_keys WHERE alg = $1 AND status = 'active' "
+	    "ORDER BY created_at DESC LIMIT 1", 1, p);
+	o = json_object_new_object();
+	json_object_object_add(o, "alg", json_object_new_string(p[0]));
+	if (res != NULL && gh_pg_nrows(res) == 1)
+		json_object_object_add(o, "kid", json_object_new_string(gh_pg_get(res, 0, 0)));
+	json_object_object_add(o, "previous_published_for", json_object_new_int64(ttl));
+	d = json_object_new_object();
+	json_object_object_add(d, "alg", json_object_new_string(p[0]));
+	json_object_object_add(d, "previous_published_for", json_object_new_int64(ttl));
+	km_audit(db, c, "management", "carbon.super", "signing_key.rotate",
+	    res != NULL && gh_pg_nrows(res) == 1 ? gh_pg_get(res, 0, 0) : NULL, "success", d);
+	json_object_put(d);
+	km_reply_json(c, 200, o);
+out:
+	if (res != NULL)
+		PQclear(res);
+	json_object_put(o);
+	free(name);
+}
+
 void
 km_mgmt_routes(struct gh_router *mgmt)
 {
 	gh_router_add(mgmt, "GET", "/health", health, NULL);
 	gh_router_add(mgmt, "GET", "/metrics", metrics, NULL);
+	km_route(mgmt, "POST", "/keys/rotate", keys_rotate);
 }
