@@ -14,7 +14,6 @@
 
 #include "core/gh_jose.h"
 #include "core/gh_log.h"
-#include "keymanager/discovery.h"
 #include "keymanager/km.h"
 
 #define JWKS_MAX_AGE_MS 30000

@@ -16,7 +16,6 @@
 #include "core/gh_codec.h"
 #include "core/gh_json.h"
 #include "core/gh_log.h"
-#include "keymanager/discovery.h"
 #include "keymanager/km.h"
 
 #define FORM_MAX_PAIRS 32

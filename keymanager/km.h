@@ -256,13 +256,18 @@ struct km_token_info {
 	int64_t exp;
 	int is_refresh;
 };
-/* Validate an access or refresh token: signature or lookup, expiry, revocations. */
+/*
+ * Validate an access or refresh token: signature or lookup, expiry,
+ * revocations, the client's not-before.  Returns 0 with out->active the
+ * verdict (out filled only when active), or -1 on a database error.
+ */
 int km_token_inspect(struct gh_pg *db, const char *token, const char *hint, struct km_token_info *out);
 void km_token_info_clear(struct km_token_info *t);
 
 /* ---- route tables of each module ---- */
 void km_oauth_routes(struct gh_router *pub);          /* token.c, authorize.c */
-void km_endpoint_routes(struct gh_router *pub);       /* introspect/revoke/jwks/well-known */
+void km_endpoint_routes(struct gh_router *pub);       /* introspect.c: introspect, revoke */
+void km_discovery_routes(struct gh_router *pub);      /* discovery.c: jwks, well-known (via km_endpoint_routes) */
 void km_dcr_routes(struct gh_router *pub);            /* dcr.c */
 void km_internal_routes(struct gh_router *internal);  /* internal_*.c: clients, tokens, apikeys, users */
 void km_internal_introspect_routes(struct gh_router *internal); /* introspect.c: gateways' introspection */
