@@ -119,7 +119,7 @@ json_dup(struct json_object *o, const char *k)
 static int
 session_open(const char *key, struct authz *a)
 {
-	const char *dot;
+	const char *dot, *why = NULL;
 	unsigned char mac[32], *js = NULL;
 	char *want = NULL;
 	size_t jlen = 0;
@@ -136,7 +136,7 @@ session_open(const char *key, struct authz *a)
 		goto out;
 	if (gh_b64url_decode(key, (size_t)(dot - key), &js, &jlen) != 0)
 		goto out;
-	o = gh_json_parse_object(js, jlen, NULL);
+	o = gh_json_parse_object(js, jlen, &why);
 	if (o == NULL || gh_json_int(o, "e", &exp) != 0 || exp < (long long)time(NULL))
 		goto out;
 	a->client_id = json_dup(o, "c");
