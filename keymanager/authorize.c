@@ -281,26 +281,6 @@ redirect_error(struct km_call *c, const char *redirect_uri, const char *error, c
 	reply_redirect(c, redirect_uri, kv, 3);
 }
 
-static const char *
-form_repeated(const struct gh_form *f)
-{
-	for (size_t i = 0; i < f->count; i++)
-		if (gh_form_count(f, f->pairs[i].name) > 1)
-			return f->pairs[i].name;
-	return NULL;
-}
-
-static int
-form_content_type(const struct km_call *c)
-{
-	static const char want[] = "application/x-www-form-urlencoded";
-	const char *ct = km_call_header(c, "Content-Type");
-	size_t n = sizeof(want) - 1;
-
-	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
-}
-
 static void
 show_login(struct km_call *c, int status, const struct km_client *cl, const char *session_key,
     const char *csrf, const char *username, const char *error)
@@ -357,7 +337,7 @@ authorization_request(struct km_call *c, struct gh_pg *db, const struct gh_form 
 		goto out;
 	}
 	/* From here on errors go back to the client. */
-	if ((rep = form_repeated(f)) != NULL) {
+	if ((rep = km_form_repeated(f)) != NULL) {
 		redirect_error(c, redirect, "invalid_request", "A parameter is repeated", state);
 		goto out;
 	}
@@ -475,7 +455,7 @@ login_submit(struct km_call *c, struct gh_pg *db, const struct gh_form *f)
 	int found, rc;
 
 	memset(&cl, 0, sizeof(cl));
-	if (form_repeated(f) != NULL || session_open(key, &a) != 0) {
+	if (km_form_repeated(f) != NULL || session_open(key, &a) != 0) {
 		km_reply_error_page(c, 400, "Sign-in expired",
 		    "The sign-in session is invalid or has expired. Start again from the application.");
 		return;
@@ -537,7 +517,7 @@ authorize_endpoint(struct km_call *c, struct gh_pg *db)
 	const char *src = post ? c->body : c->query;
 	size_t len = post ? c->body_len : (c->query ? strlen(c->query) : 0);
 
-	if (post && !form_content_type(c)) {
+	if (post && !km_form_content_type(c)) {
 		km_reply_error_page(c, 400, "Invalid request",
 		    "The form must be sent as application/x-www-form-urlencoded.");
 		goto out;

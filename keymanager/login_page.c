@@ -5,7 +5,6 @@
  * the Content-Security-Policy can be default-src 'none'; every value
  * echoed into a page is HTML-escaped here.  The strings are the caller's.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

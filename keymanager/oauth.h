@@ -20,6 +20,13 @@
  */
 int km_scope_syntax_ok(const char *scope);
 
+/* 1 when the request's Content-Type is application/x-www-form-urlencoded (parameters allowed). */
+int km_form_content_type(const struct km_call *c);
+
+/* The name of a parameter that occurs more than once in f (borrowed), or NULL. */
+struct gh_form;
+const char *km_form_repeated(const struct gh_form *f);
+
 /*
  * RFC 7636 code_verifier syntax (43..128 of [A-Za-z0-9-._~]) when
  * min_len is 43; the same alphabet is used for code challenges.  1 valid.

@@ -284,7 +284,7 @@ grant_password(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
 		break;
 	case 2:
 		km_reply_oauth_error(c, 400, "invalid_grant",
-		    "The account is locked after repeated failures (account locked); try again later");
+		    "account locked: too many failed sign-ins; try again later");
 		break;
 	case 1:
 		km_reply_oauth_error(c, 400, "invalid_grant", "Invalid user name or password");
@@ -486,8 +486,8 @@ out:
 	explicit_bzero(hash, sizeof(hash));
 }
 
-static int
-form_content_type(const struct km_call *c)
+int
+km_form_content_type(const struct km_call *c)
 {
 	static const char want[] = "application/x-www-form-urlencoded";
 	const char *ct = km_call_header(c, "Content-Type");
@@ -497,8 +497,8 @@ form_content_type(const struct km_call *c)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-static const char *
-form_repeated(const struct gh_form *f)
+const char *
+km_form_repeated(const struct gh_form *f)
 {
 	for (size_t i = 0; i < f->count; i++)
 		if (gh_form_count(f, f->pairs[i].name) > 1)
@@ -514,7 +514,7 @@ token_endpoint(struct km_call *c, struct gh_pg *db)
 	const char *gt, *scope, *rep;
 
 	memset(&cl, 0, sizeof(cl));
-	if (!form_content_type(c)) {
+	if (!km_form_content_type(c)) {
 		km_reply_oauth_error(c, 400, "invalid_request",
 		    "The body must be application/x-www-form-urlencoded");
 		goto out;
@@ -523,7 +523,7 @@ token_endpoint(struct km_call *c, struct gh_pg *db)
 		km_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
 		goto out;
 	}
-	if ((rep = form_repeated(&f)) != NULL) {
+	if ((rep = km_form_repeated(&f)) != NULL) {
 		char why[128];
 		snprintf(why, sizeof(why), "Parameter %.64s is repeated", rep);
 		km_reply_oauth_error(c, 400, "invalid_request", why);
