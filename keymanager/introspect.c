@@ -133,34 +133,14 @@ struct revoke_ctx {
 	int64_t refresh;        /* refresh tokens newly revoked */
 };
 
-static int
-revoked_event(struct gh_pg *db, const char *tenant, const char *jti, int64_t exp)
-{
-	struct json_object *o = json_object_new_object();
-	int rc;
-
-	json_object_object_add(o, "jti", json_object_new_string(jti));
-	json_object_object_add(o, "exp", json_object_new_int64(exp));
-	rc = gh_outbox_append(db, tenant, "token.revoked",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-	json_object_put(o);
-	return rc;
-}
-
 /* One access token by its jti. */
 static int
 revoke_access_tx(struct gh_pg *db, void *arg)
 {
 	struct revoke_ctx *r = arg;
-	char exp[24];
-	const char *p[4] = { r->t->jti, r->t->client_id, r->tenant, gh_pg_i64(exp, r->t->exp) };
-	int64_t n = 0;
+	int n = km_revoke_jti(db, r->t->jti, r->t->client_id, r->tenant, r->t->exp);
 
-	r->revoked = 0;
-	if (gh_pg_cmd(db, "INSERT INTO gh_revoked_tokens (jti, client_id, tenant, expires_at) "
-	    "VALUES ($1, $2, $3, to_timestamp($4::bigint)) ON CONFLICT (jti) DO NOTHING", 4, p, &n) != 0)
-		return -1;
-	if (n == 1 && revoked_event(db, r->tenant, r->t->jti, r->t->exp) != 0)
+	if (n < 0)
 		return -1;
 	r->revoked = n;
 	return 0;
@@ -171,35 +151,11 @@ static int
 revoke_family_tx(struct gh_pg *db, void *arg)
 {
 	struct revoke_ctx *r = arg;
-	const char *p[2] = { r->t->family_id, r->tenant };
-	PGresult *res;
-	int64_t n = 0;
-	int rows;
+	int n = km_revoke_family(db, r->t->family_id, r->tenant, &r->refresh);
 
-	r->revoked = r->refresh = 0;
-	if (gh_pg_cmd(db, "UPDATE gh_refresh_tokens SET status = 'revoked' "
-	    "WHERE family_id = $1 AND status <> 'revoked'", 1, p, &n) != 0)
+	if (n < 0)
 		return -1;
-	res = gh_pg_exec(db, "INSERT INTO gh_revoked_tokens (jti, client_id, tenant, expires_at) "
-	    "SELECT f.jti, f.client_id, $2::text, f.expires_at FROM ("
-	    "  SELECT jti, client_id, expires_at FROM gh_family_tokens WHERE family_id = $1 "
-	    "  UNION SELECT jti, client_id, expires_at FROM gh_opaque_tokens WHERE family_id = $1) f "
-	    "WHERE f.expires_at > now() ON CONFLICT (jti) DO NOTHING "
-	    "RETURNING jti, extract(epoch from expires_at)::bigint", 2, p);
-	if (res == NULL)
-		return -1;
-	rows = gh_pg_nrows(res);
-	for (int i = 0; i < rows; i++) {
-		int64_t exp = 0;
-		gh_pg_get_int64(res, i, 1, &exp);
-		if (revoked_event(db, r->tenant, gh_pg_get(res, i, 0), exp) != 0) {
-			PQclear(res);
-			return -1;
-		}
-	}
-	PQclear(res);
-	r->refresh = n;
-	r->revoked = rows;
+	r->revoked = n;
 	return 0;
 }
 

@@ -264,6 +264,16 @@ struct km_token_info {
 int km_token_inspect(struct gh_pg *db, const char *token, const char *hint, struct km_token_info *out);
 void km_token_info_clear(struct km_token_info *t);
 
+/* ---- revocation (revocation.c), inside the caller's transaction ---- */
+
+/* Revoke one access token by jti with its event.  1 newly revoked, 0 already, -1 error. */
+int km_revoke_jti(struct gh_pg *db, const char *jti, const char *client_id, const char *tenant, int64_t exp);
+/*
+ * Revoke a refresh family: its refresh tokens (*nrefresh) and its unexpired
+ * access tokens, each with an event.  Returns the access tokens newly revoked, or -1.
+ */
+int km_revoke_family(struct gh_pg *db, const char *family_id, const char *tenant, int64_t *nrefresh);
+
 /* ---- route tables of each module ---- */
 void km_oauth_routes(struct gh_router *pub);          /* token.c, authorize.c */
 void km_endpoint_routes(struct gh_router *pub);       /* introspect.c: introspect, revoke */

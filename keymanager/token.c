@@ -153,42 +153,12 @@ int
 km_family_revoke(struct gh_pg *db, const struct km_call *c, const char *family_id,
     const char *tenant, const char *client_id, const char *reason)
 {
-	const char *p[2] = { family_id, tenant };
 	struct json_object *d;
-	PGresult *res;
 	int64_t nrefresh = 0;
-	int n;
+	int n = km_revoke_family(db, family_id, tenant, &nrefresh);
 
-	if (gh_pg_cmd(db, "UPDATE gh_refresh_tokens SET status = 'revoked' "
-	    "WHERE family_id = $1 AND status <> 'revoked'", 1, p, &nrefresh) != 0)
+	if (n < 0)
 		return -1;
-	res = gh_pg_exec(db, "INSERT INTO gh_revoked_tokens (jti, client_id, tenant, expires_at) "
-	    "SELECT jti, client_id, $2, expires_at FROM gh_family_tokens "
-	    "  WHERE family_id = $1 AND expires_at > now() "
-	    "UNION ALL SELECT jti, client_id, $2, expires_at FROM gh_opaque_tokens "
-	    "  WHERE family_id = $1 AND expires_at > now() "
-	    "ON CONFLICT (jti) DO NOTHING "
-	    "RETURNING jti, extract(epoch from expires_at)::bigint", 2, p);
-	if (res == NULL)
-		return -1;
-	n = gh_pg_nrows(res);
-	for (int i = 0; i < n; i++) {
-		struct json_object *ev = json_object_new_object();
-		int64_t exp = 0;
-		int rc;
-
-		gh_pg_get_int64(res, i, 1, &exp);
-		json_object_object_add(ev, "jti", json_object_new_string(gh_pg_get(res, i, 0)));
-		json_object_object_add(ev, "exp", json_object_new_int64(exp));
-		rc = gh_outbox_append(db, tenant, "token.revoked",
-		    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN), NULL);
-		json_object_put(ev);
-		if (rc != 0) {
-			PQclear(res);
-			return -1;
-		}
-	}
-	PQclear(res);
 	d = json_object_new_object();
 	json_object_object_add(d, "reason", json_object_new_string(reason));
 	json_object_object_add(d, "client_id", json_object_new_string(client_id));
