@@ -517,7 +517,7 @@ authorize_endpoint(struct km_call *c, struct gh_pg *db)
 	const char *src = post ? c->body : c->query;
 	size_t len = post ? c->body_len : (c->query ? strlen(c->query) : 0);
 
-	if (post && !km_form_content_type(c)) {
+	if (post && !km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
 		km_reply_error_page(c, 400, "Invalid request",
 		    "The form must be sent as application/x-www-form-urlencoded.");
 		goto out;

@@ -190,6 +190,16 @@ km_call_header(const struct km_call *c, const char *name)
 	return NULL;
 }
 
+int
+km_call_ctype_is(const struct km_call *c, const char *want)
+{
+	const char *ct = km_call_header(c, "Content-Type");
+	size_t n = strlen(want);
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
 const char *
 km_call_param(const struct km_call *c, const char *name)
 {

@@ -17,6 +17,7 @@
 #include "core/gh_json.h"
 #include "core/gh_log.h"
 #include "keymanager/km.h"
+#include "keymanager/oauth.h"
 
 #define FORM_MAX_PAIRS 32
 
@@ -25,41 +26,6 @@ static const char *const answer_claims[] = {
 	"scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti", "tenant",
 	"application", "keytype",
 };
-
-static int
-ctype_is(const struct km_call *c, const char *want)
-{
-	const char *ct = km_call_header(c, "Content-Type");
-	size_t n = strlen(want);
-
-	return ct != NULL && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/*
- * Parse the form body of an OAuth endpoint, refusing a wrong Content-Type
- * and repeated token parameters.  0 ok (*f to free), -1 replied.
- */
-static int
-oauth_form(struct km_call *c, struct gh_form *f)
-{
-	memset(f, 0, sizeof(*f));
-	if (!ctype_is(c, "application/x-www-form-urlencoded")) {
-		km_reply_oauth_error(c, 400, "invalid_request",
-		    "The body must be application/x-www-form-urlencoded");
-		return -1;
-	}
-	if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, f) != 0) {
-		gh_form_free(f);
-		km_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
-		return -1;
-	}
-	if (gh_form_count(f, "token") > 1 || gh_form_count(f, "token_type_hint") > 1) {
-		gh_form_free(f);
-		km_reply_oauth_error(c, 400, "invalid_request", "A parameter is repeated");
-		return -1;
-	}
-	return 0;
-}
 
 /* The RFC 7662 answer for t (new object; json_object_put). */
 static struct json_object *
@@ -102,7 +68,7 @@ introspect(struct km_call *c, struct gh_pg *db)
 
 	KM_COUNT(introspections);
 	memset(&t, 0, sizeof(t));
-	if (oauth_form(c, &f) != 0)
+	if (km_oauth_form_parse(c, &f) != 0)
 		return;
 	if (km_client_authenticate(c, db, &f, &cl) != 0)
 		goto out_form;
@@ -178,7 +144,7 @@ revoke(struct km_call *c, struct gh_pg *db)
 
 	KM_COUNT(revocations);
 	memset(&t, 0, sizeof(t));
-	if (oauth_form(c, &f) != 0)
+	if (km_oauth_form_parse(c, &f) != 0)
 		return;
 	if (km_client_authenticate(c, db, &f, &cl) != 0)
 		goto out_form;
@@ -252,7 +218,7 @@ internal_introspect(struct km_call *c, struct gh_pg *db)
 		km_reply_error(c, 403, "Forbidden", "Only gateways may introspect tokens on this port");
 		return;
 	}
-	if (ctype_is(c, "application/json")) {
+	if (km_call_ctype_is(c, "application/json")) {
 		o = gh_json_parse_object(c->body ? c->body : "", c->body_len, &why);
 		if (o == NULL) {
 			km_reply_error(c, 400, "Bad Request", why);
@@ -260,7 +226,7 @@ internal_introspect(struct km_call *c, struct gh_pg *db)
 		}
 		token = gh_json_str(o, "token");
 		hint = gh_json_str(o, "token_type_hint");
-	} else if (ctype_is(c, "application/x-www-form-urlencoded")) {
+	} else if (km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
 		if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, &f) != 0 ||
 		    gh_form_count(&f, "token") > 1 || gh_form_count(&f, "token_type_hint") > 1) {
 			km_reply_error(c, 400, "Bad Request", "Malformed form body or a repeated parameter");

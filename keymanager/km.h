@@ -105,6 +105,8 @@ int km_route(struct gh_router *r, const char *method, const char *pattern, km_wo
 
 const char *km_call_header(const struct km_call *c, const char *name);
 const char *km_call_param(const struct km_call *c, const char *name);
+/* 1 when the request's media type is want (parameters such as charset allowed). */
+int km_call_ctype_is(const struct km_call *c, const char *want);
 /* Query parameter name (percent-decoded, malloc'd; caller frees), NULL when absent. */
 char *km_call_query(const struct km_call *c, const char *name);
 

@@ -20,11 +20,13 @@
  */
 int km_scope_syntax_ok(const char *scope);
 
-/* 1 when the request's Content-Type is application/x-www-form-urlencoded (parameters allowed). */
-int km_form_content_type(const struct km_call *c);
-
-/* The name of a parameter that occurs more than once in f (borrowed), or NULL. */
 struct gh_form;
+/*
+ * The form body of an OAuth endpoint: Content-Type, syntax, no repeated
+ * parameter.  0 ok (*f to gh_form_free), -1 replied with invalid_request.
+ */
+int km_oauth_form_parse(struct km_call *c, struct gh_form *f);
+/* The name of a parameter that occurs more than once in f (borrowed), or NULL. */
 const char *km_form_repeated(const struct gh_form *f);
 
 /*

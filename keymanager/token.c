@@ -456,17 +456,6 @@ out:
 	explicit_bzero(hash, sizeof(hash));
 }
 
-int
-km_form_content_type(const struct km_call *c)
-{
-	static const char want[] = "application/x-www-form-urlencoded";
-	const char *ct = km_call_header(c, "Content-Type");
-	size_t n = sizeof(want) - 1;
-
-	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
-}
-
 const char *
 km_form_repeated(const struct gh_form *f)
 {
@@ -476,29 +465,42 @@ km_form_repeated(const struct gh_form *f)
 	return NULL;
 }
 
+int
+km_oauth_form_parse(struct km_call *c, struct gh_form *f)
+{
+	const char *rep;
+
+	memset(f, 0, sizeof(*f));
+	if (!km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
+		km_reply_oauth_error(c, 400, "invalid_request",
+		    "The body must be application/x-www-form-urlencoded");
+		return -1;
+	}
+	if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, f) != 0) {
+		gh_form_free(f);
+		km_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
+		return -1;
+	}
+	if ((rep = km_form_repeated(f)) != NULL) {
+		char why[128];
+		snprintf(why, sizeof(why), "Parameter %.64s is repeated", rep);
+		gh_form_free(f);
+		km_reply_oauth_error(c, 400, "invalid_request", why);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 token_endpoint(struct km_call *c, struct gh_pg *db)
 {
 	struct gh_form f = { 0 };
 	struct km_client cl;
-	const char *gt, *scope, *rep;
+	const char *gt, *scope;
 
 	memset(&cl, 0, sizeof(cl));
-	if (!km_form_content_type(c)) {
-		km_reply_oauth_error(c, 400, "invalid_request",
-		    "The body must be application/x-www-form-urlencoded");
+	if (km_oauth_form_parse(c, &f) != 0)
 		goto out;
-	}
-	if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, &f) != 0) {
-		km_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
-		goto out;
-	}
-	if ((rep = km_form_repeated(&f)) != NULL) {
-		char why[128];
-		snprintf(why, sizeof(why), "Parameter %.64s is repeated", rep);
-		km_reply_oauth_error(c, 400, "invalid_request", why);
-		goto out;
-	}
 	if (km_client_authenticate(c, db, &f, &cl) != 0)
 		goto out;
 	gt = gh_form_get(&f, "grant_type");
