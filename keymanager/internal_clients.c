@@ -329,6 +329,10 @@ clients_create(struct km_call *c, struct gh_pg *db)
 		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
+	if (!km_in_user_ok(ouser)) {
+		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		goto out;
+	}
 	if (strcmp(otenant, t.tenant) != 0) {
 		km_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
 		goto out;
