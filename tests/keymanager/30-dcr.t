@@ -96,7 +96,16 @@ check_eq "an admin registering for a user that does not exist (acme.com is no te
 sql "INSERT INTO gh_tenants (domain, name) VALUES ('acme.com', 'acme.com')"
 out=$(dcr "admin:$KM_ADMIN_PW" '{"clientName":"x","owner":"alice@acme.com"}')
 check_eq "an admin registering for a user of another tenant: 403" "403" "$(status "$out")"
-check_eq "nothing written by refused owners" "$n0" "$(nclients)"
+printf 'dn: o=acme.com,%s\nobjectClass: organization\no: acme.com\n\ndn: ou=users,o=acme.com,%s\nobjectClass: organizationalUnit\nou: users\n' \
+	"$KM_LDAP_BASE" "$KM_LDAP_BASE" | ldapadd -x -H "$GH_TEST_LDAP_URI" -D "$GH_TEST_LDAP_ROOTDN" -w "$GH_TEST_LDAP_ROOTPW" >/dev/null
+ldap_user acme.com alice 'Alice-pass-1' || echo "FAIL: cannot add alice@acme.com"
+out=$(dcr "alice@acme.com:Alice-pass-1" '{"clientName":"alice-cli","owner":"admin"}')
+check_eq "a tenant user registering for a super-tenant user: 403" "403" "$(status "$out")"
+out=$(dcr "alice@acme.com:Alice-pass-1" '{"clientName":"alice-cli","owner":"alice@acme.com","grantType":"password"}')
+check_eq "a tenant user registering for itself: 200" "200" "$(status "$out")"
+check_eq "its owner is its full name" "alice@acme.com" "$(jf appOwner <<<"$(body "$out")")"
+check_eq "stored in its tenant" "acme.com|alice@acme.com" "$(sql "SELECT tenant, owner FROM gh_oauth_clients WHERE client_name = 'alice-cli'")"
+check_eq "nothing written by refused owners (one client: alice's)" "$((n0 + 1))" "$(nclients)"
 out=$(dcr "bob:Bob-pass-1" '{"clientName":"bobs-cli","owner":"bob","grantType":"password refresh_token"}')
 check_eq "a user registering for itself: 200" "200" "$(status "$out")"
 check_eq "its owner" "bob" "$(jf appOwner <<<"$(body "$out")")"
