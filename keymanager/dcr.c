@@ -392,6 +392,8 @@ dcr_register(struct km_call *c, struct gh_pg *db)
 	created = strcmp(gh_pg_get(res, 0, 6), "t") == 0;
 	if (created)
 		KM_COUNT(clients_created);
+	else
+		km_client_invalidate(gh_pg_get(res, 0, 0));  /* its secret changed */
 	details = json_object_new_object();
 	json_object_object_add(details, "client_name", json_object_new_string(r.name));
 	json_object_object_add(details, "owner", json_object_new_string(owner));

@@ -508,6 +508,7 @@ clients_update(struct km_call *c, struct gh_pg *db)
 		json_object_object_add(details, "tier", json_object_new_string(t.tier));
 	if (grants_given)
 		json_object_object_add(details, "grant_types", json_object_new_string(grants));
+	km_client_invalidate(t.client_id);
 	audit_key(c, db, "key.update", t.tenant_out, t.client_id, "success", details);
 	reply_client(c, db, t.client_id, NULL, 200);
 out:
@@ -545,6 +546,7 @@ clients_regenerate(struct km_call *c, struct gh_pg *db)
 	}
 	audit_key(c, db, "key.regenerate_secret", t.tenant_out, t.client_id, "success", NULL);
 	o = json_object_new_object();
+	km_client_invalidate(t.client_id);
 	json_object_object_add(o, "clientId", json_object_new_string(t.client_id));
 	json_object_object_add(o, "clientSecret", json_object_new_string(secret));
 	json_object_object_add(o, "notBefore", json_object_new_int64(t.not_before));
@@ -569,6 +571,7 @@ clients_delete(struct km_call *c, struct gh_pg *db)
 		return;
 	t.client_id = km_call_param(c, "clientId");
 	rc = gh_pg_run_tx(db, 0, delete_tx, &t);
+	km_client_invalidate(t.client_id);
 	if (rc == 1) {
 		km_reply_error(c, 404, "Not Found", "No application key has this client id");
 	} else if (rc != 0) {
