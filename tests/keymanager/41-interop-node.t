@@ -67,7 +67,8 @@ check_eq "introspection names the client" "$CID" "$(line 'introspect1 client_id'
 check_eq "openid-client revokes it" "ok" "$(line revoke)"
 check_eq "introspected again: inactive" "false" "$(line 'introspect2 active')"
 check_eq "jose still verifies the signature (revocation is the key manager's)" "ok" "$(line 'jose after revoke')"
-check_match "a wrong secret: invalid_client 401" '^refused invalid_client 401$' "$(line 'wrong secret')"
+check_match "a wrong secret: 401 invalid_client, or the Basic challenge" \
+	'^refused (invalid_client 401|OAUTH_WWW_AUTHENTICATE_CHALLENGE 401 [Bb]asic)' "$(line 'wrong secret')"
 if [ "$_fail" -ne 0 ]; then printf 'node output:\n%s\n' "$out"; fi
 
 n=$(psql "$KM_DB" -qAt -c "SELECT count(*) FROM gh_revoked_tokens")

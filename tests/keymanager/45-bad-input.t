@@ -159,13 +159,13 @@ oauth_err "refresh_token: an unknown refresh token" 400 invalid_grant
 # --- introspect and revoke -----------------------------------------------------
 call -d token=abc "$KM_URL/oauth2/introspect"
 oauth_err "introspect without client authentication" 401 invalid_client
-call -u "$CC_ID:$CC_SECRET" "$KM_URL/oauth2/introspect"
+call -u "$CC_ID:$CC_SECRET" -d '' "$KM_URL/oauth2/introspect"
 oauth_err "introspect without a token" 400 invalid_request
 call -u "$CC_ID:$CC_SECRET" -d token=not.a.jwt "$KM_URL/oauth2/introspect"
 check_eq "introspect a garbage token: 200 {active:false}" '200 {"active": false}' "$CODE $(jget "$BODY" '')"
 call -d token=abc "$KM_URL/oauth2/revoke"
 oauth_err "revoke without client authentication" 401 invalid_client
-call -u "$CC_ID:$CC_SECRET" "$KM_URL/oauth2/revoke"
+call -u "$CC_ID:$CC_SECRET" -d '' "$KM_URL/oauth2/revoke"
 oauth_err "revoke without a token" 400 invalid_request
 
 # --- internal API: the wrong certificate role -----------------------------------

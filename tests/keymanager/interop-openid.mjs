@@ -82,5 +82,10 @@ if (config) {
   const bad = new client.Configuration(md, clientId, clientSecret + 'x');
   await client.clientCredentialsGrant(bad)
     .then(() => say('wrong secret', 'accepted'),
-      (e) => say('wrong secret', 'refused ' + (e.error || e.code) + ' ' + (e.status || '')));
+      (e) => {
+        // A 401 with WWW-Authenticate surfaces as WWWAuthenticateChallengeError: its
+        // challenge carries the scheme, the response body the RFC 6749 error.
+        const ch = Array.isArray(e.cause) && e.cause[0] ? e.cause[0].scheme : '-';
+        say('wrong secret', 'refused ' + (e.error || e.code) + ' ' + (e.status || '') + ' ' + ch);
+      });
 }
