@@ -212,4 +212,26 @@ km_kill "$KM_PID" || fail "the key manager did not stop cleanly"
 km_run ES256
 measure ES256 ecdsap256 es256 0.4
 km_kill "$KM_PID" || fail "the key manager did not stop cleanly"
+
+# Not a target, a diagnosis: the SQL statements one client_credentials token costs,
+# counted in PostgreSQL's log (log_statement = all for the node's database, set
+# after the timed runs; a new key manager process so its connections take it).
+DBNAME=$(printf '%s\n' "$KM_DB" | sed -n 's/.*dbname=\([^ ]*\).*/\1/p')
+psql "$GH_TEST_PG" -qAt -c "ALTER DATABASE $DBNAME SET log_statement = 'all'" >/dev/null ||
+	fail "cannot set log_statement"
+km_run ES256
+km_curl -o /dev/null -u "$CID:$CSECRET" -d grant_type=client_credentials "$KM_URL/oauth2/token"
+sleep 0.2
+m0=$(wc -l <"$TMP/pg/pg.log")
+for i in $(seq 1 20); do
+	[ "$(km_curl -o /dev/null -w '%{http_code}' -u "$CID:$CSECRET" -d grant_type=client_credentials \
+		"$KM_URL/oauth2/token")" = 200 ] || fail "diagnostic token $i was refused"
+done
+sleep 0.2
+stmts=$(tail -n +"$((m0 + 1))" "$TMP/pg/pg.log" | grep -cE 'LOG:  (statement|execute)')
+printf 'bench: km_cc_sql_statements_per_token %s statements\n' "$(divide "$stmts" 20 1)"
+tail -n +"$((m0 + 1))" "$TMP/pg/pg.log" | grep -E 'LOG:  (statement|execute)' |
+	sed -E 's/.*LOG:  (statement|execute[^:]*): //' | cut -c1-70 | sort | uniq -c | sort -rn | head -n 8 |
+	sed 's/^/# sql per 20 tokens: /'
+km_kill "$KM_PID" || fail "the key manager did not stop cleanly"
 exit 0
