@@ -81,6 +81,7 @@ DAVE_PW="Dave-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
 check_ok "set-up: user dave (no role)" ldap_user carbon.super dave "$DAVE_PW"
 
 BEFORE=$(counts)
+echo "# rows before: $BEFORE"
 AUDIT_BEFORE=$(audit)
 
 # --- DCR: JSON bodies --------------------------------------------------------
