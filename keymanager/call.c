@@ -113,8 +113,50 @@ call_done(int rc, const char *sqlstate, const char *message, void *arg)
 	call_free(c);
 }
 
+struct fast_route {
+	km_fast_fn fast;
+	km_work_fn fn;
+};
+
+static void call_start(struct gh_http_req *req, const struct gh_route_match *m, km_work_fn fn,
+    km_fast_fn fast);
+
 void
 km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *fn)
+{
+	call_start(req, m, (km_work_fn)fn, NULL);
+}
+
+static void
+route_fast(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
+{
+	const struct fast_route *fr = arg;
+
+	call_start(req, m, fr->fn, fr->fast);
+}
+
+int
+km_route_fast(struct gh_router *r, const char *method, const char *pattern, km_fast_fn fast,
+    km_work_fn fn)
+{
+	/* One per route for the life of the process (routes are never removed). */
+	static struct fast_route table[8];
+	static size_t n;
+
+	if (n == sizeof(table) / sizeof(table[0]))
+		abort();
+	table[n].fast = fast;
+	table[n].fn = fn;
+	if (gh_router_add(r, method, pattern, route_fast, &table[n]) != 0) {
+		fprintf(stderr, "gatehouse-keymanager: bad route %s %s\n", method, pattern);
+		abort();
+	}
+	n++;
+	return 0;
+}
+
+static void
+call_start(struct gh_http_req *req, const struct gh_route_match *m, km_work_fn fn, km_fast_fn fast)
 {
 	struct km_call *c = calloc(1, sizeof(*c));
 	int bad = 0;
@@ -122,7 +164,7 @@ km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *f
 	KM_COUNT(requests);
 	if (c == NULL)
 		goto oom;
-	c->fn = (km_work_fn)fn;
+	c->fn = fn;
 	c->req = req;
 	bad |= (c->method = strdup(req->method)) == NULL;
 	bad |= (c->path = strdup(req->path)) == NULL;
@@ -157,6 +199,19 @@ km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *f
 	c->peer_id = req->peer_id;
 	if (bad)
 		goto oom;
+	if (fast != NULL && fast(c)) {
+		call_done(0, NULL, NULL, c);
+		return;
+	}
+	if (c->status != 0 || c->nrheaders != 0) {
+		/* a fast path that declined leaves no reply behind */
+		km_reply_raw(c, 0, NULL, NULL, 0);
+		for (size_t i = 0; i < c->nrheaders; i++) {
+			free(c->rheaders[i].name);
+			free(c->rheaders[i].value);
+		}
+		c->nrheaders = 0;
+	}
 	req->on_abort = call_abort;
 	req->abort_arg = c;
 	if (gh_pg_pool_run(km.pool, GH_PG_NO_TX, call_work, call_done, c) != 0) {

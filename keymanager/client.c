@@ -149,6 +149,21 @@ client_copy(struct km_client *dst, const struct km_client *src)
 	return 0;
 }
 
+/* A fresh cache hit copied into out: 0; a miss or a stale entry: 1. */
+static int
+client_peek(const char *client_id, struct km_client *out)
+{
+	size_t i = cache_index(client_id);
+	int rc = 1;
+
+	pthread_mutex_lock(&cache_mu);
+	if (cache[i].c.client_id != NULL && strcmp(cache[i].c.client_id, client_id) == 0 &&
+	    now_ms() - cache[i].at_ms < CLIENT_CACHE_TTL_MS)
+		rc = client_copy(out, &cache[i].c) == 0 ? 0 : 1;
+	pthread_mutex_unlock(&cache_mu);
+	return rc;
+}
+
 int
 km_client_get_cached(struct gh_pg *db, const char *client_id, struct km_client *out)
 {
@@ -236,6 +251,36 @@ void
 km_secret_hash(const char *secret, char out[65])
 {
 	gh_sha256_hex(secret, strlen(secret), out);
+}
+
+int
+km_client_authenticate_cached(struct km_call *c, const struct gh_form *form, struct km_client *out)
+{
+	const char *auth = km_call_header(c, "Authorization");
+	char *id = NULL, *secret = NULL, hash[65];
+	int rc = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (auth == NULL || strncasecmp(auth, "Basic ", 6) != 0 || gh_form_get(form, "client_secret") != NULL ||
+	    gh_form_get(form, "client_id") != NULL || gh_http_basic_parse(auth, &id, &secret) != 0)
+		goto out;
+	if (id[0] == '\0' || secret[0] == '\0' ||
+	    km_lock_check_cached(KM_LOCK_CLIENT, id) != 0 || km_lock_check_cached(KM_LOCK_ADDR, c->client_addr) != 0)
+		goto out;
+	if (client_peek(id, out) != 0)
+		goto out;
+	km_secret_hash(secret, hash);
+	if (!gh_ct_streq(hash, out->secret_hash)) {
+		km_client_clear(out);
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(hash, sizeof(hash));
+	free(id);
+	if (secret != NULL)
+		gh_free_secret(secret);
+	return rc;
 }
 
 int

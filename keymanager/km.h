@@ -103,6 +103,15 @@ void km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, vo
 /* Register method+pattern on r to run fn on a worker.  0 ok, -1 (aborts at start-up). */
 int km_route(struct gh_router *r, const char *method, const char *pattern, km_work_fn fn);
 
+/*
+ * A fast path tried on the loop before a worker: returns 1 when it replied
+ * (no database, no LDAP, a cheap signature at most), 0 to hand the call to
+ * the worker's fn unchanged.
+ */
+typedef int (*km_fast_fn)(struct km_call *c);
+int km_route_fast(struct gh_router *r, const char *method, const char *pattern, km_fast_fn fast,
+    km_work_fn fn);
+
 const char *km_call_header(const struct km_call *c, const char *name);
 const char *km_call_param(const struct km_call *c, const char *name);
 /* 1 when the request's media type is want (parameters such as charset allowed). */
@@ -179,6 +188,14 @@ struct gh_form;
 int km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form *form,
     struct km_client *out);
 
+/*
+ * The same decided without the database, for the loop's fast path: 0 when
+ * Basic credentials match a fresh cached client that no fresh lock holds
+ * (*out filled); 1 when the database is needed (a miss, a stale copy, a
+ * failure to count).  Never replies.
+ */
+int km_client_authenticate_cached(struct km_call *c, const struct gh_form *form, struct km_client *out);
+
 /* ---- lock-outs (lockout.c), counters in PostgreSQL ---- */
 
 enum km_lock_kind { KM_LOCK_CLIENT, KM_LOCK_USER, KM_LOCK_ADDR };
@@ -187,6 +204,8 @@ enum km_lock_kind { KM_LOCK_CLIENT, KM_LOCK_USER, KM_LOCK_ADDR };
  * the locks in force (re-read every 250 ms; locks taken here count at once).
  */
 int km_lock_check(struct gh_pg *db, enum km_lock_kind kind, const char *key);
+/* From the copy only: 1 locked, 0 not, -1 the copy is stale (ask with km_lock_check). */
+int km_lock_check_cached(enum km_lock_kind kind, const char *key);
 /* The same asked of the database now: 1, 0, or -1 on a db error. */
 int km_lock_check_fresh(struct gh_pg *db, enum km_lock_kind kind, const char *key);
 /* Free the copy (shutdown). */

@@ -132,6 +132,25 @@ km_lock_check(struct gh_pg *db, enum km_lock_kind kind, const char *key)
 }
 
 int
+km_lock_check_cached(enum km_lock_kind kind, const char *key)
+{
+	int64_t now = now_ms();
+	int locked = 0;
+
+	if (key == NULL || key[0] == '\0')
+		return 0;
+	pthread_mutex_lock(&set_mu);
+	if (now - set_loaded_ms >= LOCK_SET_MAX_AGE_MS) {
+		pthread_mutex_unlock(&set_mu);
+		return -1;
+	}
+	for (size_t i = 0; i < set_n && !locked; i++)
+		locked = set[i].kind == (int)kind && set[i].until_ms > now && strcmp(set[i].key, key) == 0;
+	pthread_mutex_unlock(&set_mu);
+	return locked;
+}
+
+int
 km_lock_check_fresh(struct gh_pg *db, enum km_lock_kind kind, const char *key)
 {
 	const char *p[2] = { kind_names[kind], key };

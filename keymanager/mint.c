@@ -202,7 +202,7 @@ km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 fail:
 	KM_COUNT(token_errors);
 	gh_log_error("token_issue", c->request_id, "cannot issue a token for %s: %s", cl->client_id,
-	    gh_pg_errmsg(db));
+	    db != NULL ? gh_pg_errmsg(db) : "signing failed");
 	km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 out:
 	json_object_put(resp);
