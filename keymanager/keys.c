@@ -149,6 +149,21 @@ km_keys_sign(struct json_object *claims, enum gh_jose_alg alg)
 	return tok;
 }
 
+char *
+km_keys_sign_text(const char *payload, size_t len, enum gh_jose_alg alg)
+{
+	enum gh_jose_err err;
+	char *tok = NULL;
+
+	if (alg == GH_JOSE_ALG_UNKNOWN)
+		alg = km.token_alg;
+	pthread_rwlock_rdlock(&keys_lock);
+	if (km.keys != NULL && km.keys->current[alg] != NULL)
+		tok = gh_jws_sign(km.keys->current[alg], payload, len, &err);
+	pthread_rwlock_unlock(&keys_lock);
+	return tok;
+}
+
 enum gh_jose_err
 km_keys_verify(const char *token, size_t len, struct gh_jws *out)
 {

@@ -139,6 +139,8 @@ int km_keys_load(struct gh_pg *db);
 void km_keys_refresh(struct gh_pg *db, int64_t max_age_ms);
 /* Sign claims with the current key of alg (token_alg when GH_JOSE_ALG_UNKNOWN).  malloc'd JWT or NULL. */
 char *km_keys_sign(struct json_object *claims, enum gh_jose_alg alg);
+/* The same for claims already serialized (payload[0..len), a JSON object). */
+char *km_keys_sign_text(const char *payload, size_t len, enum gh_jose_alg alg);
 /* Verify a JWT issued by us; fills out (gh_jws_clear it).  GH_JOSE_OK or the error. */
 enum gh_jose_err km_keys_verify(const char *token, size_t len, struct gh_jws *out);
 /* Free the loaded keys (shutdown). */

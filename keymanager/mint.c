@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/gh_codec.h"
+#include "core/gh_json.h"
 #include "core/gh_log.h"
 #include "keymanager/km.h"
 
@@ -107,34 +108,40 @@ fail:
 	return NULL;
 }
 
-static struct json_object *
-claims_build(const struct km_grant *g, const char *jti, int64_t now, int64_t exp)
+/*
+ * The claims of g as JSON text in b (DESIGN.md: iss, sub, aud, exp, iat,
+ * nbf, jti, client_id, azp, scope, tenant; application and keytype for
+ * application keys).  Written directly, not through json-c objects: this
+ * is the token path.  0 ok, -1 too long.
+ */
+static int
+claims_write(struct gh_json_buf *b, const struct km_grant *g, const char *jti, int64_t now, int64_t exp)
 {
 	const struct km_client *cl = g->client;
-	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "iss", json_object_new_string(km.issuer));
-	json_object_object_add(o, "sub", json_object_new_string(g->subject));
-	json_object_object_add(o, "aud", json_object_new_string(cl->audience));
-	json_object_object_add(o, "exp", json_object_new_int64(exp));
-	json_object_object_add(o, "iat", json_object_new_int64(now));
-	json_object_object_add(o, "nbf", json_object_new_int64(now));
-	json_object_object_add(o, "jti", json_object_new_string(jti));
-	json_object_object_add(o, "client_id", json_object_new_string(cl->client_id));
-	json_object_object_add(o, "azp", json_object_new_string(cl->client_id));
-	json_object_object_add(o, "scope", json_object_new_string(g->scope));
-	json_object_object_add(o, "tenant", json_object_new_string(g->tenant));
+	gh_json_buf_raw(b, "{");
+	gh_json_buf_member(b, "iss", km.issuer);
+	gh_json_buf_member(b, "sub", g->subject);
+	gh_json_buf_member(b, "aud", cl->audience);
+	gh_json_buf_member_int(b, "exp", exp);
+	gh_json_buf_member_int(b, "iat", now);
+	gh_json_buf_member_int(b, "nbf", now);
+	gh_json_buf_member(b, "jti", jti);
+	gh_json_buf_member(b, "client_id", cl->client_id);
+	gh_json_buf_member(b, "azp", cl->client_id);
+	gh_json_buf_member(b, "scope", g->scope);
+	gh_json_buf_member(b, "tenant", g->tenant);
 	if (cl->app_id != NULL) {
-		struct json_object *app = json_object_new_object();
-		json_object_object_add(app, "id", json_object_new_string(cl->app_id));
-		json_object_object_add(app, "name", json_object_new_string(cl->app_name ? cl->app_name : ""));
-		json_object_object_add(app, "tier", json_object_new_string(cl->app_tier ? cl->app_tier : "Unlimited"));
-		json_object_object_add(app, "owner", json_object_new_string(cl->app_owner ? cl->app_owner : cl->owner));
-		json_object_object_add(app, "tenant", json_object_new_string(cl->tenant));
-		json_object_object_add(o, "application", app);
-		json_object_object_add(o, "keytype", json_object_new_string(cl->key_type ? cl->key_type : "PRODUCTION"));
+		gh_json_buf_raw(b, ",\"application\":{");
+		gh_json_buf_member(b, "id", cl->app_id);
+		gh_json_buf_member(b, "name", cl->app_name ? cl->app_name : "");
+		gh_json_buf_member(b, "tier", cl->app_tier ? cl->app_tier : "Unlimited");
+		gh_json_buf_member(b, "owner", cl->app_owner ? cl->app_owner : cl->owner);
+		gh_json_buf_member(b, "tenant", cl->tenant);
+		gh_json_buf_raw(b, "}");
+		gh_json_buf_member(b, "keytype", cl->key_type ? cl->key_type : "PRODUCTION");
 	}
-	return o;
+	return gh_json_buf_raw(b, "}");
 }
 
 int
@@ -144,17 +151,16 @@ km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 	int64_t now = (int64_t)time(NULL);
 	int64_t ttl = g->ttl > 0 ? g->ttl : cl->validity > 0 ? cl->validity : km.access_ttl;
 	char *jti = gh_random_hex(16), *access = NULL, *refresh = NULL, exps[24];
-	struct json_object *claims = NULL, *resp = NULL;
+	char cbuf[4096], rbuf[6144];
+	struct gh_json_buf claims = { cbuf, sizeof(cbuf), 0, 0 }, resp = { rbuf, sizeof(rbuf), 0, 0 };
 	int opaque = strcmp(cl->token_type, "OPAQUE") == 0, rc = -1;
 
-	if (jti == NULL)
+	if (jti == NULL || claims_write(&claims, g, jti, now, now + ttl) != 0)
 		goto fail;
-	claims = claims_build(g, jti, now, now + ttl);
 	snprintf(exps, sizeof(exps), "%lld", (long long)(now + ttl));
 	if (opaque) {
 		char hash[65];
-		const char *cj = json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN);
-		const char *p[6] = { hash, jti, cl->client_id, g->family_id, cj, exps };
+		const char *p[6] = { hash, jti, cl->client_id, g->family_id, claims.buf, exps };
 		access = gh_random_b64url(32);
 		if (access == NULL)
 			goto fail;
@@ -163,7 +169,7 @@ km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 		    "expires_at) VALUES ($1, $2, $3, $4, $5::jsonb, to_timestamp($6::bigint))", 6, p, NULL) != 0)
 			goto fail;
 	} else {
-		access = km_keys_sign(claims, GH_JOSE_ALG_UNKNOWN);
+		access = km_keys_sign_text(claims.buf, claims.len, GH_JOSE_ALG_UNKNOWN);
 		if (access == NULL)
 			goto fail;
 		if (g->family_id != NULL) {
@@ -186,14 +192,16 @@ km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 		    7, p, NULL) != 0)
 			goto fail;
 	}
-	resp = json_object_new_object();
-	json_object_object_add(resp, "access_token", json_object_new_string(access));
+	gh_json_buf_raw(&resp, "{");
+	gh_json_buf_member(&resp, "access_token", access);
 	if (refresh != NULL)
-		json_object_object_add(resp, "refresh_token", json_object_new_string(refresh));
-	json_object_object_add(resp, "scope", json_object_new_string(g->scope));
-	json_object_object_add(resp, "token_type", json_object_new_string("Bearer"));
-	json_object_object_add(resp, "expires_in", json_object_new_int64(ttl));
-	km_reply_json(c, 200, resp);
+		gh_json_buf_member(&resp, "refresh_token", refresh);
+	gh_json_buf_member(&resp, "scope", g->scope);
+	gh_json_buf_member(&resp, "token_type", "Bearer");
+	gh_json_buf_member_int(&resp, "expires_in", ttl);
+	if (gh_json_buf_raw(&resp, "}") != 0)
+		goto fail;
+	km_reply_raw(c, 200, "application/json", resp.buf, resp.len);
 	km_reply_header(c, "Cache-Control", "no-store");
 	km_reply_header(c, "Pragma", "no-cache");
 	KM_COUNT(tokens_issued);
@@ -205,8 +213,7 @@ fail:
 	    db != NULL ? gh_pg_errmsg(db) : "signing failed");
 	km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 out:
-	json_object_put(resp);
-	json_object_put(claims);
+	explicit_bzero(rbuf, sizeof(rbuf));
 	free(jti);
 	if (access != NULL)
 		gh_free_secret(access);

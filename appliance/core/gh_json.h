@@ -31,4 +31,23 @@ int gh_json_bool(struct json_object *o, const char *key, int *out);
 /* Member key as an array; NULL when absent or not an array. */
 struct json_object *gh_json_array(struct json_object *o, const char *key);
 
+/*
+ * Writing small JSON documents straight into a caller's buffer, for hot
+ * paths where building json-c objects costs more than the work (token
+ * claims).  Strings are escaped (", \\ and control characters; UTF-8
+ * passes through).  Every call returns 0, or -1 once the buffer is full
+ * (then overflow stays set and the text must not be used).
+ */
+struct gh_json_buf {
+	char *buf;
+	size_t cap, len;
+	int overflow;
+};
+
+int gh_json_buf_str(struct gh_json_buf *b, const char *s);          /* "s" */
+int gh_json_buf_raw(struct gh_json_buf *b, const char *s);          /* s as is: punctuation, numbers */
+/* "key":"value" inside an object, with the comma when one is needed. */
+int gh_json_buf_member(struct gh_json_buf *b, const char *key, const char *value);
+int gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value);
+
 #endif

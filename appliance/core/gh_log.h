@@ -16,6 +16,9 @@ enum gh_log_level { GH_LOG_DEBUG, GH_LOG_INFO, GH_LOG_WARN, GH_LOG_ERROR };
 /* Set the component name (copied) and output fd; lines below min are dropped. */
 void gh_log_init(const char *component, int fd, enum gh_log_level min);
 
+/* 1 when lines of lvl are written: lets callers skip building them. */
+int gh_log_enabled(enum gh_log_level lvl);
+
 /* Parse "debug|info|warn|error"; returns -1 on an unknown name. */
 int gh_log_level_parse(const char *s);
 

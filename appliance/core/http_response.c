@@ -112,8 +112,11 @@ http_date(char *buf, size_t len)
 static void
 access_log(struct gh_http_conn *conn, struct gh_http_req *req, int status, size_t bytes)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
 
+	if (!gh_log_enabled(GH_LOG_INFO))
+		return;
+	o = json_object_new_object();
 	if (o == NULL)
 		return;
 	json_object_object_add(o, "service", json_object_new_string(http_conn_service(conn)));

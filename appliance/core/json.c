@@ -3,6 +3,7 @@
  * is lenient by default (it accepts trailing text, single quotes and
  * comments); here a body is one strict value or it is refused.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/gh_json.h"
@@ -144,4 +145,69 @@ gh_json_array(struct json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_array))
 		return NULL;
 	return v;
+}
+
+int
+gh_json_buf_str(struct gh_json_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (b->len + 2 >= b->cap)
+		return b->overflow = -1;
+	b->buf[b->len++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (b->len + 7 >= b->cap)
+			return b->overflow = -1;
+		if (*p == '"' || *p == '\\') {
+			b->buf[b->len++] = '\\';
+			b->buf[b->len++] = (char)*p;
+		} else if (*p < 0x20) {
+			b->buf[b->len++] = '\\';
+			b->buf[b->len++] = 'u';
+			b->buf[b->len++] = '0';
+			b->buf[b->len++] = '0';
+			b->buf[b->len++] = hex[*p >> 4];
+			b->buf[b->len++] = hex[*p & 15];
+		} else {
+			b->buf[b->len++] = (char)*p;
+		}
+	}
+	b->buf[b->len++] = '"';
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
+int
+gh_json_buf_raw(struct gh_json_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->len + n + 1 >= b->cap)
+		return b->overflow = -1;
+	memcpy(b->buf + b->len, s, n + 1);
+	b->len += n;
+	return 0;
+}
+
+int
+gh_json_buf_member(struct gh_json_buf *b, const char *key, const char *value)
+{
+	if (b->len > 1 && b->buf[b->len - 1] != '{')
+		gh_json_buf_raw(b, ",");
+	gh_json_buf_str(b, key);
+	gh_json_buf_raw(b, ":");
+	return gh_json_buf_str(b, value);
+}
+
+int
+gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", value);
+	if (b->len > 1 && b->buf[b->len - 1] != '{')
+		gh_json_buf_raw(b, ",");
+	gh_json_buf_str(b, key);
+	gh_json_buf_raw(b, ":");
+	return gh_json_buf_raw(b, num);
 }

@@ -30,6 +30,12 @@ gh_log_init(const char *component, int fd, enum gh_log_level min)
 }
 
 int
+gh_log_enabled(enum gh_log_level lvl)
+{
+	return lvl >= log_min;
+}
+
+int
 gh_log_level_parse(const char *s)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)

@@ -231,11 +231,37 @@ test_json(void)
 	}
 }
 
+static void
+test_json_buf(void)
+{
+	char buf[256], tiny[8];
+	struct gh_json_buf b = { buf, sizeof(buf), 0, 0 }, t = { tiny, sizeof(tiny), 0, 0 };
+	const char *hostile = "a\"b\\c\n\x01\tü</script>";
+	struct json_object *o;
+	const char *why;
+
+	TH_TEST("json buffer writer");
+	gh_json_buf_raw(&b, "{");
+	gh_json_buf_member(&b, "s", hostile);
+	gh_json_buf_member_int(&b, "n", -42);
+	TH_CHECK(gh_json_buf_raw(&b, "}") == 0 && b.overflow == 0);
+	o = gh_json_parse_object(b.buf, b.len, &why);
+	TH_CHECK(o != NULL);
+	TH_CHECK_EQ_STR(gh_json_str(o, "s"), hostile);
+	{
+		long long n = 0;
+		TH_CHECK(gh_json_int(o, "n", &n) == 0 && n == -42);
+	}
+	json_object_put(o);
+	TH_CHECK(gh_json_buf_member(&t, "key", "a long value") == -1 && t.overflow == -1);
+}
+
 int
 main(void)
 {
 	test_settings();
 	test_router();
 	test_json();
+	test_json_buf();
 	TH_END();
 }
