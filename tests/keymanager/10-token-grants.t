@@ -12,8 +12,6 @@ km_start tok "[http]" "trusted_proxies = 127.0.0.1" || { echo "0 passed, 1 faile
 PY=/usr/bin/python3
 LDAP_ARGS=(-x -H "$GH_TEST_LDAP_URI" -D "$GH_TEST_LDAP_ROOTDN" -w "$GH_TEST_LDAP_ROOTPW")
 
-sql() { psql "$KM_DB" -qAtX -c "$1"; }
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # client_add ID SECRET TENANT OWNER "GRANTS" AUDIENCE [APP_ID] [SAAS] [TOKEN_TYPE]
 client_add() {
 	local app=${7:-}

@@ -15,8 +15,6 @@ PY=/usr/bin/python3
 LDAP_ARGS=(-x -H "$GH_TEST_LDAP_URI" -D "$GH_TEST_LDAP_ROOTDN" -w "$GH_TEST_LDAP_ROOTPW")
 COOKIE_NAME=__Host-gh_authz_csrf
 
-sql() { psql "$KM_DB" -qAtX -c "$1"; }
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # client_add ID SECRET "GRANTS" CALLBACK [NAME]
 client_add() {
 	sql "INSERT INTO gh_oauth_clients (client_id, secret_hash, tenant, owner, client_name, grant_types,

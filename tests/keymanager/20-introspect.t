@@ -9,8 +9,6 @@
 trap km_stop EXIT
 km_start intro || { echo "0 passed, 1 failed"; exit 1; }
 
-sql() { psql "$KM_DB" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 # jget JSON EXPR: a Python expression on j (the parsed JSON), printed (JSON for non-strings)
 jget() { /usr/bin/python3 -c 'import json,sys
 j=json.loads(sys.argv[1]); v=eval(sys.argv[2])

@@ -9,8 +9,6 @@
 trap km_stop EXIT
 km_start revoke || { echo "0 passed, 1 failed"; exit 1; }
 
-sql() { psql "$KM_DB" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 jget() { /usr/bin/python3 -c 'import json,sys
 j=json.loads(sys.argv[1]); v=eval(sys.argv[2])
 print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2" 2>/dev/null || echo "<unparsable>"; }

@@ -31,8 +31,6 @@ start_second || { echo "0 passed, 1 failed"; exit 1; }
 export NODE_EXTRA_CA_CERTS=$KM_CA
 JOSE="node $GH_ROOT/tests/keymanager/22-jose.mjs"
 
-sql() { psql "$KM_DB" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 jget() { /usr/bin/python3 -c 'import json,sys
 j=json.loads(sys.argv[1]); v=eval(sys.argv[2])
 print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2" 2>/dev/null || echo "<unparsable>"; }

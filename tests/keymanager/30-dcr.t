@@ -12,7 +12,6 @@ trap km_stop EXIT
 km_start dcr || { echo "0 passed, 1 failed"; exit 1; }
 
 REG=$KM_URL/client-registration/v0.17/register
-sql() { psql "$KM_DB" -qAt -c "$1"; }
 # jf PATH: a member of the JSON document on stdin (a.b.0.c); strings bare, others as JSON
 jf() { python3 -c 'import json,sys
 d=json.load(sys.stdin)
@@ -24,7 +23,6 @@ dcr() { local cred=$1 body=$2; shift 2; km_curl -u "$cred" -H 'Content-Type: app
 	--data-binary "$body" -w '\n%{http_code}' "$@" "$REG"; }
 status() { printf '%s\n' "$1" | tail -n 1; }
 body() { printf '%s\n' "$1" | sed '$d'; }
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 ldap_user() {	# TENANT USER PASSWORD
 	printf 'dn: uid=%s,ou=users,o=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\n' \
 		"$2" "$1" "$KM_LDAP_BASE" "$2" "$2" "$2" |

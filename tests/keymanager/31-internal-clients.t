@@ -12,7 +12,6 @@ trap km_stop EXIT
 km_start kmclients || { echo "0 passed, 1 failed"; exit 1; }
 
 C=$KM_INTERNAL_URL/internal/km/v1/clients
-sql() { psql "$KM_DB" -qAt -c "$1"; }
 jf() { python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):
@@ -30,7 +29,6 @@ as() {
 }
 status() { printf '%s\n' "$1" | tail -n 1; }
 body() { printf '%s\n' "$1" | sed '$d'; }
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # mod JSON KEY=VALUE_JSON... (KEY= removes the member)
 mod() { python3 -c 'import json,sys
 d=json.loads(sys.argv[1])

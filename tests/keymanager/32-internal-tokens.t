@@ -12,7 +12,6 @@ trap km_stop EXIT
 km_start kmtokens || { echo "0 passed, 1 failed"; exit 1; }
 
 I=$KM_INTERNAL_URL/internal/km/v1
-sql() { psql "$KM_DB" -qAt -c "$1"; }
 jf() { python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):

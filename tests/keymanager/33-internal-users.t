@@ -13,7 +13,6 @@ trap km_stop EXIT
 km_start kmusers || { echo "0 passed, 1 failed"; exit 1; }
 
 U=$KM_INTERNAL_URL/internal/km/v1/users
-sql() { psql "$KM_DB" -qAt -c "$1"; }
 jf() { python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):

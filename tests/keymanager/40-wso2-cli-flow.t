@@ -9,29 +9,6 @@
 trap km_stop EXIT
 km_start cli || { echo "0 passed, 1 failed"; exit 1; }
 
-# call ARGS...: km_curl; sets CODE and BODY.
-call() { local o; o=$(km_curl -w '\n%{http_code}' "$@"); BODY=${o%$'\n'*}; CODE=${o##*$'\n'}; }
-# jget JSON PATH: a member (a.b.0); strings raw, others as JSON; <absent> / <not json>.
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
-# jwt_claims TOKEN: the payload of a JWT as JSON (no verification).
-jwt_claims() {
-	/usr/bin/python3 -c '
-import base64, sys
-p = sys.argv[1].split(".")[1]
-print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$1" 2>/dev/null || echo "<not a jwt>"
-}
 
 # 1. DCR, exactly as WSO2's documentation shows it.
 call -u "admin:$KM_ADMIN_PW" -H 'Content-Type: application/json' \

@@ -12,20 +12,6 @@ if [ ! -d "$GH_ROOT/tests/node_modules/openid-client" ] || [ ! -d "$GH_ROOT/test
 fi
 km_start node || { echo "0 passed, 1 failed"; exit 1; }
 
-call() { local o; o=$(km_curl -w '\n%{http_code}' "$@"); BODY=${o%$'\n'*}; CODE=${o##*$'\n'}; }
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
 
 call -u "admin:$KM_ADMIN_PW" -H 'Content-Type: application/json' \
 	-d '{"clientName":"node_interop","owner":"admin","grantType":"client_credentials","callbackUrl":"","saasApp":false}' \

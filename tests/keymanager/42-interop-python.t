@@ -10,20 +10,6 @@
 trap km_stop EXIT
 km_start py || { echo "0 passed, 1 failed"; exit 1; }
 
-call() { local o; o=$(km_curl -w '\n%{http_code}' "$@"); BODY=${o%$'\n'*}; CODE=${o##*$'\n'}; }
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
 PYJWT=$GH_ROOT/tests/keymanager/interop-pyjwt.py
 verify() { /usr/bin/python3 "$PYJWT" "$KM_URL/oauth2/jwks" "$@" 2>&1; }
 

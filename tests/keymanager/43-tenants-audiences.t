@@ -26,25 +26,6 @@ pki_call() {
 	o=$(km_curl --cert "$KM_PKI/$role.crt" --key "$KM_PKI/$role.key" -w '\n%{http_code}' "$@")
 	BODY=${o%$'\n'*}; CODE=${o##*$'\n'}
 }
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
-jwt_claims() {
-	/usr/bin/python3 -c '
-import base64, sys
-p = sys.argv[1].split(".")[1]
-print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$1" 2>/dev/null || echo "<not a jwt>"
-}
 # ldap_user TENANT UID PASSWORD: a user entry written straight into the directory.
 ldap_user() {
 	local dn="uid=$2,ou=users,o=$1,$KM_LDAP_BASE"

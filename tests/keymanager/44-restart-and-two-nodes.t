@@ -11,20 +11,6 @@ trap km_stop EXIT
 # The harness's curl is the load balancer: its X-Forwarded-For is believed.
 km_start two "[http]" "trusted_proxies = 127.0.0.1" || { echo "0 passed, 1 failed"; exit 1; }
 
-call() { local o; o=$(km_curl -w '\n%{http_code}' "$@"); BODY=${o%$'\n'*}; CODE=${o##*$'\n'}; }
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
 PYJWT=$GH_ROOT/tests/keymanager/interop-pyjwt.py
 # verified URL TOKEN...: how many tokens PyJWT verifies with URL's JWKS.
 verified() { local u=$1; shift; /usr/bin/python3 "$PYJWT" "$u/oauth2/jwks" "$KM_CA" "$KM_URL" gatehouse-management "$@" 2>&1 | grep -c '^verified '; }

@@ -26,19 +26,6 @@ pki_call() {
 	o=$(km_curl --cert "$KM_PKI/$role.crt" --key "$KM_PKI/$role.key" -w '\n%{http_code}' "$@")
 	BODY=${o%$'\n'*}; CODE=${o##*$'\n'}
 }
-jget() {
-	printf '%s' "$1" | /usr/bin/python3 -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-except Exception:
-    print("<not json>"); sys.exit()
-for k in sys.argv[1].split(".") if sys.argv[1] else []:
-    if isinstance(v, dict) and k in v: v = v[k]
-    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
-    else: print("<absent>"); sys.exit()
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
-}
 # oauth_err NAME STATUS ERROR: the last reply is RFC 6749 §5.2 JSON with that error.
 oauth_err() {
 	check_eq "$1: $2 $3" "$2 $3" "$CODE $(jget "$BODY" error)"

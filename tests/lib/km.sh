@@ -12,6 +12,12 @@
 #   km_stop             stop every key manager started here (SIGTERM, then wait)
 #   km_curl ARGS...     curl with the node's CA
 #   km_portal_curl ARGS...  curl with the CA and the portal's client certificate
+# And small helpers the tests share (a test may define its own instead):
+#   sql SQL             one statement on the node's database, unaligned output
+#   sha TEXT            SHA-256 hex of TEXT
+#   call ARGS...        km_curl; sets CODE (HTTP status) and BODY
+#   jget JSON PATH      a member (a.b.0): strings raw, others as JSON; <absent> / <not json>
+#   jwt_claims JWT      the JWT's payload as JSON text (<not a jwt>)
 set -u
 GH_KM_PIDS=""
 
@@ -124,3 +130,26 @@ km_stop() {
 
 km_curl() { curl -s --cacert "$KM_CA" "$@"; }
 km_portal_curl() { curl -s --cacert "$KM_CA" --cert "$KM_PKI/portal.crt" --key "$KM_PKI/portal.key" "$@"; }
+
+sql() { psql "$KM_DB" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+call() { local o; o=$(km_curl -w '\n%{http_code}' "$@"); BODY=${o%$'\n'*}; CODE=${o##*$'\n'}; }
+jget() {
+	printf '%s' "$1" | /usr/bin/python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+except Exception:
+    print("<not json>"); sys.exit()
+for k in sys.argv[1].split(".") if sys.argv[1] else []:
+    if isinstance(v, dict) and k in v: v = v[k]
+    elif isinstance(v, list) and k.isdigit() and int(k) < len(v): v = v[int(k)]
+    else: print("<absent>"); sys.exit()
+print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2"
+}
+jwt_claims() {
+	/usr/bin/python3 -c '
+import base64, sys
+p = sys.argv[1].split(".")[1]
+print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$1" 2>/dev/null || echo "<not a jwt>"
+}
