@@ -56,25 +56,7 @@ trap 'exit 130' INT TERM
 
 # --- helpers -----------------------------------------------------------------
 
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-		if (NR == 0) exit 1
-		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-divide() {
-	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {
-		if (b == "" || b + 0 == 0) exit 1
-		printf "%.*f\n", d, a / b }'
-}
-
-cpu_ticks() {
-	local stat rest
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	rest=${stat##*) }
-	set -- $rest
-	echo $(( ${12} + ${13} ))
-}
+. tests/bench/lib.sh
 
 # Move a process and its children (PostgreSQL's backends fork from the postmaster later,
 # and inherit its CPU set) to CPU_LIST.
