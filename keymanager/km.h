@@ -237,6 +237,13 @@ int km_user_split(struct gh_pg *db, const char *name, char **user, char **tenant
  */
 int km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
     const char *password);
+/*
+ * The user-name lock-out key of user in tenant into key (len bytes):
+ * "tenant/user" with the user name lower-cased, as LDAP compares uids.
+ * -1 when the name holds a space or a byte outside printable ASCII
+ * (LDAP would match it to another spelling: such names never sign in).
+ */
+int km_user_lock_key(const char *tenant, const char *user, char *key, size_t len);
 /* Roles of a user (LDAP groups of the tenant); NULL-terminated, free with gh_ldap_strv_free. */
 char **km_user_roles(const char *tenant, const char *user);
 
