@@ -137,6 +137,15 @@ struct gh_ldap *km_ldap(void);
 int km_keys_load(struct gh_pg *db);
 /* Reload when older than max_age_ms (cheap when fresh); thread-safe. */
 void km_keys_refresh(struct gh_pg *db, int64_t max_age_ms);
+/*
+ * How old the key table may be when a token is signed: a rotation made on
+ * another node signs here within this time (the previous key stays
+ * published far longer).  Workers refresh before every call; the loop's
+ * fast path declines while the table is older (km_keys_fresh).
+ */
+#define KM_KEYS_SIGN_MAX_AGE_MS 10000
+/* 1 when the table was loaded less than max_age_ms ago (no database; the loop may call it). */
+int km_keys_fresh(int64_t max_age_ms);
 /* Sign claims with the current key of alg (token_alg when GH_JOSE_ALG_UNKNOWN).  malloc'd JWT or NULL. */
 char *km_keys_sign(struct json_object *claims, enum gh_jose_alg alg);
 /* The same for claims already serialized (payload[0..len), a JSON object). */
