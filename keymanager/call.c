@@ -87,6 +87,8 @@ call_work(struct gh_pg *db, void *arg)
 {
 	struct km_call *c = arg;
 
+	/* Pick up a rotation made on another node (cheap when the table is fresh). */
+	km_keys_refresh(db, KM_KEYS_SIGN_MAX_AGE_MS);
 	c->fn(c, db);
 	return 0;
 }

@@ -547,10 +547,11 @@ users_password_reset(struct km_call *c, struct gh_pg *db)
 			reply_ldap_down(c);
 		goto out;
 	}
-	/* The user-name lock-out key of user.c: "tenant/user". */
-	snprintf(key, sizeof(key), "%s/%s", tenant, user);
-	p[0] = key;
-	gh_pg_cmd(db, "DELETE FROM gh_lockouts WHERE kind = 'user' AND key = $1", 1, p, NULL);
+	/* The user-name lock-out key of user.c. */
+	if (km_user_lock_key(tenant, user, key, sizeof(key)) == 0) {
+		p[0] = key;
+		gh_pg_cmd(db, "DELETE FROM gh_lockouts WHERE kind = 'user' AND key = $1", 1, p, NULL);
+	}
 	audit_user(c, db, "user.password.reset", tenant, user, "success", NULL);
 	km_reply_raw(c, 204, NULL, NULL, 0);
 out:

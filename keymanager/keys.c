@@ -127,6 +127,17 @@ km_keys_refresh(struct gh_pg *db, int64_t max_age_ms)
 	pthread_mutex_unlock(&reload_lock);
 }
 
+int
+km_keys_fresh(int64_t max_age_ms)
+{
+	int64_t loaded;
+
+	pthread_rwlock_rdlock(&keys_lock);
+	loaded = km.keys ? km.keys->loaded_ms : 0;
+	pthread_rwlock_unlock(&keys_lock);
+	return now_ms() - loaded < max_age_ms;
+}
+
 void
 km_keys_free(void)
 {

@@ -137,6 +137,15 @@ struct gh_ldap *km_ldap(void);
 int km_keys_load(struct gh_pg *db);
 /* Reload when older than max_age_ms (cheap when fresh); thread-safe. */
 void km_keys_refresh(struct gh_pg *db, int64_t max_age_ms);
+/*
+ * How old the key table may be when a token is signed: a rotation made on
+ * another node signs here within this time (the previous key stays
+ * published far longer).  Workers refresh before every call; the loop's
+ * fast path declines while the table is older (km_keys_fresh).
+ */
+#define KM_KEYS_SIGN_MAX_AGE_MS 10000
+/* 1 when the table was loaded less than max_age_ms ago (no database; the loop may call it). */
+int km_keys_fresh(int64_t max_age_ms);
 /* Sign claims with the current key of alg (token_alg when GH_JOSE_ALG_UNKNOWN).  malloc'd JWT or NULL. */
 char *km_keys_sign(struct json_object *claims, enum gh_jose_alg alg);
 /* The same for claims already serialized (payload[0..len), a JSON object). */
@@ -237,6 +246,13 @@ int km_user_split(struct gh_pg *db, const char *name, char **user, char **tenant
  */
 int km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
     const char *password);
+/*
+ * The user-name lock-out key of user in tenant into key (len bytes):
+ * "tenant/user" with the user name lower-cased, as LDAP compares uids.
+ * -1 when the name holds a space or a byte outside printable ASCII
+ * (LDAP would match it to another spelling: such names never sign in).
+ */
+int km_user_lock_key(const char *tenant, const char *user, char *key, size_t len);
 /* Roles of a user (LDAP groups of the tenant); NULL-terminated, free with gh_ldap_strv_free. */
 char **km_user_roles(const char *tenant, const char *user);
 

@@ -74,8 +74,16 @@ keys_rotate(struct km_call *c, struct gh_pg *db)
 		km_reply_error(c, 400, "Bad Request", "alg must be RS256 or ES256");
 		goto out;
 	}
-	/* The old key must verify every token it signed: the longest lifetime any client has. */
-	if (gh_pg_query_int64(db, "SELECT coalesce(max(validity_seconds), 0) FROM gh_oauth_clients",
+	/*
+	 * The old key must verify every token it signed: the longest lifetime
+	 * any client has, and the API keys (up to ten years; their expiry is
+	 * recorded only in their apikey.create audit rows).
+	 */
+	if (gh_pg_query_int64(db, "SELECT greatest("
+	    "(SELECT coalesce(max(validity_seconds), 0) FROM gh_oauth_clients), "
+	    "(SELECT coalesce(max((details->>'exp')::bigint), 0) - extract(epoch from now())::bigint "
+	    "  FROM gh_audit WHERE component = 'keymanager' AND action = 'apikey.create' "
+	    "  AND outcome = 'success'))",
 	    0, NULL, &longest) < 0) {
 		km_reply_error(c, 503, "Service Unavailable", "Database unavailable");
 		goto out;

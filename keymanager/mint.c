@@ -59,12 +59,15 @@ scope_allowed(struct gh_pg *db, const char *tenant, const char *const *roles, co
 
 	if (strcmp(scope, "openid") == 0 || strcmp(scope, "default") == 0)
 		return 1;
+	/* Another tenant's API scope counts as bound (to roles of that tenant, none of the caller's). */
 	res = gh_pg_exec(db, "SELECT roles::text FROM gh_scope_bindings WHERE scope = $1 AND tenant IN ($2, '*') "
-	    "UNION ALL SELECT roles::text FROM gh_api_scopes WHERE name = $1 AND tenant = $2", 2, p);
+	    "UNION ALL SELECT roles::text FROM gh_api_scopes WHERE name = $1 AND tenant = $2 "
+	    "UNION ALL SELECT '{}' WHERE EXISTS (SELECT 1 FROM gh_api_scopes WHERE name = $1 AND tenant <> $2)",
+	    2, p);
 	if (res == NULL)
 		return -1;
 	n = gh_pg_nrows(res);
-	/* WSO2: a scope bound to no role is open to everyone, except management scopes. */
+	/* WSO2: a scope bound to no role anywhere is open to everyone, except management scopes. */
 	if (n == 0)
 		ok = strncmp(scope, "apim:", 5) != 0;
 	for (int i = 0; i < n && !ok; i++)

@@ -558,7 +558,8 @@ token_fast(struct km_call *c)
 	int done = 0;
 
 	memset(&cl, 0, sizeof(cl));
-	if (km.token_alg == GH_JOSE_RS256 || !km_call_ctype_is(c, "application/x-www-form-urlencoded") ||
+	if (km.token_alg == GH_JOSE_RS256 || !km_keys_fresh(KM_KEYS_SIGN_MAX_AGE_MS) ||
+	    !km_call_ctype_is(c, "application/x-www-form-urlencoded") ||
 	    gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, &f) != 0)
 		goto out;
 	gt = gh_form_get(&f, "grant_type");

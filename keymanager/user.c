@@ -5,6 +5,7 @@
  * address lock-outs, and role lists.  LDAP is reached through the worker
  * thread's own connection.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,23 @@ km_user_split(struct gh_pg *db, const char *name, char **user, char **tenant)
 }
 
 int
+km_user_lock_key(const char *tenant, const char *user, char *key, size_t len)
+{
+	size_t n;
+
+	snprintf(key, len, "%s/", tenant);
+	n = strlen(key);
+	for (const unsigned char *p = (const unsigned char *)user; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			return -1;
+		if (n + 1 < len)
+			key[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	}
+	key[n] = '\0';
+	return 0;
+}
+
+int
 km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
     const char *password)
 {
@@ -51,7 +69,17 @@ km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const cha
 	char key[600];
 	int rc;
 
-	snprintf(key, sizeof(key), "%s/%s", tenant, user);
+	/*
+	 * LDAP matches uid without regard to case or insignificant spaces (and
+	 * folds compatibility forms of non-ASCII letters): one lock key per
+	 * account, and names it could read as another never reach it.
+	 */
+	if (km_user_lock_key(tenant, user, key, sizeof(key)) != 0) {
+		KM_COUNT(login_failures);
+		km_lock_fail(db, KM_LOCK_ADDR, c->client_addr);
+		km_audit(db, c, user, tenant, "user.login", user, "failure", NULL);
+		return 1;
+	}
 	if (km_lock_check_fresh(db, KM_LOCK_USER, key) == 1 ||
 	    km_lock_check_fresh(db, KM_LOCK_ADDR, c->client_addr) == 1) {
 		KM_COUNT(lockouts);
