@@ -87,6 +87,8 @@ struct cache_slot {
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_slot cache[CLIENT_CACHE_SLOTS];
+/* Bumped by km_client_invalidate: a row read before a change is not cached after it. */
+static uint64_t cache_gen[CLIENT_CACHE_SLOTS];
 
 static int64_t
 now_ms(void)
@@ -168,26 +170,32 @@ int
 km_client_get_cached(struct gh_pg *db, const char *client_id, struct km_client *out)
 {
 	size_t i = cache_index(client_id);
+	uint64_t gen;
 	int rc;
 
 	pthread_mutex_lock(&cache_mu);
 	if (cache[i].c.client_id != NULL && strcmp(cache[i].c.client_id, client_id) == 0 &&
 	    now_ms() - cache[i].at_ms < CLIENT_CACHE_TTL_MS) {
 		rc = client_copy(out, &cache[i].c);
-		pthread_mutex_unlock(&cache_mu);
-		if (rc == 0)
+		if (rc == 0) {
+			pthread_mutex_unlock(&cache_mu);
 			return 0;
-	} else {
-		pthread_mutex_unlock(&cache_mu);
+		}
 	}
+	gen = cache_gen[i];
+	pthread_mutex_unlock(&cache_mu);
 	rc = km_client_get(db, client_id, out);
 	if (rc == 0) {
 		struct km_client copy;
 		if (client_copy(&copy, out) == 0) {
 			pthread_mutex_lock(&cache_mu);
-			km_client_clear(&cache[i].c);
-			cache[i].c = copy;
-			cache[i].at_ms = now_ms();
+			if (cache_gen[i] == gen) {
+				km_client_clear(&cache[i].c);
+				cache[i].c = copy;
+				cache[i].at_ms = now_ms();
+			} else {
+				km_client_clear(&copy);
+			}
 			pthread_mutex_unlock(&cache_mu);
 		}
 	}
@@ -200,6 +208,7 @@ km_client_invalidate(const char *client_id)
 	size_t i = cache_index(client_id);
 
 	pthread_mutex_lock(&cache_mu);
+	cache_gen[i]++;
 	if (cache[i].c.client_id != NULL && strcmp(cache[i].c.client_id, client_id) == 0)
 		km_client_clear(&cache[i].c);
 	pthread_mutex_unlock(&cache_mu);

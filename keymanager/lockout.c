@@ -26,6 +26,7 @@ struct lock_entry {
 	int kind;
 	char *key;
 	int64_t until_ms;
+	int64_t added_ms;       /* taken by this process (set_add), 0 when read from the database */
 };
 
 static pthread_mutex_t set_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -53,17 +54,36 @@ set_replace(struct lock_entry *n, size_t count)
 	set_n = count;
 }
 
+/*
+ * Carry into n[0..*count) (room for cap) the locks this process took
+ * since `since` and still in force: a reload that began before they were
+ * written would otherwise drop them until the next one.
+ */
+static void
+set_carry(struct lock_entry *n, size_t *count, size_t cap, int64_t since, int64_t now)
+{
+	for (size_t i = 0; i < set_n && *count < cap; i++) {
+		if (set[i].added_ms < since || set[i].until_ms <= now)
+			continue;
+		n[*count] = set[i];
+		n[*count].key = strdup(set[i].key);
+		if (n[*count].key != NULL)
+			(*count)++;
+	}
+}
+
 /* Re-read the locks in force when the copy is stale (one reader at a time). */
 static void
 set_refresh(struct gh_pg *db)
 {
 	struct lock_entry *n = NULL;
-	size_t count = 0;
+	size_t count = 0, cap;
 	PGresult *res;
 	int rows;
+	int64_t started = now_ms();
 
 	pthread_mutex_lock(&set_mu);
-	if (set_loading || now_ms() - set_loaded_ms < LOCK_SET_MAX_AGE_MS) {
+	if (set_loading || started - set_loaded_ms < LOCK_SET_MAX_AGE_MS) {
 		pthread_mutex_unlock(&set_mu);
 		return;
 	}
@@ -72,8 +92,11 @@ set_refresh(struct gh_pg *db)
 	res = gh_pg_exec(db, "SELECT kind, key, (extract(epoch from locked_until) * 1000)::bigint "
 	    "FROM gh_lockouts WHERE locked_until > now() LIMIT 4096", 0, NULL);
 	rows = res ? gh_pg_nrows(res) : 0;
-	if (rows > 0)
-		n = calloc((size_t)rows, sizeof(*n));
+	pthread_mutex_lock(&set_mu);
+	cap = (size_t)rows + set_n;
+	pthread_mutex_unlock(&set_mu);
+	if (cap > 0)
+		n = calloc(cap + 64, sizeof(*n));
 	for (int i = 0; n != NULL && i < rows; i++) {
 		const char *k = gh_pg_get(res, i, 0);
 		int64_t until = 0;
@@ -87,9 +110,13 @@ set_refresh(struct gh_pg *db)
 	}
 	pthread_mutex_lock(&set_mu);
 	if (res != NULL) {
+		if (n != NULL)
+			set_carry(n, &count, cap + 64, started, now_ms());
 		set_replace(n, count);
 		set_loaded_ms = now_ms();
 	} else {
+		for (size_t i = 0; i < count; i++)
+			free(n[i].key);
 		free(n);
 	}
 	set_loading = 0;
@@ -109,6 +136,7 @@ set_add(enum km_lock_kind kind, const char *key, int64_t until_ms)
 		set[set_n].kind = kind;
 		set[set_n].key = strdup(key);
 		set[set_n].until_ms = until_ms;
+		set[set_n].added_ms = now_ms();
 		if (set[set_n].key != NULL)
 			set_n++;
 	}
