@@ -51,7 +51,13 @@ struct gh_http_server {
 	void (*done)(void *arg);
 	void *done_arg;
 	int done_fired;
+	/* access-log lines of this loop iteration, written by log_ev or when full */
+	char *logbuf;
+	size_t loglen;
+	struct event *log_ev;
 };
+
+#define HTTP_LOG_BATCH 32768
 
 struct gh_http_conn {
 	struct gh_http_server *srv;
@@ -108,6 +114,9 @@ void http_conn_response_done(struct gh_http_conn *conn, int close_after);
 
 /* Whether the next response on conn must close it (refusal, shutdown, limits, client). */
 int http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *req);
+
+/* Write the access-log lines batched on srv (one write); nothing when empty. */
+void http_log_flush(struct gh_http_server *srv);
 
 /* Output buffer of conn. */
 struct evbuffer *http_conn_output(struct gh_http_conn *conn);

@@ -944,6 +944,14 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	http_log_flush(arg);
+}
+
+static void
 grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gh_http_server *srv = arg;
@@ -986,7 +994,8 @@ gh_http_server_new(struct event_base *base, const struct gh_http_server_cfg *cfg
 		l->max_requests_per_conn = def.max_requests_per_conn;
 	srv->grace_ev = evtimer_new(base, grace_cb, srv);
 	srv->done_ev = event_new(base, -1, 0, done_cb, srv);
-	if (srv->grace_ev == NULL || srv->done_ev == NULL) {
+	srv->log_ev = event_new(base, -1, 0, log_flush_cb, srv);
+	if (srv->grace_ev == NULL || srv->done_ev == NULL || srv->log_ev == NULL) {
 		gh_http_server_free(srv);
 		return NULL;
 	}
@@ -1096,5 +1105,9 @@ gh_http_server_free(struct gh_http_server *srv)
 		event_free(srv->grace_ev);
 	if (srv->done_ev != NULL)
 		event_free(srv->done_ev);
+	http_log_flush(srv);
+	if (srv->log_ev != NULL)
+		event_free(srv->log_ev);
+	free(srv->logbuf);
 	free(srv);
 }
