@@ -164,6 +164,11 @@ request_id_next(unsigned char out[16])
 		out[8 + i] = (unsigned char)(n >> (56 - 8 * i));
 }
 
+_Static_assert(sizeof(((struct gh_http_conn *)0)->peer_addr) ==
+    sizeof(((struct gh_http_req *)0)->peer_addr) &&
+    sizeof(((struct gh_http_conn *)0)->peer_addr) ==
+    sizeof(((struct gh_http_req *)0)->client_addr), "address buffers differ");
+
 static struct gh_http_req *
 req_new(struct gh_http_conn *conn)
 {
@@ -176,8 +181,9 @@ req_new(struct gh_http_conn *conn)
 	req->method_id = -1;
 	req->http_minor = 1;
 	req->tls = conn->tls;
-	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", conn->peer_addr);
-	snprintf(req->client_addr, sizeof(req->client_addr), "%s", conn->peer_addr);
+	/* Same sizes, and conn->peer_addr is always NUL-terminated. */
+	memcpy(req->peer_addr, conn->peer_addr, sizeof(req->peer_addr));
+	memcpy(req->client_addr, conn->peer_addr, sizeof(req->client_addr));
 	request_id_next(rnd);
 	gh_hex_encode(rnd, sizeof(rnd), req->request_id);
 	conn->req = req;
