@@ -70,6 +70,9 @@ struct gh_http_conn {
 	struct event *timer;            /* header, body, idle or linger deadline */
 	struct event *resume;           /* re-enters processing from the loop */
 	struct event *linger;           /* reads and drops what the peer still sends */
+	struct event *rev;              /* plain connections: reads into the bufferevent's input */
+	int rd_on;                      /* plain: reading wanted */
+	int rd_full;                    /* plain: reading paused, input at its high-water mark */
 	char peer_addr[64];
 	int peer_checked;
 	int has_peer_id;

@@ -36,6 +36,7 @@
 
 static void conn_process(struct gh_http_conn *conn);
 static void conn_free(struct gh_http_conn *conn);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 void
 gh_http_limits_default(struct gh_http_limits *l)
@@ -666,6 +667,84 @@ conn_process(struct gh_http_conn *conn)
 	}
 }
 
+/* ---- reading ---------------------------------------------------------- */
+
+/* Input bytes beyond which reading pauses (pipelined requests behind a slow handler). */
+static size_t
+input_high(const struct gh_http_conn *conn)
+{
+	return conn->srv->cfg.limits.max_header_bytes + 65536;
+}
+
+/* Stop reading from the peer (a response closes the connection, or it ends). */
+static void
+conn_read_off(struct gh_http_conn *conn)
+{
+	if (conn->tls) {
+		bufferevent_disable(conn->bev, EV_READ);
+		return;
+	}
+	conn->rd_on = 0;
+	conn->rd_full = 0;
+	event_del(conn->rev);
+}
+
+/*
+ * Plain connections read with their own event rather than the
+ * bufferevent's: one recv(2) per readable event into the input buffer,
+ * without the FIONREAD ioctl evbuffer_read() makes before every read.
+ * EOF and errors go to event_cb() as the bufferevent would report them.
+ */
+static void
+plain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	size_t len = evbuffer_get_length(in), high = input_high(conn), room;
+	char buf[16384];
+	ssize_t n;
+
+	(void)what;
+	if (len >= high) {
+		conn->rd_full = 1;
+		event_del(conn->rev);
+		return;
+	}
+	room = high - len < sizeof(buf) ? high - len : sizeof(buf);
+	n = recv(fd, buf, room, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_read_off(conn);
+		event_cb(conn->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+		    conn);
+		return;
+	}
+	/* The bufferevent keeps its input frozen at the end outside its own reads. */
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_add(in, buf, (size_t)n) < 0 ? -1 : n;
+	evbuffer_freeze(in, 0);
+	if (n < 0) {
+		conn_read_off(conn);
+		event_cb(conn->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, conn);
+		return;
+	}
+	conn_process(conn);
+}
+
+/* Input drained below the high-water mark: read again if reading is wanted. */
+static void
+plain_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	if (info->n_deleted > 0 && conn->rd_full && conn->rd_on &&
+	    evbuffer_get_length(in) < input_high(conn)) {
+		conn->rd_full = 0;
+		event_add(conn->rev, NULL);
+	}
+}
+
 /* ---- connection end ---------------------------------------------------- */
 
 static void
@@ -704,6 +783,8 @@ conn_free(struct gh_http_conn *conn)
 		conn->next->prev = conn->prev;
 	if (conn->linger != NULL)
 		event_free(conn->linger);
+	if (conn->rev != NULL)
+		event_free(conn->rev);
 	event_free(conn->timer);
 	event_free(conn->resume);
 	bufferevent_free(conn->bev);
@@ -740,6 +821,7 @@ static void
 start_linger(struct gh_http_conn *conn)
 {
 	conn->state = HC_LINGER;
+	conn_read_off(conn);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	if (conn->tls) {
 		SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
@@ -764,7 +846,7 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
 	conn->req = NULL;
 	if (close_after) {
 		conn->state = HC_CLOSING;
-		bufferevent_disable(conn->bev, EV_READ);
+		conn_read_off(conn);
 		evtimer_del(conn->timer);
 	} else {
 		conn->state = HC_IDLE;
@@ -836,7 +918,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case HC_IDLE:
 		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
 			conn->state = HC_CLOSING;
-			bufferevent_disable(conn->bev, EV_READ);
+			conn_read_off(conn);
 			break;
 		}
 		conn_free(conn);
@@ -939,7 +1021,11 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	conn->timer = evtimer_new(srv->base, timer_cb, conn);
 	conn->resume = event_new(srv->base, -1, 0, resume_cb, conn);
-	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL) {
+	if (!conn->tls)
+		conn->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, plain_read_cb, conn);
+	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL ||
+	    (!conn->tls && (conn->rev == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(conn->bev), plain_input_cb, conn) == NULL))) {
 		if (conn->bev != NULL)
 			bufferevent_free(conn->bev);
 		else
@@ -948,6 +1034,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			event_free(conn->timer);
 		if (conn->resume != NULL)
 			event_free(conn->resume);
+		if (conn->rev != NULL)
+			event_free(conn->rev);
 		free(conn);
 		return;
 	}
@@ -962,12 +1050,17 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	wt.tv_usec = (lim->idle_timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(conn->bev, NULL, &wt);
 	/*
-	 * Plain connections enable writing only when the socket is full
-	 * (conn_send); a new socket bufferevent starts with EV_WRITE enabled.
+	 * Plain connections read with rev (plain_read_cb) and enable writing
+	 * only when the socket is full (conn_send); a new socket bufferevent
+	 * starts with EV_WRITE enabled.
 	 */
-	bufferevent_enable(conn->bev, conn->tls ? EV_READ | EV_WRITE : EV_READ);
-	if (!conn->tls)
-		bufferevent_disable(conn->bev, EV_WRITE);
+	if (conn->tls) {
+		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	} else {
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+		conn->rd_on = 1;
+		event_add(conn->rev, NULL);
+	}
 	/* The first request (and the TLS handshake) must start within the head timeout. */
 	arm_timer(conn, lim->header_timeout_ms);
 }
@@ -1124,7 +1217,7 @@ gh_http_server_shutdown(struct gh_http_server *srv, int grace_ms,
 			continue;
 		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
 			conn->state = HC_CLOSING;
-			bufferevent_disable(conn->bev, EV_READ);
+			conn_read_off(conn);
 			evtimer_del(conn->timer);
 		} else {
 			conn_free(conn);
