@@ -176,6 +176,25 @@ esc_bound(const char *s)
 	return 6 * strlen(s);
 }
 
+/* key (raw text, with its comma and colon) and then v in decimal. */
+static void
+jb_int(struct gh_json_buf *b, const char *key, long long v)
+{
+	char t[24];
+	size_t i = sizeof(t) - 1;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	t[i] = '\0';
+	do {
+		t[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		t[--i] = '-';
+	gh_json_buf_raw(b, key);
+	gh_json_buf_raw(b, t + i);
+}
+
 void
 http_log_flush(struct gh_http_server *srv)
 {
@@ -223,16 +242,23 @@ access_log(struct gh_http_conn *conn, struct gh_http_req *req, int status, size_
 		b = (struct gh_json_buf){ srv->logbuf + srv->loglen, HTTP_LOG_BATCH - srv->loglen,
 		    0, 0 };
 	}
+	/* The keys are constants that need no escaping: written raw with their comma. */
 	gh_log_head_buf(&b, GH_LOG_INFO, "access", req->request_id);
-	gh_json_buf_member(&b, "service", service);
-	gh_json_buf_member(&b, "method", method);
-	gh_json_buf_member(&b, "path", path);
-	gh_json_buf_member_int(&b, "status", status);
-	gh_json_buf_member_int(&b, "bytes", (long long)bytes);
-	gh_json_buf_member_int(&b, "duration_ms", http_conn_elapsed_ms(conn));
-	gh_json_buf_member(&b, "client", req->client_addr);
-	if (req->has_peer_id)
-		gh_json_buf_member(&b, "peer", peer);
+	gh_json_buf_raw(&b, ",\"service\":");
+	gh_json_buf_str(&b, service);
+	gh_json_buf_raw(&b, ",\"method\":");
+	gh_json_buf_str(&b, method);
+	gh_json_buf_raw(&b, ",\"path\":");
+	gh_json_buf_str(&b, path);
+	jb_int(&b, ",\"status\":", status);
+	jb_int(&b, ",\"bytes\":", (long long)bytes);
+	jb_int(&b, ",\"duration_ms\":", http_conn_elapsed_ms(conn));
+	gh_json_buf_raw(&b, ",\"client\":");
+	gh_json_buf_str(&b, req->client_addr);
+	if (req->has_peer_id) {
+		gh_json_buf_raw(&b, ",\"peer\":");
+		gh_json_buf_str(&b, peer);
+	}
 	gh_json_buf_raw(&b, "}\n");
 	if (b.overflow) {
 		free(heap);

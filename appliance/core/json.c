@@ -147,6 +147,15 @@ gh_json_array(struct json_object *o, const char *key)
 	return v;
 }
 
+/* 1 for the bytes gh_json_buf_str() must not copy as they are: NUL ends, the rest are escaped. */
+static const unsigned char json_esc[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 int
 gh_json_buf_str(struct gh_json_buf *b, const char *s)
 {
@@ -160,7 +169,7 @@ gh_json_buf_str(struct gh_json_buf *b, const char *s)
 		/* Copy the run of bytes that need no escaping in one go. */
 		const unsigned char *q = p;
 
-		while (*q >= 0x20 && *q != '"' && *q != '\\')
+		while (!json_esc[*q])
 			q++;
 		if (q > p) {
 			size_t n = (size_t)(q - p);

@@ -162,13 +162,19 @@ gh_log_head_buf(struct gh_json_buf *b, enum gh_log_level lvl, const char *event,
 	ts[n++] = (char)('0' + ms % 10);
 	ts[n++] = 'Z';
 	ts[n] = '\0';
-	gh_json_buf_raw(b, "{");
-	gh_json_buf_member(b, "ts", ts);
-	gh_json_buf_member(b, "level", level_names[lvl]);
-	gh_json_buf_member(b, "component", log_component);
-	gh_json_buf_member(b, "event", event ? event : "log");
-	if (reqid != NULL && reqid[0] != '\0')
-		gh_json_buf_member(b, "request_id", reqid);
+	/* ts and level need no escaping; the keys are written raw. */
+	gh_json_buf_raw(b, "{\"ts\":\"");
+	gh_json_buf_raw(b, ts);
+	gh_json_buf_raw(b, "\",\"level\":\"");
+	gh_json_buf_raw(b, level_names[lvl]);
+	gh_json_buf_raw(b, "\",\"component\":");
+	gh_json_buf_str(b, log_component);
+	gh_json_buf_raw(b, ",\"event\":");
+	gh_json_buf_str(b, event ? event : "log");
+	if (reqid != NULL && reqid[0] != '\0') {
+		gh_json_buf_raw(b, ",\"request_id\":");
+		gh_json_buf_str(b, reqid);
+	}
 	return b->overflow;
 }
 
