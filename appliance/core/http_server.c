@@ -861,8 +861,9 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
  * the socket: the bufferevent's write event is enabled only while bytes
  * remain that the socket did not take (or to report a write error), which
  * saves two epoll_ctl calls per response.  TLS connections leave writing
- * to their bufferevent.  The access lines of the loop iteration go first,
- * so a line is never written after the client could have the response.
+ * to their bufferevent (which writes as soon as bytes are added).  On a
+ * plain connection the access lines of the loop iteration go first, so
+ * such a line is never written after the client could have the response.
  */
 static void
 conn_send(struct gh_http_conn *conn)
