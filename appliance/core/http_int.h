@@ -83,6 +83,7 @@ struct gh_http_conn {
 	struct timespec req_start;
 	/* llhttp accumulation of the current header field */
 	int hdr_in_value;
+	size_t hdr_cap;                 /* entries allocated in req->headers */
 	size_t body_cap;
 	struct http_refusal refusal;    /* set by a callback returning HPE_USER */
 	int must_close;                 /* the next response carries Connection: close */

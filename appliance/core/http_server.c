@@ -189,6 +189,7 @@ req_new(struct gh_http_conn *conn)
 	gh_hex_encode(rnd, sizeof(rnd), req->request_id);
 	conn->req = req;
 	conn->body_cap = 0;
+	conn->hdr_cap = 0;
 	conn->hdr_in_value = 0;
 	conn->sent_continue = 0;
 	clock_gettime(CLOCK_MONOTONIC, &conn->req_start);
@@ -300,10 +301,16 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 			    "Request Header Fields Too Large", "too many header fields" };
 			return HPE_USER;
 		}
-		h = realloc(req->headers, (req->nheaders + 1) * sizeof(*h));
-		if (h == NULL)
-			return HPE_USER;
-		req->headers = h;
+		if (req->nheaders == conn->hdr_cap) {
+			/* Grown by doubling from 8: one allocation for most requests. */
+			size_t cap = conn->hdr_cap ? 2 * conn->hdr_cap : 8;
+
+			h = realloc(req->headers, cap * sizeof(*h));
+			if (h == NULL)
+				return HPE_USER;
+			req->headers = h;
+			conn->hdr_cap = cap;
+		}
 		h = &req->headers[req->nheaders++];
 		h->name = NULL;
 		h->value = NULL;
