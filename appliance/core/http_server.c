@@ -6,7 +6,9 @@
  * the connection waits (pipelined bytes stay in the input buffer) until
  * gh_http_respond() queues the answer.  The server owns connections and
  * the request until the handler has it; the handler owns it until it
- * responds, and the server frees it then (or after on_abort).
+ * responds, and the server frees it then (or after on_abort).  Plain
+ * connections read with their own event (one recv, no FIONREAD) and write
+ * from resume_cb straight to the socket; TLS ones use the bufferevent.
  */
 #include <errno.h>
 #include <netdb.h>
