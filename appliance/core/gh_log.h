@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 struct json_object;
+struct gh_json_buf;
 
 enum gh_log_level { GH_LOG_DEBUG, GH_LOG_INFO, GH_LOG_WARN, GH_LOG_ERROR };
 
@@ -37,6 +38,22 @@ void gh_vlog(enum gh_log_level lvl, const char *event, const char *reqid,
  */
 void gh_log_obj(enum gh_log_level lvl, const char *event, const char *reqid,
     struct json_object *extra);
+
+/*
+ * For hot paths that write their lines themselves (the HTTP access log):
+ * append to b the opening of a line, {"ts":..,"level":..,"component":..,
+ * "event":..[,"request_id":..], without the closing brace, so the caller
+ * adds its members with gh_json_buf_member*() and ends with "}\n".
+ * Returns 0, or -1 when b overflowed.  Does not check the level.
+ */
+int gh_log_head_buf(struct gh_json_buf *b, enum gh_log_level lvl, const char *event,
+    const char *reqid);
+
+/*
+ * Write buf[0..len), one or more complete lines each ending in '\n', to
+ * the log with a single write(2) (short writes are continued).
+ */
+void gh_log_write_lines(const char *buf, size_t len);
 
 #define gh_log_info(ev, id, ...)  gh_log(GH_LOG_INFO, ev, id, __VA_ARGS__)
 #define gh_log_warn(ev, id, ...)  gh_log(GH_LOG_WARN, ev, id, __VA_ARGS__)

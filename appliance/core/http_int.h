@@ -51,7 +51,13 @@ struct gh_http_server {
 	void (*done)(void *arg);
 	void *done_arg;
 	int done_fired;
+	/* access-log lines of this loop iteration, written by log_ev or when full */
+	char *logbuf;
+	size_t loglen;
+	struct event *log_ev;
 };
+
+#define HTTP_LOG_BATCH 32768
 
 struct gh_http_conn {
 	struct gh_http_server *srv;
@@ -64,6 +70,9 @@ struct gh_http_conn {
 	struct event *timer;            /* header, body, idle or linger deadline */
 	struct event *resume;           /* re-enters processing from the loop */
 	struct event *linger;           /* reads and drops what the peer still sends */
+	struct event *rev;              /* plain connections: reads into the bufferevent's input */
+	int rd_on;                      /* plain: reading wanted */
+	int rd_full;                    /* plain: reading paused, input at its high-water mark */
 	char peer_addr[64];
 	int peer_checked;
 	int has_peer_id;
@@ -74,6 +83,7 @@ struct gh_http_conn {
 	struct timespec req_start;
 	/* llhttp accumulation of the current header field */
 	int hdr_in_value;
+	size_t hdr_cap;                 /* entries allocated in req->headers */
 	size_t body_cap;
 	struct http_refusal refusal;    /* set by a callback returning HPE_USER */
 	int must_close;                 /* the next response carries Connection: close */
@@ -108,6 +118,9 @@ void http_conn_response_done(struct gh_http_conn *conn, int close_after);
 
 /* Whether the next response on conn must close it (refusal, shutdown, limits, client). */
 int http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *req);
+
+/* Write the access-log lines batched on srv (one write); nothing when empty. */
+void http_log_flush(struct gh_http_server *srv);
 
 /* Output buffer of conn. */
 struct evbuffer *http_conn_output(struct gh_http_conn *conn);

@@ -3,7 +3,9 @@
  * server owns (Content-Length, Date, Connection, X-Request-ID), the
  * handler's extra headers, the body, the access-log line, and then the
  * request is freed and its connection told to go on or close.  The
- * handler owns nothing after gh_http_respond*() returns.
+ * handler owns nothing after gh_http_respond*() returns.  Access lines
+ * are formatted straight into the server's batch (no json-c objects),
+ * which http_server.c writes once per loop iteration.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -12,7 +14,9 @@
 #include <strings.h>
 #include <time.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 
+#include "core/gh_json.h"
 #include "core/gh_log.h"
 #include "core/http_int.h"
 
@@ -94,8 +98,13 @@ gh_http_resp_header(struct gh_http_req *req, const char *name, const char *value
 	return 0;
 }
 
-static void
-http_date(char *buf, size_t len)
+/* "Thu, 01 Jan 2026 00:00:00 GMT" of the current second, formatted once per second per thread. */
+static __thread time_t date_sec = (time_t)-1;
+static __thread char date_text[64];
+static __thread size_t date_len;
+
+static const char *
+http_date(size_t *len)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -103,37 +112,166 @@ http_date(char *buf, size_t len)
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-	gmtime_r(&now, &tm);
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
+	if (now != date_sec) {
+		gmtime_r(&now, &tm);
+		snprintf(date_text, sizeof(date_text), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		date_len = strlen(date_text);
+		date_sec = now;
+	}
+	*len = date_len;
+	return date_text;
+}
+
+/*
+ * The response head is assembled in a stack buffer and handed to the
+ * output buffer in one piece (with the body when it fits); what does not
+ * fit is spilled into the output buffer in order.
+ */
+struct head_buf {
+	struct evbuffer *out;
+	size_t len;
+	char b[2048];
+};
+
+static void
+hb_add(struct head_buf *h, const void *s, size_t n)
+{
+	if (h->len + n > sizeof(h->b)) {
+		evbuffer_add(h->out, h->b, h->len);
+		h->len = 0;
+		if (n > sizeof(h->b)) {
+			evbuffer_add(h->out, s, n);
+			return;
+		}
+	}
+	memcpy(h->b + h->len, s, n);
+	h->len += n;
 }
 
 static void
+hb_str(struct head_buf *h, const char *s)
+{
+	hb_add(h, s, strlen(s));
+}
+
+static void
+hb_num(struct head_buf *h, size_t v)
+{
+	char t[24];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	hb_add(h, t + i, sizeof(t) - i);
+}
+
+/* Upper bound of the JSON-escaped size of s (every byte as \u00XX). */
+static size_t
+esc_bound(const char *s)
+{
+	return 6 * strlen(s);
+}
+
+/* key (raw text, with its comma and colon) and then v in decimal. */
+static void
+jb_int(struct gh_json_buf *b, const char *key, long long v)
+{
+	char t[24];
+	size_t i = sizeof(t) - 1;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	t[i] = '\0';
+	do {
+		t[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		t[--i] = '-';
+	gh_json_buf_raw(b, key);
+	gh_json_buf_raw(b, t + i);
+}
+
+void
+http_log_flush(struct gh_http_server *srv)
+{
+	if (srv->loglen == 0)
+		return;
+	gh_log_write_lines(srv->logbuf, srv->loglen);
+	srv->loglen = 0;
+}
+
+/*
+ * One access line, formatted straight into the server's batch (written
+ * by log_ev at the end of this loop iteration, before the response can
+ * reach the socket) or, when it could not fit any batch, on its own.
+ */
+static void
 access_log(struct gh_http_conn *conn, struct gh_http_req *req, int status, size_t bytes)
 {
-	struct json_object *o;
+	struct gh_http_server *srv = conn->srv;
+	const char *service = http_conn_service(conn);
+	const char *method = req->method ? req->method : "-";
+	const char *path = req->path ? req->path : "-";
+	struct gh_json_buf b;
+	char peer[200], *heap = NULL;
+	size_t need;
 
 	if (!gh_log_enabled(GH_LOG_INFO))
 		return;
-	o = json_object_new_object();
-	if (o == NULL)
-		return;
-	json_object_object_add(o, "service", json_object_new_string(http_conn_service(conn)));
-	json_object_object_add(o, "method", json_object_new_string(req->method ? req->method : "-"));
-	json_object_object_add(o, "path", json_object_new_string(req->path ? req->path : "-"));
-	json_object_object_add(o, "status", json_object_new_int(status));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)bytes));
-	json_object_object_add(o, "duration_ms", json_object_new_int64(http_conn_elapsed_ms(conn)));
-	json_object_object_add(o, "client", json_object_new_string(req->client_addr));
-	if (req->has_peer_id) {
-		char peer[200];
+	peer[0] = '\0';
+	if (req->has_peer_id)
 		snprintf(peer, sizeof(peer), "%s/%s/%s", req->peer_id.role, req->peer_id.env,
 		    req->peer_id.node);
-		json_object_object_add(o, "peer", json_object_new_string(peer));
+	/* The head's fields (component up to 63 bytes), the keys and numbers, then the strings. */
+	need = 1024 + esc_bound(service) + esc_bound(method) + esc_bound(path) +
+	    esc_bound(req->client_addr) + esc_bound(req->request_id) + esc_bound(peer);
+	if (srv->logbuf == NULL)
+		srv->logbuf = malloc(HTTP_LOG_BATCH);
+	if (srv->logbuf != NULL && srv->loglen + need > HTTP_LOG_BATCH)
+		http_log_flush(srv);
+	if (srv->logbuf == NULL || need > HTTP_LOG_BATCH) {
+		heap = malloc(need);
+		if (heap == NULL)
+			return;
+		b = (struct gh_json_buf){ heap, need, 0, 0 };
+	} else {
+		b = (struct gh_json_buf){ srv->logbuf + srv->loglen, HTTP_LOG_BATCH - srv->loglen,
+		    0, 0 };
 	}
-	gh_log_obj(GH_LOG_INFO, "access", req->request_id, o);
-	json_object_put(o);
+	/* The keys are constants that need no escaping: written raw with their comma. */
+	gh_log_head_buf(&b, GH_LOG_INFO, "access", req->request_id);
+	gh_json_buf_raw(&b, ",\"service\":");
+	gh_json_buf_str(&b, service);
+	gh_json_buf_raw(&b, ",\"method\":");
+	gh_json_buf_str(&b, method);
+	gh_json_buf_raw(&b, ",\"path\":");
+	gh_json_buf_str(&b, path);
+	jb_int(&b, ",\"status\":", status);
+	jb_int(&b, ",\"bytes\":", (long long)bytes);
+	jb_int(&b, ",\"duration_ms\":", http_conn_elapsed_ms(conn));
+	gh_json_buf_raw(&b, ",\"client\":");
+	gh_json_buf_str(&b, req->client_addr);
+	if (req->has_peer_id) {
+		gh_json_buf_raw(&b, ",\"peer\":");
+		gh_json_buf_str(&b, peer);
+	}
+	gh_json_buf_raw(&b, "}\n");
+	if (b.overflow) {
+		free(heap);
+		return;
+	}
+	if (heap != NULL) {
+		gh_log_write_lines(heap, b.len);
+		free(heap);
+		return;
+	}
+	if (srv->loglen == 0)
+		event_active(srv->log_ev, 0, 0);
+	srv->loglen += b.len;
 }
 
 void
@@ -141,8 +279,9 @@ gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
 {
 	struct gh_http_conn *conn = req->conn;
-	struct evbuffer *out;
-	char date[64];
+	struct head_buf h;
+	const char *date;
+	size_t date_n;
 	int close_after, no_length, no_body;
 
 	if (conn == NULL) {
@@ -152,30 +291,54 @@ gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
 	}
 	if (status < 200 || status > 999)
 		status = 500;
-	out = http_conn_output(conn);
+	h.out = http_conn_output(conn);
+	h.len = 0;
 	close_after = http_conn_must_close(conn, req);
 	no_length = status == 204 || status == 304;
 	no_body = no_length || req->method_id == HTTP_HEAD;
-	http_date(date, sizeof(date));
+	date = http_date(&date_n);
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-	    gh_http_status_text(status), date);
-	if (content_type != NULL && !no_length && strpbrk(content_type, "\r\n") == NULL)
-		evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-	if (!no_length)
-		evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
-	evbuffer_add_printf(out, "Connection: %s\r\nX-Request-ID: %s\r\n",
-	    close_after ? "close" : "keep-alive", req->request_id);
+	hb_add(&h, "HTTP/1.1 ", 9);
+	hb_num(&h, (size_t)status);
+	hb_add(&h, " ", 1);
+	hb_str(&h, gh_http_status_text(status));
+	hb_add(&h, "\r\nDate: ", 8);
+	hb_add(&h, date, date_n);
+	hb_add(&h, "\r\n", 2);
+	if (content_type != NULL && !no_length && strpbrk(content_type, "\r\n") == NULL) {
+		hb_add(&h, "Content-Type: ", 14);
+		hb_str(&h, content_type);
+		hb_add(&h, "\r\n", 2);
+	}
+	if (!no_length) {
+		hb_add(&h, "Content-Length: ", 16);
+		hb_num(&h, len);
+		hb_add(&h, "\r\n", 2);
+	}
+	if (close_after)
+		hb_add(&h, "Connection: close\r\nX-Request-ID: ", 33);
+	else
+		hb_add(&h, "Connection: keep-alive\r\nX-Request-ID: ", 38);
+	hb_str(&h, req->request_id);
+	hb_add(&h, "\r\n", 2);
 	for (size_t i = 0; i < req->nresp_headers; i++) {
 		if (content_type != NULL &&
 		    strcasecmp(req->resp_headers[i].name, "content-type") == 0)
 			continue;
-		evbuffer_add_printf(out, "%s: %s\r\n", req->resp_headers[i].name,
-		    req->resp_headers[i].value);
+		hb_str(&h, req->resp_headers[i].name);
+		hb_add(&h, ": ", 2);
+		hb_str(&h, req->resp_headers[i].value);
+		hb_add(&h, "\r\n", 2);
 	}
-	evbuffer_add(out, "\r\n", 2);
-	if (!no_body && len > 0)
-		evbuffer_add(out, body, len);
+	hb_add(&h, "\r\n", 2);
+	if (!no_body && len > 0 && len <= sizeof(h.b) - h.len) {
+		hb_add(&h, body, len);
+		evbuffer_add(h.out, h.b, h.len);
+	} else {
+		evbuffer_add(h.out, h.b, h.len);
+		if (!no_body && len > 0)
+			evbuffer_add(h.out, body, len);
+	}
 
 	access_log(conn, req, status, no_body ? 0 : len);
 	http_conn_response_done(conn, close_after);

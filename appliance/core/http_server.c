@@ -6,7 +6,9 @@
  * the connection waits (pipelined bytes stay in the input buffer) until
  * gh_http_respond() queues the answer.  The server owns connections and
  * the request until the handler has it; the handler owns it until it
- * responds, and the server frees it then (or after on_abort).
+ * responds, and the server frees it then (or after on_abort).  Plain
+ * connections read with their own event (one recv, no FIONREAD) and write
+ * from resume_cb straight to the socket; TLS ones use the bufferevent.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -36,6 +38,7 @@
 
 static void conn_process(struct gh_http_conn *conn);
 static void conn_free(struct gh_http_conn *conn);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 void
 gh_http_limits_default(struct gh_http_limits *l)
@@ -164,6 +167,11 @@ request_id_next(unsigned char out[16])
 		out[8 + i] = (unsigned char)(n >> (56 - 8 * i));
 }
 
+_Static_assert(sizeof(((struct gh_http_conn *)0)->peer_addr) ==
+    sizeof(((struct gh_http_req *)0)->peer_addr) &&
+    sizeof(((struct gh_http_conn *)0)->peer_addr) ==
+    sizeof(((struct gh_http_req *)0)->client_addr), "address buffers differ");
+
 static struct gh_http_req *
 req_new(struct gh_http_conn *conn)
 {
@@ -176,12 +184,14 @@ req_new(struct gh_http_conn *conn)
 	req->method_id = -1;
 	req->http_minor = 1;
 	req->tls = conn->tls;
-	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", conn->peer_addr);
-	snprintf(req->client_addr, sizeof(req->client_addr), "%s", conn->peer_addr);
+	/* Same sizes, and conn->peer_addr is always NUL-terminated. */
+	memcpy(req->peer_addr, conn->peer_addr, sizeof(req->peer_addr));
+	memcpy(req->client_addr, conn->peer_addr, sizeof(req->client_addr));
 	request_id_next(rnd);
 	gh_hex_encode(rnd, sizeof(rnd), req->request_id);
 	conn->req = req;
 	conn->body_cap = 0;
+	conn->hdr_cap = 0;
 	conn->hdr_in_value = 0;
 	conn->sent_continue = 0;
 	clock_gettime(CLOCK_MONOTONIC, &conn->req_start);
@@ -293,10 +303,16 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 			    "Request Header Fields Too Large", "too many header fields" };
 			return HPE_USER;
 		}
-		h = realloc(req->headers, (req->nheaders + 1) * sizeof(*h));
-		if (h == NULL)
-			return HPE_USER;
-		req->headers = h;
+		if (req->nheaders == conn->hdr_cap) {
+			/* Grown by doubling from 8: one allocation for most requests. */
+			size_t cap = conn->hdr_cap ? 2 * conn->hdr_cap : 8;
+
+			h = realloc(req->headers, cap * sizeof(*h));
+			if (h == NULL)
+				return HPE_USER;
+			req->headers = h;
+			conn->hdr_cap = cap;
+		}
 		h = &req->headers[req->nheaders++];
 		h->name = NULL;
 		h->value = NULL;
@@ -586,8 +602,9 @@ process_head(struct gh_http_conn *conn)
 	arm_timer(conn, lim->body_timeout_ms);
 	if (conn->req->http_minor == 1 && gh_http_req_header(conn->req, "expect") != NULL &&
 	    evbuffer_get_length(in) == 0) {
-		evbuffer_add_printf(http_conn_output(conn), "HTTP/1.1 100 Continue\r\n\r\n");
+		evbuffer_add(http_conn_output(conn), "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		conn->sent_continue = 1;
+		event_active(conn->resume, 0, 0);
 	}
 	return 1;
 }
@@ -659,6 +676,84 @@ conn_process(struct gh_http_conn *conn)
 	}
 }
 
+/* ---- reading ---------------------------------------------------------- */
+
+/* Input bytes beyond which reading pauses (pipelined requests behind a slow handler). */
+static size_t
+input_high(const struct gh_http_conn *conn)
+{
+	return conn->srv->cfg.limits.max_header_bytes + 65536;
+}
+
+/* Stop reading from the peer (a response closes the connection, or it ends). */
+static void
+conn_read_off(struct gh_http_conn *conn)
+{
+	if (conn->tls) {
+		bufferevent_disable(conn->bev, EV_READ);
+		return;
+	}
+	conn->rd_on = 0;
+	conn->rd_full = 0;
+	event_del(conn->rev);
+}
+
+/*
+ * Plain connections read with their own event rather than the
+ * bufferevent's: one recv(2) per readable event into the input buffer,
+ * without the FIONREAD ioctl evbuffer_read() makes before every read.
+ * EOF and errors go to event_cb() as the bufferevent would report them.
+ */
+static void
+plain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	size_t len = evbuffer_get_length(in), high = input_high(conn), room;
+	char buf[16384];
+	ssize_t n;
+
+	(void)what;
+	if (len >= high) {
+		conn->rd_full = 1;
+		event_del(conn->rev);
+		return;
+	}
+	room = high - len < sizeof(buf) ? high - len : sizeof(buf);
+	n = recv(fd, buf, room, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_read_off(conn);
+		event_cb(conn->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+		    conn);
+		return;
+	}
+	/* The bufferevent keeps its input frozen at the end outside its own reads. */
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_add(in, buf, (size_t)n) < 0 ? -1 : n;
+	evbuffer_freeze(in, 0);
+	if (n < 0) {
+		conn_read_off(conn);
+		event_cb(conn->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, conn);
+		return;
+	}
+	conn_process(conn);
+}
+
+/* Input drained below the high-water mark: read again if reading is wanted. */
+static void
+plain_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	if (info->n_deleted > 0 && conn->rd_full && conn->rd_on &&
+	    evbuffer_get_length(in) < input_high(conn)) {
+		conn->rd_full = 0;
+		event_add(conn->rev, NULL);
+	}
+}
+
 /* ---- connection end ---------------------------------------------------- */
 
 static void
@@ -697,6 +792,8 @@ conn_free(struct gh_http_conn *conn)
 		conn->next->prev = conn->prev;
 	if (conn->linger != NULL)
 		event_free(conn->linger);
+	if (conn->rev != NULL)
+		event_free(conn->rev);
 	event_free(conn->timer);
 	event_free(conn->resume);
 	bufferevent_free(conn->bev);
@@ -733,6 +830,7 @@ static void
 start_linger(struct gh_http_conn *conn)
 {
 	conn->state = HC_LINGER;
+	conn_read_off(conn);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	if (conn->tls) {
 		SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
@@ -757,7 +855,7 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
 	conn->req = NULL;
 	if (close_after) {
 		conn->state = HC_CLOSING;
-		bufferevent_disable(conn->bev, EV_READ);
+		conn_read_off(conn);
 		evtimer_del(conn->timer);
 	} else {
 		conn->state = HC_IDLE;
@@ -767,6 +865,33 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
 	event_active(conn->resume, 0, 0);
 }
 
+/*
+ * Plain connections write their output here, from resume_cb, straight to
+ * the socket: the bufferevent's write event is enabled only while bytes
+ * remain that the socket did not take (or to report a write error), which
+ * saves two epoll_ctl calls per response.  TLS connections leave writing
+ * to their bufferevent (which writes as soon as bytes are added).  On a
+ * plain connection the access lines of the loop iteration go first, so
+ * such a line is never written after the client could have the response.
+ */
+static void
+conn_send(struct gh_http_conn *conn)
+{
+	struct evbuffer *out = http_conn_output(conn);
+
+	if (conn->tls || evbuffer_get_length(out) == 0)
+		return;
+	http_log_flush(conn->srv);
+	if (bufferevent_get_enabled(conn->bev) & EV_WRITE)
+		return;
+	/* The bufferevent keeps its output frozen at the start outside its own writes. */
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, conn->fd);
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(conn->bev, EV_WRITE);
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -774,6 +899,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	conn_send(conn);
 	if (conn->state == HC_CLOSING) {
 		if (evbuffer_get_length(http_conn_output(conn)) == 0)
 			start_linger(conn);
@@ -802,7 +928,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case HC_IDLE:
 		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
 			conn->state = HC_CLOSING;
-			bufferevent_disable(conn->bev, EV_READ);
+			conn_read_off(conn);
 			break;
 		}
 		conn_free(conn);
@@ -827,7 +953,11 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct gh_http_conn *conn = arg;
 
-	if (conn->state == HC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (!conn->tls)
+		bufferevent_disable(bev, EV_WRITE);
+	if (conn->state == HC_CLOSING)
 		start_linger(conn);
 }
 
@@ -901,7 +1031,11 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	conn->timer = evtimer_new(srv->base, timer_cb, conn);
 	conn->resume = event_new(srv->base, -1, 0, resume_cb, conn);
-	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL) {
+	if (!conn->tls)
+		conn->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, plain_read_cb, conn);
+	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL ||
+	    (!conn->tls && (conn->rev == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(conn->bev), plain_input_cb, conn) == NULL))) {
 		if (conn->bev != NULL)
 			bufferevent_free(conn->bev);
 		else
@@ -910,6 +1044,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			event_free(conn->timer);
 		if (conn->resume != NULL)
 			event_free(conn->resume);
+		if (conn->rev != NULL)
+			event_free(conn->rev);
 		free(conn);
 		return;
 	}
@@ -923,7 +1059,18 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	wt.tv_sec = lim->idle_timeout_ms / 1000;
 	wt.tv_usec = (lim->idle_timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(conn->bev, NULL, &wt);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	/*
+	 * Plain connections read with rev (plain_read_cb) and enable writing
+	 * only when the socket is full (conn_send); a new socket bufferevent
+	 * starts with EV_WRITE enabled.
+	 */
+	if (conn->tls) {
+		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	} else {
+		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+		conn->rd_on = 1;
+		event_add(conn->rev, NULL);
+	}
 	/* The first request (and the TLS handshake) must start within the head timeout. */
 	arm_timer(conn, lim->header_timeout_ms);
 }
@@ -941,6 +1088,14 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_del(srv->grace_ev);
 	if (srv->done != NULL)
 		srv->done(srv->done_arg);
+}
+
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	http_log_flush(arg);
 }
 
 static void
@@ -986,7 +1141,8 @@ gh_http_server_new(struct event_base *base, const struct gh_http_server_cfg *cfg
 		l->max_requests_per_conn = def.max_requests_per_conn;
 	srv->grace_ev = evtimer_new(base, grace_cb, srv);
 	srv->done_ev = event_new(base, -1, 0, done_cb, srv);
-	if (srv->grace_ev == NULL || srv->done_ev == NULL) {
+	srv->log_ev = event_new(base, -1, 0, log_flush_cb, srv);
+	if (srv->grace_ev == NULL || srv->done_ev == NULL || srv->log_ev == NULL) {
 		gh_http_server_free(srv);
 		return NULL;
 	}
@@ -1071,7 +1227,7 @@ gh_http_server_shutdown(struct gh_http_server *srv, int grace_ms,
 			continue;
 		if (evbuffer_get_length(http_conn_output(conn)) > 0) {
 			conn->state = HC_CLOSING;
-			bufferevent_disable(conn->bev, EV_READ);
+			conn_read_off(conn);
 			evtimer_del(conn->timer);
 		} else {
 			conn_free(conn);
@@ -1096,5 +1252,9 @@ gh_http_server_free(struct gh_http_server *srv)
 		event_free(srv->grace_ev);
 	if (srv->done_ev != NULL)
 		event_free(srv->done_ev);
+	http_log_flush(srv);
+	if (srv->log_ev != NULL)
+		event_free(srv->log_ev);
+	free(srv->logbuf);
 	free(srv);
 }

@@ -147,30 +147,55 @@ gh_json_array(struct json_object *o, const char *key)
 	return v;
 }
 
+/* 1 for the bytes gh_json_buf_str() must not copy as they are: NUL ends, the rest are escaped. */
+static const unsigned char json_esc[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 int
 gh_json_buf_str(struct gh_json_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (b->len + 2 >= b->cap)
 		return b->overflow = -1;
 	b->buf[b->len++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (;;) {
+		/* Copy the run of bytes that need no escaping in one go. */
+		const unsigned char *q = p;
+
+		while (!json_esc[*q])
+			q++;
+		if (q > p) {
+			size_t n = (size_t)(q - p);
+
+			if (b->len + n + 6 >= b->cap)
+				return b->overflow = -1;
+			memcpy(b->buf + b->len, p, n);
+			b->len += n;
+			p = q;
+		}
+		if (*p == '\0')
+			break;
 		if (b->len + 7 >= b->cap)
 			return b->overflow = -1;
 		if (*p == '"' || *p == '\\') {
 			b->buf[b->len++] = '\\';
 			b->buf[b->len++] = (char)*p;
-		} else if (*p < 0x20) {
+		} else {
 			b->buf[b->len++] = '\\';
 			b->buf[b->len++] = 'u';
 			b->buf[b->len++] = '0';
 			b->buf[b->len++] = '0';
 			b->buf[b->len++] = hex[*p >> 4];
 			b->buf[b->len++] = hex[*p & 15];
-		} else {
-			b->buf[b->len++] = (char)*p;
 		}
+		p++;
 	}
 	b->buf[b->len++] = '"';
 	b->buf[b->len] = '\0';
@@ -203,11 +228,20 @@ int
 gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value)
 {
 	char num[24];
+	unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value :
+	    (unsigned long long)value;
+	size_t i = sizeof(num) - 1;
 
-	snprintf(num, sizeof(num), "%lld", value);
+	num[i] = '\0';
+	do {
+		num[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (value < 0)
+		num[--i] = '-';
 	if (b->len > 1 && b->buf[b->len - 1] != '{')
 		gh_json_buf_raw(b, ",");
 	gh_json_buf_str(b, key);
 	gh_json_buf_raw(b, ":");
-	return gh_json_buf_raw(b, num);
+	return gh_json_buf_raw(b, num + i);
 }

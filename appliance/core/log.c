@@ -2,8 +2,11 @@
  * One JSON line per event.  The line is built in a json-c object and
  * written with a single write(2) so lines from several threads never
  * interleave.  The component name and minimum level are process-wide and
- * set once at start by gh_log_init().
+ * set once at start by gh_log_init().  Hot paths (the HTTP access log)
+ * build their lines in a buffer with gh_log_head_buf() and write several
+ * at once with gh_log_write_lines().
  */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/gh_json.h"
 #include "core/gh_log.h"
 
 static char log_component[64] = "gatehouse";
@@ -124,4 +128,67 @@ gh_log_obj(enum gh_log_level lvl, const char *event, const char *reqid,
 			json_object_object_add(o, k, json_object_get(v));
 	}
 	log_emit(o);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of the second last seen by this thread. */
+static __thread time_t ts_sec = (time_t)-1;
+static __thread char ts_text[80];
+
+int
+gh_log_head_buf(struct gh_json_buf *b, enum gh_log_level lvl, const char *event,
+    const char *reqid)
+{
+	struct timeval tv;
+	char ts[96];
+	size_t n;
+	int ms;
+
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec != ts_sec) {
+		struct tm tm;
+
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(ts_text, sizeof(ts_text), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		ts_sec = tv.tv_sec;
+	}
+	ms = (int)(tv.tv_usec / 1000);
+	n = strlen(ts_text);
+	memcpy(ts, ts_text, n);
+	ts[n++] = '.';
+	ts[n++] = (char)('0' + ms / 100);
+	ts[n++] = (char)('0' + ms / 10 % 10);
+	ts[n++] = (char)('0' + ms % 10);
+	ts[n++] = 'Z';
+	ts[n] = '\0';
+	/* ts and level need no escaping; the keys are written raw. */
+	gh_json_buf_raw(b, "{\"ts\":\"");
+	gh_json_buf_raw(b, ts);
+	gh_json_buf_raw(b, "\",\"level\":\"");
+	gh_json_buf_raw(b, level_names[lvl]);
+	gh_json_buf_raw(b, "\",\"component\":");
+	gh_json_buf_str(b, log_component);
+	gh_json_buf_raw(b, ",\"event\":");
+	gh_json_buf_str(b, event ? event : "log");
+	if (reqid != NULL && reqid[0] != '\0') {
+		gh_json_buf_raw(b, ",\"request_id\":");
+		gh_json_buf_str(b, reqid);
+	}
+	return b->overflow;
+}
+
+void
+gh_log_write_lines(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(log_fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
 }
