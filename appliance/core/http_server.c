@@ -1022,7 +1022,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		SSL *ssl = SSL_new(srv->cfg.ssl);
 		if (ssl != NULL)
 			conn->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (ssl != NULL && conn->bev == NULL)
 			SSL_free(ssl);
 		conn->tls = 1;
