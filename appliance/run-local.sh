@@ -15,8 +15,19 @@ chmod 755 "$VAR"
 . appliance/embedded/pg.sh
 . appliance/embedded/slapd.sh
 
-if ! runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$VAR/pg/data" status >/dev/null 2>&1; then
-	gh_pg_start "$VAR/pg" "$PG_PORT" || { echo "make run: PostgreSQL did not start (see $VAR/pg/pg.log)"; exit 1; }
+# PostgreSQL runs as the postgres user, which must be able to reach its folder. A checkout
+# under a private home (/root is 0700) is not reachable: the cluster then lives in
+# /var/lib/gatehouse-run/<checkout hash>/pg and var/pg links to it.
+if [ ! -e "$VAR/pg" ] && ! runuser -u postgres -- test -x "$VAR" 2>/dev/null; then
+	alt=/var/lib/gatehouse-run/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+	mkdir -p "$alt/pg"
+	chmod 755 /var/lib/gatehouse-run "$alt"
+	ln -s "$alt/pg" "$VAR/pg"
+fi
+mkdir -p "$VAR/pg"
+PGD=$(readlink -f "$VAR/pg")
+if ! runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" status >/dev/null 2>&1; then
+	gh_pg_start "$PGD" "$PG_PORT" || { echo "make run: PostgreSQL did not start (see $PGD/pg.log)"; exit 1; }
 fi
 if [ ! -f "$VAR/slapd/pid" ] || ! kill -0 "$(cat "$VAR/slapd/pid")" 2>/dev/null; then
 	GH_SLAPD_ARGON2=1 gh_slapd_start "$VAR/slapd" "$LDAP_PORT" || { echo "make run: slapd did not start (see $VAR/slapd/slapd.log)"; exit 1; }
