@@ -181,7 +181,6 @@ regenerate_tx(struct gh_pg *db, void *arg)
 	const char *p[2] = { t->client_id, t->secret_hash };
 	struct json_object *o;
 	PGresult *res;
-	int rc;
 
 	res = gh_pg_exec(db, "UPDATE gh_oauth_clients SET secret_hash = $2, "
 	    "  not_before = date_trunc('second', now()), updated_at = now() "
@@ -202,10 +201,7 @@ regenerate_tx(struct gh_pg *db, void *arg)
 	o = json_object_new_object();
 	json_object_object_add(o, "client_id", json_object_new_string(t->client_id));
 	json_object_object_add(o, "not_before", json_object_new_int64(t->not_before));
-	rc = gh_outbox_append(db, t->tenant_out, "client.revoked",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-	json_object_put(o);
-	return rc;
+	return km_event(db, t->tenant_out, "client.revoked", o);
 }
 
 /* grantTypes of o into out (space-separated).  0 ok (absent: out unchanged), -1 replied 400. */

@@ -275,25 +275,12 @@ static int
 revoke_tx(struct gh_pg *db, void *arg)
 {
 	struct revoke_tx *t = arg;
-	const char *p[3] = { t->jti, t->tenant, t->exp };
-	struct json_object *o;
-	int64_t n = 0;
-	int rc;
+	int n = km_revoke_jti(db, "apikey.revoked", t->jti, NULL, t->tenant, strtoll(t->exp, NULL, 10));
 
-	t->fresh = 0;
-	if (gh_pg_cmd(db, "INSERT INTO gh_revoked_tokens (jti, tenant, expires_at) "
-	    "VALUES ($1, $2, to_timestamp($3::bigint)) ON CONFLICT (jti) DO NOTHING", 3, p, &n) != 0)
+	if (n < 0)
 		return -1;
-	if (n == 0)
-		return 0;
-	t->fresh = 1;
-	o = json_object_new_object();
-	json_object_object_add(o, "jti", json_object_new_string(t->jti));
-	json_object_object_add(o, "exp", json_object_new_int64(strtoll(t->exp, NULL, 10)));
-	rc = gh_outbox_append(db, t->tenant, "apikey.revoked",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-	json_object_put(o);
-	return rc;
+	t->fresh = n;
+	return 0;
 }
 
 static void

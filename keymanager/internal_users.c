@@ -328,17 +328,13 @@ tenant_tx(struct gh_pg *db, void *arg)
 	struct tenant_tx *t = arg;
 	const char *p[1] = { t->domain };
 	struct json_object *o;
-	int rc;
 
 	if (gh_pg_cmd(db, "INSERT INTO gh_tenants (domain, name) VALUES ($1, $1)", 1, p, NULL) != 0)
 		return -1;
 	o = json_object_new_object();
 	json_object_object_add(o, "domain", json_object_new_string(t->domain));
 	json_object_object_add(o, "admin", json_object_new_string(t->admin));
-	rc = gh_outbox_append(db, t->domain, "tenant.created",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-	json_object_put(o);
-	return rc;
+	return km_event(db, t->domain, "tenant.created", o);
 }
 
 /* 1 when some super-tenant user name ends in "@domain", 0 not, -1 error. */

@@ -57,6 +57,41 @@ reply_answer(struct km_call *c, const struct km_token_info *t)
 	km_reply_header(c, "Pragma", "no-cache");
 }
 
+/*
+ * The common start of introspection and revocation: the form, the
+ * calling client, the token parameter, and what the token is.  0 with *f,
+ * *cl and *t to release (gh_form_free, km_client_clear,
+ * km_token_info_clear); -1 replied, nothing to release.
+ */
+static int
+client_token(struct km_call *c, struct gh_pg *db, struct gh_form *f, struct km_client *cl,
+    struct km_token_info *t)
+{
+	const char *token;
+
+	memset(t, 0, sizeof(*t));
+	if (km_oauth_form_parse(c, f) != 0)
+		return -1;
+	if (km_client_authenticate(c, db, f, cl) != 0)
+		goto fail_form;
+	token = gh_form_get(f, "token");
+	if (token == NULL) {
+		km_reply_oauth_error(c, 400, "invalid_request", "The token parameter is missing");
+		goto fail;
+	}
+	if (km_token_inspect(db, token, gh_form_get(f, "token_type_hint"), t) != 0) {
+		km_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be checked");
+		goto fail;
+	}
+	return 0;
+fail:
+	km_token_info_clear(t);
+	km_client_clear(cl);
+fail_form:
+	gh_form_free(f);
+	return -1;
+}
+
 /* POST /oauth2/introspect */
 static void
 introspect(struct km_call *c, struct gh_pg *db)
@@ -64,31 +99,16 @@ introspect(struct km_call *c, struct gh_pg *db)
 	struct gh_form f;
 	struct km_client cl;
 	struct km_token_info t;
-	const char *token;
 
 	KM_COUNT(introspections);
-	memset(&t, 0, sizeof(t));
-	if (km_oauth_form_parse(c, &f) != 0)
+	if (client_token(c, db, &f, &cl, &t) != 0)
 		return;
-	if (km_client_authenticate(c, db, &f, &cl) != 0)
-		goto out_form;
-	token = gh_form_get(&f, "token");
-	if (token == NULL) {
-		km_reply_oauth_error(c, 400, "invalid_request", "The token parameter is missing");
-		goto out;
-	}
-	if (km_token_inspect(db, token, gh_form_get(&f, "token_type_hint"), &t) != 0) {
-		km_reply_oauth_error(c, 500, "server_error", "The token could not be checked");
-		goto out;
-	}
 	/* A tenant's client sees other tenants' tokens as inactive. */
 	if (t.active && (t.tenant == NULL || cl.tenant == NULL || strcmp(t.tenant, cl.tenant) != 0))
 		km_token_info_clear(&t);
 	reply_answer(c, &t);
-out:
 	km_token_info_clear(&t);
 	km_client_clear(&cl);
-out_form:
 	gh_form_free(&f);
 }
 
@@ -104,7 +124,7 @@ static int
 revoke_access_tx(struct gh_pg *db, void *arg)
 {
 	struct revoke_ctx *r = arg;
-	int n = km_revoke_jti(db, r->t->jti, r->t->client_id, r->tenant, r->t->exp);
+	int n = km_revoke_jti(db, "token.revoked", r->t->jti, r->t->client_id, r->tenant, r->t->exp);
 
 	if (n < 0)
 		return -1;
@@ -139,24 +159,11 @@ revoke(struct km_call *c, struct gh_pg *db)
 	struct km_token_info t;
 	struct revoke_ctx r = { 0 };
 	struct json_object *d = NULL;
-	const char *token;
 	int rc;
 
 	KM_COUNT(revocations);
-	memset(&t, 0, sizeof(t));
-	if (km_oauth_form_parse(c, &f) != 0)
+	if (client_token(c, db, &f, &cl, &t) != 0)
 		return;
-	if (km_client_authenticate(c, db, &f, &cl) != 0)
-		goto out_form;
-	token = gh_form_get(&f, "token");
-	if (token == NULL) {
-		km_reply_oauth_error(c, 400, "invalid_request", "The token parameter is missing");
-		goto out;
-	}
-	if (km_token_inspect(db, token, gh_form_get(&f, "token_type_hint"), &t) != 0) {
-		km_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be checked");
-		goto out;
-	}
 	if (!t.active)
 		goto done;
 	if (t.client_id == NULL || strcmp(t.client_id, cl.client_id) != 0) {
@@ -194,7 +201,6 @@ out:
 	json_object_put(d);
 	km_token_info_clear(&t);
 	km_client_clear(&cl);
-out_form:
 	gh_form_free(&f);
 }
 

@@ -305,8 +305,17 @@ void km_token_info_clear(struct km_token_info *t);
 
 /* ---- revocation (revocation.c), inside the caller's transaction ---- */
 
-/* Revoke one access token by jti with its event.  1 newly revoked, 0 already, -1 error. */
-int km_revoke_jti(struct gh_pg *db, const char *jti, const char *client_id, const char *tenant, int64_t exp);
+/*
+ * An event for the gateways, in the caller's transaction: payload (a
+ * json-c object, always put) serialized into gh_outbox_append.  0 or -1.
+ */
+int km_event(struct gh_pg *db, const char *tenant, const char *type, struct json_object *payload);
+/*
+ * Revoke one token by jti with its event of type ("token.revoked",
+ * "apikey.revoked"); client_id may be NULL.  1 newly revoked, 0 already, -1 error.
+ */
+int km_revoke_jti(struct gh_pg *db, const char *type, const char *jti, const char *client_id,
+    const char *tenant, int64_t exp);
 /*
  * Revoke a refresh family: its refresh tokens (*nrefresh) and its unexpired
  * access tokens, each with an event.  Returns the access tokens newly revoked, or -1.

@@ -3,28 +3,39 @@
  * codes and refresh tokens) and the internal APIs: one jti, or a whole
  * refresh family (its refresh tokens and every unexpired access token
  * issued in it).  Each newly revoked access token gets a token.revoked
- * event for the gateways.  Callers hold the transaction.
+ * event for the gateways.  Callers hold the transaction.  Also km_event,
+ * the one way the key manager writes an event.
  */
 #include <json-c/json.h>
 
 #include "keymanager/km.h"
 
-static int
-revoked_event(struct gh_pg *db, const char *tenant, const char *jti, int64_t exp)
+int
+km_event(struct gh_pg *db, const char *tenant, const char *type, struct json_object *payload)
 {
-	struct json_object *o = json_object_new_object();
 	int rc;
 
-	json_object_object_add(o, "jti", json_object_new_string(jti));
-	json_object_object_add(o, "exp", json_object_new_int64(exp));
-	rc = gh_outbox_append(db, tenant, "token.revoked",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-	json_object_put(o);
+	if (payload == NULL)
+		return -1;
+	rc = gh_outbox_append(db, tenant, type,
+	    json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN), NULL);
+	json_object_put(payload);
 	return rc;
 }
 
+static int
+revoked_event(struct gh_pg *db, const char *type, const char *tenant, const char *jti, int64_t exp)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "jti", json_object_new_string(jti));
+	json_object_object_add(o, "exp", json_object_new_int64(exp));
+	return km_event(db, tenant, type, o);
+}
+
 int
-km_revoke_jti(struct gh_pg *db, const char *jti, const char *client_id, const char *tenant, int64_t exp)
+km_revoke_jti(struct gh_pg *db, const char *type, const char *jti, const char *client_id,
+    const char *tenant, int64_t exp)
 {
 	char exps[24];
 	const char *p[4] = { jti, client_id, tenant, gh_pg_i64(exps, exp) };
@@ -33,7 +44,7 @@ km_revoke_jti(struct gh_pg *db, const char *jti, const char *client_id, const ch
 	if (gh_pg_cmd(db, "INSERT INTO gh_revoked_tokens (jti, client_id, tenant, expires_at) "
 	    "VALUES ($1, $2, $3, to_timestamp($4::bigint)) ON CONFLICT (jti) DO NOTHING", 4, p, &n) != 0)
 		return -1;
-	if (n == 1 && revoked_event(db, tenant, jti, exp) != 0)
+	if (n == 1 && revoked_event(db, type, tenant, jti, exp) != 0)
 		return -1;
 	return n == 1;
 }
@@ -61,7 +72,7 @@ km_revoke_family(struct gh_pg *db, const char *family_id, const char *tenant, in
 	for (int i = 0; i < n; i++) {
 		int64_t exp = 0;
 		gh_pg_get_int64(res, i, 1, &exp);
-		if (revoked_event(db, tenant, gh_pg_get(res, i, 0), exp) != 0) {
+		if (revoked_event(db, "token.revoked", tenant, gh_pg_get(res, i, 0), exp) != 0) {
 			PQclear(res);
 			return -1;
 		}
