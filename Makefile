@@ -44,6 +44,8 @@ PG_SRC = $(wildcard appliance/pg/*.c)
 LDAP_SRC = $(wildcard appliance/ldap/*.c)
 GATEHOUSE_SRC = $(wildcard appliance/cmd/*.c)
 KEYMANAGER_SRC = $(wildcard keymanager/*.c)
+PUBLISHER_SRC = $(wildcard publisher/*.c)
+PORTAL_SRC = $(wildcard portal/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 BENCH_SRC = $(wildcard tests/bench/bench_*.c)
 
@@ -54,7 +56,8 @@ PG_LIB = $(BUILD)/lib/libgh_pg.a
 LDAP_LIB = $(BUILD)/lib/libgh_ldap.a
 LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 
-BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager
+BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager \
+	$(BUILD)/bin/gatehouse-publisher $(BUILD)/bin/gatehouse-portal
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -97,6 +100,16 @@ $(BUILD)/bin/gatehouse: $(call obj,$(GATEHOUSE_SRC)) $(LINK_CP)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
 $(BUILD)/bin/gatehouse-keymanager: $(call obj,$(KEYMANAGER_SRC)) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+$(BUILD)/bin/gatehouse-publisher: $(call obj,$(PUBLISHER_SRC)) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP) -lyaml
+
+$(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)

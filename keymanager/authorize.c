@@ -161,7 +161,7 @@ out:
 
 /* The value of cookie name in the request's Cookie headers (malloc'd), or NULL. */
 static char *
-cookie_get(const struct km_call *c, const char *name)
+cookie_get(const struct gh_call *c, const char *name)
 {
 	size_t nl = strlen(name);
 
@@ -240,7 +240,7 @@ pct_append(char *out, size_t *len, const char *s)
 
 /* Reply 302 to base with the query parameters kv (name, value, ...; NULL values skipped). */
 static void
-reply_redirect(struct km_call *c, const char *base, const char *const *kv, size_t nkv)
+reply_redirect(struct gh_call *c, const char *base, const char *const *kv, size_t nkv)
 {
 	size_t cap = strlen(base) + 1, len;
 	char *url;
@@ -250,7 +250,7 @@ reply_redirect(struct km_call *c, const char *base, const char *const *kv, size_
 			cap += strlen(kv[2 * i]) + 3 * strlen(kv[2 * i + 1]) + 2;
 	url = malloc(cap + 1);
 	if (url == NULL) {
-		km_reply_error_page(c, 500, "Sign-in failed", "Out of memory");
+		gh_reply_error_page(c, 500, "Sign-in failed", "Out of memory");
 		return;
 	}
 	len = (size_t)sprintf(url, "%s", base);
@@ -263,17 +263,17 @@ reply_redirect(struct km_call *c, const char *base, const char *const *kv, size_
 		pct_append(url, &len, kv[2 * i + 1]);
 		url[len] = '\0';
 	}
-	km_reply_raw(c, 302, "text/plain", "", 0);
-	km_reply_header(c, "Location", url);
-	km_reply_header(c, "Cache-Control", "no-store");
-	km_reply_header(c, "Pragma", "no-cache");
-	km_reply_header(c, "Referrer-Policy", "no-referrer");
+	gh_reply_raw(c, 302, "text/plain", "", 0);
+	gh_reply_header(c, "Location", url);
+	gh_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_header(c, "Pragma", "no-cache");
+	gh_reply_header(c, "Referrer-Policy", "no-referrer");
 	free(url);
 }
 
 /* RFC 6749 §4.1.2.1: an error after the redirect_uri was validated goes back to the client. */
 static void
-redirect_error(struct km_call *c, const char *redirect_uri, const char *error, const char *why,
+redirect_error(struct gh_call *c, const char *redirect_uri, const char *error, const char *why,
     const char *state)
 {
 	const char *kv[] = { "error", error, "error_description", why, "state", state };
@@ -282,23 +282,23 @@ redirect_error(struct km_call *c, const char *redirect_uri, const char *error, c
 }
 
 static void
-show_login(struct km_call *c, int status, const struct km_client *cl, const char *session_key,
+show_login(struct gh_call *c, int status, const struct km_client *cl, const char *session_key,
     const char *csrf, const char *username, const char *error)
 {
 	struct km_login_view v = { .client_name = cl->name, .session_key = session_key, .csrf = csrf,
 		.username = username, .error = error };
 	char cookie[160];
 
-	km_reply_login_page(c, status, &v);
+	gh_reply_login_page(c, status, &v);
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Lax",
 	    CSRF_COOKIE, csrf, SESSION_TTL);
-	km_reply_header(c, "Set-Cookie", cookie);
+	gh_reply_header(c, "Set-Cookie", cookie);
 }
 
 /* ---- the authorization request (GET, or POST without sessionDataKey) ---- */
 
 static void
-authorization_request(struct km_call *c, struct gh_pg *db, const struct gh_form *f)
+authorization_request(struct gh_call *c, struct gh_pg *db, const struct gh_form *f)
 {
 	const char *client_id = gh_form_get(f, "client_id"), *redirect = gh_form_get(f, "redirect_uri");
 	const char *rt = gh_form_get(f, "response_type"), *state = gh_form_get(f, "state");
@@ -311,29 +311,29 @@ authorization_request(struct km_call *c, struct gh_pg *db, const struct gh_form 
 
 	memset(&cl, 0, sizeof(cl));
 	if (gh_form_count(f, "client_id") > 1 || gh_form_count(f, "redirect_uri") > 1) {
-		km_reply_error_page(c, 400, "Invalid request", "client_id or redirect_uri is repeated.");
+		gh_reply_error_page(c, 400, "Invalid request", "client_id or redirect_uri is repeated.");
 		return;
 	}
 	if (client_id == NULL || client_id[0] == '\0' || strlen(client_id) > 256) {
-		km_reply_error_page(c, 400, "Invalid request", "The request names no client (client_id).");
+		gh_reply_error_page(c, 400, "Invalid request", "The request names no client (client_id).");
 		return;
 	}
 	found = km_client_get(db, client_id, &cl);
 	if (found < 0) {
-		km_reply_error_page(c, 503, "Service unavailable", "Please try again in a moment.");
+		gh_reply_error_page(c, 503, "Service unavailable", "Please try again in a moment.");
 		return;
 	}
 	if (found != 0) {
-		km_reply_error_page(c, 400, "Unknown application", "No application is registered with this client_id.");
+		gh_reply_error_page(c, 400, "Unknown application", "No application is registered with this client_id.");
 		return;
 	}
 	if (redirect == NULL || strlen(redirect) > PARAM_MAX || !redirect_ok(cl.callback_url, redirect)) {
-		km_reply_error_page(c, 400, "Invalid redirect URI",
+		gh_reply_error_page(c, 400, "Invalid redirect URI",
 		    "The redirect_uri is missing or is not the one registered for this application.");
 		goto out;
 	}
 	if (state != NULL && strlen(state) > PARAM_MAX) {
-		km_reply_error_page(c, 400, "Invalid request", "The state parameter is too long.");
+		gh_reply_error_page(c, 400, "Invalid request", "The state parameter is too long.");
 		goto out;
 	}
 	/* From here on errors go back to the client. */
@@ -387,7 +387,7 @@ authorization_request(struct km_call *c, struct gh_pg *db, const struct gh_form 
 	a.csrf = csrf ? strdup(csrf) : NULL;
 	key = a.csrf ? session_seal(&a) : NULL;
 	if (key == NULL) {
-		km_reply_error_page(c, 500, "Sign-in failed", "Out of memory");
+		gh_reply_error_page(c, 500, "Sign-in failed", "Out of memory");
 		goto out;
 	}
 	show_login(c, 200, &cl, key, csrf, NULL, NULL);
@@ -402,7 +402,7 @@ out:
 
 /* Store a new code for a signed-in user; its value (malloc'd) or NULL after a database failure. */
 static char *
-code_issue(struct km_call *c, struct gh_pg *db, const struct authz *a, const char *subject,
+code_issue(struct gh_call *c, struct gh_pg *db, const struct authz *a, const char *subject,
     const char *tenant, const char *scope)
 {
 	char *code = gh_random_b64url(32), *family = gh_random_hex(16), hash[65], ttl[24];
@@ -444,7 +444,7 @@ fail:
 }
 
 static void
-login_submit(struct km_call *c, struct gh_pg *db, const struct gh_form *f)
+login_submit(struct gh_call *c, struct gh_pg *db, const struct gh_form *f)
 {
 	const char *key = gh_form_get(f, "sessionDataKey"), *form_csrf = gh_form_get(f, "csrf");
 	const char *username = gh_form_get(f, "username"), *password = gh_form_get(f, "password");
@@ -456,20 +456,20 @@ login_submit(struct km_call *c, struct gh_pg *db, const struct gh_form *f)
 
 	memset(&cl, 0, sizeof(cl));
 	if (km_form_repeated(f) != NULL || session_open(key, &a) != 0) {
-		km_reply_error_page(c, 400, "Sign-in expired",
+		gh_reply_error_page(c, 400, "Sign-in expired",
 		    "The sign-in session is invalid or has expired. Start again from the application.");
 		return;
 	}
 	cookie = cookie_get(c, CSRF_COOKIE);
 	if (cookie == NULL || form_csrf == NULL || !gh_ct_streq(cookie, a.csrf) ||
 	    !gh_ct_streq(form_csrf, a.csrf)) {
-		km_reply_error_page(c, 403, "Sign-in refused",
+		gh_reply_error_page(c, 403, "Sign-in refused",
 		    "The sign-in form did not come from this browser session (CSRF check failed).");
 		goto out;
 	}
 	found = km_client_get(db, a.client_id, &cl);
 	if (found != 0 || !redirect_ok(cl.callback_url, a.redirect_uri)) {
-		km_reply_error_page(c, found < 0 ? 503 : 400, "Unknown application",
+		gh_reply_error_page(c, found < 0 ? 503 : 400, "Unknown application",
 		    "The application of this sign-in is no longer registered.");
 		goto out;
 	}
@@ -481,7 +481,7 @@ login_submit(struct km_call *c, struct gh_pg *db, const struct gh_form *f)
 		goto out;
 	}
 	if (rc != 0) {
-		km_reply_error_page(c, 503, "Service unavailable", "The user store is unavailable; try again.");
+		gh_reply_error_page(c, 503, "Service unavailable", "The user store is unavailable; try again.");
 		goto out;
 	}
 	roles = km_user_roles(tenant, user);
@@ -510,20 +510,20 @@ out:
 }
 
 static void
-authorize_endpoint(struct km_call *c, struct gh_pg *db)
+authorize_endpoint(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_form f = { 0 };
 	int post = strcmp(c->method, "POST") == 0;
 	const char *src = post ? c->body : c->query;
 	size_t len = post ? c->body_len : (c->query ? strlen(c->query) : 0);
 
-	if (post && !km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
-		km_reply_error_page(c, 400, "Invalid request",
+	if (post && !gh_call_ctype_is(c, "application/x-www-form-urlencoded")) {
+		gh_reply_error_page(c, 400, "Invalid request",
 		    "The form must be sent as application/x-www-form-urlencoded.");
 		goto out;
 	}
 	if (gh_form_parse(src ? src : "", len, FORM_MAX_PAIRS, &f) != 0) {
-		km_reply_error_page(c, 400, "Invalid request", "The request parameters are malformed.");
+		gh_reply_error_page(c, 400, "Invalid request", "The request parameters are malformed.");
 		goto out;
 	}
 	if (post && gh_form_get(&f, "sessionDataKey") != NULL)
@@ -539,6 +539,6 @@ out:
 void
 km_authorize_routes(struct gh_router *r)
 {
-	km_route(r, "GET", "/oauth2/authorize", authorize_endpoint);
-	km_route(r, "POST", "/oauth2/authorize", authorize_endpoint);
+	gh_call_route(r, "GET", "/oauth2/authorize", authorize_endpoint);
+	gh_call_route(r, "POST", "/oauth2/authorize", authorize_endpoint);
 }

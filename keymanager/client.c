@@ -263,9 +263,9 @@ km_secret_hash(const char *secret, char out[65])
 }
 
 int
-km_client_authenticate_cached(struct km_call *c, const struct gh_form *form, struct km_client *out)
+km_client_authenticate_cached(struct gh_call *c, const struct gh_form *form, struct km_client *out)
 {
-	const char *auth = km_call_header(c, "Authorization");
+	const char *auth = gh_call_header(c, "Authorization");
 	char *id = NULL, *secret = NULL, hash[65];
 	int rc = 1;
 
@@ -293,10 +293,10 @@ out:
 }
 
 int
-km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form *form,
+km_client_authenticate(struct gh_call *c, struct gh_pg *db, const struct gh_form *form,
     struct km_client *out)
 {
-	const char *auth = km_call_header(c, "Authorization");
+	const char *auth = gh_call_header(c, "Authorization");
 	const char *fid = gh_form_get(form, "client_id"), *fsecret = gh_form_get(form, "client_secret");
 	char *bid = NULL, *bsecret = NULL, hash[65];
 	const char *id, *secret;
@@ -305,11 +305,11 @@ km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form
 	memset(out, 0, sizeof(*out));
 	if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
 		if (gh_http_basic_parse(auth, &bid, &bsecret) != 0) {
-			km_reply_oauth_error(c, 401, "invalid_client", "Malformed Basic credentials");
+			gh_reply_oauth_error(c, 401, "invalid_client", "Malformed Basic credentials");
 			return -1;
 		}
 		if (fsecret != NULL) {
-			km_reply_oauth_error(c, 400, "invalid_request",
+			gh_reply_oauth_error(c, 400, "invalid_request",
 			    "Client credentials in both the Authorization header and the body");
 			goto out;
 		}
@@ -320,23 +320,23 @@ km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form
 		secret = fsecret;
 	}
 	if (id == NULL || secret == NULL || id[0] == '\0' || secret[0] == '\0') {
-		km_reply_oauth_error(c, 401, "invalid_client", "Client authentication is required");
+		gh_reply_oauth_error(c, 401, "invalid_client", "Client authentication is required");
 		goto out;
 	}
 	if (gh_form_count(form, "client_id") > 1 || gh_form_count(form, "client_secret") > 1) {
-		km_reply_oauth_error(c, 400, "invalid_request", "A parameter is repeated");
+		gh_reply_oauth_error(c, 400, "invalid_request", "A parameter is repeated");
 		goto out;
 	}
 	if (km_lock_check(db, KM_LOCK_CLIENT, id) == 1 || km_lock_check(db, KM_LOCK_ADDR, c->client_addr) == 1) {
 		KM_COUNT(lockouts);
 		km_audit(db, c, id, NULL, "client.authenticate", id, "locked", NULL);
-		km_reply_oauth_error(c, 401, "invalid_client",
+		gh_reply_oauth_error(c, 401, "invalid_client",
 		    "Too many failed authentications; try again later");
 		goto out;
 	}
 	found = km_client_get_cached(db, id, out);
 	if (found < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	km_secret_hash(secret, hash);
@@ -345,7 +345,7 @@ km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form
 		km_lock_fail(db, KM_LOCK_ADDR, c->client_addr);
 		km_audit(db, c, id, out->tenant, "client.authenticate", id, "failure", NULL);
 		km_client_clear(out);
-		km_reply_oauth_error(c, 401, "invalid_client", "Client authentication failed");
+		gh_reply_oauth_error(c, 401, "invalid_client", "Client authentication failed");
 		goto out;
 	}
 	/* Failure counts are not reset on success: they expire with their window,

@@ -37,32 +37,32 @@ struct dcr_req {
 };
 
 static void
-dcr_unauthorized(struct km_call *c, const char *description)
+dcr_unauthorized(struct gh_call *c, const char *description)
 {
-	km_reply_error(c, 401, "Unauthorized", description);
-	km_reply_header(c, "WWW-Authenticate", "Basic realm=\"gatehouse\"");
+	gh_reply_error(c, 401, "Unauthorized", description);
+	gh_reply_header(c, "WWW-Authenticate", "Basic realm=\"gatehouse\"");
 }
 
 /* Both spellings of one member: 0 with *out (maybe NULL), -1 after replying 400. */
 static int
-dcr_str(struct km_call *c, struct json_object *o, const char *wso2, const char *rfc, const char **out)
+dcr_str(struct gh_call *c, struct json_object *o, const char *wso2, const char *rfc, const char **out)
 {
 	const char *a = NULL, *b = NULL;
 	char why[160];
 
 	if (km_in_str(o, wso2, &a) < 0) {
 		snprintf(why, sizeof(why), "%s must be a string", wso2);
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 		return -1;
 	}
 	if (rfc != NULL && km_in_str(o, rfc, &b) < 0) {
 		snprintf(why, sizeof(why), "%s must be a string", rfc);
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 		return -1;
 	}
 	if (a != NULL && b != NULL) {
 		snprintf(why, sizeof(why), "Give either %s or %s, not both", wso2, rfc);
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 		return -1;
 	}
 	*out = a ? a : b;
@@ -71,7 +71,7 @@ dcr_str(struct km_call *c, struct json_object *o, const char *wso2, const char *
 
 /* Read and check the request members into r.  0 ok, -1 after replying 400. */
 static int
-dcr_parse(struct km_call *c, struct json_object *o, struct dcr_req *r)
+dcr_parse(struct gh_call *c, struct json_object *o, struct dcr_req *r)
 {
 	struct json_object *uris = NULL, *grants = NULL;
 	const char *gstr = NULL, *why = NULL;
@@ -88,30 +88,30 @@ dcr_parse(struct km_call *c, struct json_object *o, struct dcr_req *r)
 	    dcr_str(c, o, "grantType", NULL, &gstr) != 0)
 		return -1;
 	if (r->name == NULL) {
-		km_reply_error(c, 400, "Bad Request", "clientName (or client_name) is required");
+		gh_reply_error(c, 400, "Bad Request", "clientName (or client_name) is required");
 		return -1;
 	}
 	if (!km_in_name_ok(r->name, DCR_NAME_MAX)) {
-		km_reply_error(c, 400, "Bad Request",
+		gh_reply_error(c, 400, "Bad Request",
 		    "clientName must be 1 to 100 characters of letters, digits, space, '_', '.' and '-'");
 		return -1;
 	}
 	if (km_in_array(o, "redirect_uris", &uris) < 0 || km_in_array(o, "grant_types", &grants) < 0) {
-		km_reply_error(c, 400, "Bad Request", "redirect_uris and grant_types must be arrays of strings");
+		gh_reply_error(c, 400, "Bad Request", "redirect_uris and grant_types must be arrays of strings");
 		return -1;
 	}
 	if (uris != NULL && r->callback != NULL) {
-		km_reply_error(c, 400, "Bad Request", "Give either callbackUrl or redirect_uris, not both");
+		gh_reply_error(c, 400, "Bad Request", "Give either callbackUrl or redirect_uris, not both");
 		return -1;
 	}
 	if (uris != NULL && json_object_array_length(uris) > 1) {
-		km_reply_error(c, 400, "Bad Request", "Only one redirect URI can be registered");
+		gh_reply_error(c, 400, "Bad Request", "Only one redirect URI can be registered");
 		return -1;
 	}
 	if (uris != NULL && json_object_array_length(uris) == 1) {
 		struct json_object *u = json_object_array_get_idx(uris, 0);
 		if (!json_object_is_type(u, json_type_string)) {
-			km_reply_error(c, 400, "Bad Request", "redirect_uris must be an array of strings");
+			gh_reply_error(c, 400, "Bad Request", "redirect_uris must be an array of strings");
 			return -1;
 		}
 		r->callback = json_object_get_string(u);
@@ -119,11 +119,11 @@ dcr_parse(struct km_call *c, struct json_object *o, struct dcr_req *r)
 	if (r->callback != NULL && r->callback[0] == '\0')
 		r->callback = NULL;
 	if (r->callback != NULL && !km_in_url_ok(r->callback)) {
-		km_reply_error(c, 400, "Bad Request", "The callback URL must be printable ASCII without spaces");
+		gh_reply_error(c, 400, "Bad Request", "The callback URL must be printable ASCII without spaces");
 		return -1;
 	}
 	if (gstr != NULL && grants != NULL) {
-		km_reply_error(c, 400, "Bad Request", "Give either grantType or grant_types, not both");
+		gh_reply_error(c, 400, "Bad Request", "Give either grantType or grant_types, not both");
 		return -1;
 	}
 	if (gstr != NULL) {
@@ -135,7 +135,7 @@ dcr_parse(struct km_call *c, struct json_object *o, struct dcr_req *r)
 			rc = km_in_grant_add(r->grants, sizeof(r->grants), g, &why);
 		free(copy);
 		if (rc != 0) {
-			km_reply_error(c, 400, "Bad Request", why);
+			gh_reply_error(c, 400, "Bad Request", why);
 			return -1;
 		}
 	}
@@ -143,35 +143,35 @@ dcr_parse(struct km_call *c, struct json_object *o, struct dcr_req *r)
 		struct json_object *g = json_object_array_get_idx(grants, i);
 		const char *gs = json_object_is_type(g, json_type_string) ? json_object_get_string(g) : NULL;
 		if (gs == NULL) {
-			km_reply_error(c, 400, "Bad Request", "grant_types must be an array of strings");
+			gh_reply_error(c, 400, "Bad Request", "grant_types must be an array of strings");
 			return -1;
 		}
 		if (km_in_grant_add(r->grants, sizeof(r->grants), gs, &why) != 0) {
-			km_reply_error(c, 400, "Bad Request", why);
+			gh_reply_error(c, 400, "Bad Request", why);
 			return -1;
 		}
 	}
 	if (r->grants[0] == '\0')
 		snprintf(r->grants, sizeof(r->grants), "client_credentials");
 	if (strstr(r->grants, "authorization_code") != NULL && r->callback == NULL) {
-		km_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callback URL");
+		gh_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callback URL");
 		return -1;
 	}
 	rc = gh_json_bool(o, "saasApp", &r->saas);
 	if (rc < 0) {
-		km_reply_error(c, 400, "Bad Request", "saasApp must be a boolean");
+		gh_reply_error(c, 400, "Bad Request", "saasApp must be a boolean");
 		return -1;
 	}
 	if (r->token_scope != NULL && r->token_scope[0] != '\0' && !km_in_text_ok(r->token_scope, DCR_SCOPE_MAX)) {
-		km_reply_error(c, 400, "Bad Request", "tokenScope must be at most 100 characters of text");
+		gh_reply_error(c, 400, "Bad Request", "tokenScope must be at most 100 characters of text");
 		return -1;
 	}
 	if (r->owner == NULL && !r->rfc) {
-		km_reply_error(c, 400, "Bad Request", "owner is required");
+		gh_reply_error(c, 400, "Bad Request", "owner is required");
 		return -1;
 	}
 	if (r->owner != NULL && r->owner[0] == '\0') {
-		km_reply_error(c, 400, "Bad Request", "owner must not be empty");
+		gh_reply_error(c, 400, "Bad Request", "owner must not be empty");
 		return -1;
 	}
 	return 0;
@@ -205,7 +205,7 @@ roles_have(char **roles, const char *role)
  * malloc'd); -1 after replying.
  */
 static int
-dcr_owner(struct km_call *c, struct gh_pg *db, const struct dcr_req *r, const char *cuser,
+dcr_owner(struct gh_call *c, struct gh_pg *db, const struct dcr_req *r, const char *cuser,
     const char *ctenant, char **owner)
 {
 	char *ouser = NULL, *otenant = NULL, **roles = NULL;
@@ -218,15 +218,15 @@ dcr_owner(struct km_call *c, struct gh_pg *db, const struct dcr_req *r, const ch
 	if (r->owner == NULL)
 		goto self;
 	if (strrchr(r->owner, '@') == r->owner) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		return -1;
 	}
 	if (km_user_split(db, r->owner, &ouser, &otenant) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		return -1;
 	}
 	if (strcmp(otenant, ctenant) != 0) {
-		km_reply_error(c, 403, "Forbidden", "The owner must be the caller, or a user of the caller's "
+		gh_reply_error(c, 403, "Forbidden", "The owner must be the caller, or a user of the caller's "
 		    "tenant when the caller is a tenant admin");
 		goto out;
 	}
@@ -234,17 +234,17 @@ dcr_owner(struct km_call *c, struct gh_pg *db, const struct dcr_req *r, const ch
 		goto self;
 	roles = km_user_roles(ctenant, cuser);
 	if (!roles_have(roles, "admin")) {
-		km_reply_error(c, 403, "Forbidden", "Only a tenant admin may register a client for another user");
+		gh_reply_error(c, 403, "Forbidden", "Only a tenant admin may register a client for another user");
 		goto out;
 	}
 	ld = km_ldap();
 	x = ld ? gh_ldap_user_find(ld, otenant, ouser, attrs, &res) : GH_LDAP_ERROR;
 	if (x == GH_LDAP_NOT_FOUND) {
-		km_reply_error(c, 400, "Bad Request", "The owner is not a user of the tenant");
+		gh_reply_error(c, 400, "Bad Request", "The owner is not a user of the tenant");
 		goto out;
 	}
 	if (x != GH_LDAP_OK) {
-		km_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
+		gh_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
 		goto out;
 	}
 	*owner = dcr_full_name(ouser, otenant);
@@ -255,7 +255,7 @@ self:
 	rc = *owner ? 0 : -1;
 out:
 	if (rc != 0 && c->status == 0)
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 	gh_ldap_result_free(&res);
 	gh_ldap_strv_free(roles);
 	free(ouser);
@@ -277,7 +277,7 @@ dcr_strv(const char *space_list)
 
 /* The reply of a registration from the stored row (res: one row of DCR_RETURNING). */
 static void
-dcr_reply(struct km_call *c, const struct dcr_req *r, const PGresult *res, const char *secret,
+dcr_reply(struct gh_call *c, const struct dcr_req *r, const PGresult *res, const char *secret,
     const char *owner)
 {
 	const char *id = gh_pg_get(res, 0, 0), *name = gh_pg_get(res, 0, 1), *grants = gh_pg_get(res, 0, 2);
@@ -312,9 +312,9 @@ dcr_reply(struct km_call *c, const struct dcr_req *r, const PGresult *res, const
 		json_object_object_add(o, "redirect_uris", uris);
 		json_object_object_add(o, "token_endpoint_auth_method", json_object_new_string("client_secret_basic"));
 	}
-	km_reply_json(c, r->rfc ? 201 : 200, o);
-	km_reply_header(c, "Cache-Control", "no-store");
-	km_reply_header(c, "Pragma", "no-cache");
+	gh_reply_json(c, r->rfc ? 201 : 200, o);
+	gh_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_header(c, "Pragma", "no-cache");
 	json_object_put(o);
 	json_object_put(js);
 }
@@ -334,9 +334,9 @@ dcr_reply(struct km_call *c, const struct dcr_req *r, const PGresult *res, const
 	"  extract(epoch from c.created_at)::bigint, (c.xmax = 0)"
 
 static void
-dcr_register(struct km_call *c, struct gh_pg *db)
+dcr_register(struct gh_call *c, struct gh_pg *db)
 {
-	const char *auth = km_call_header(c, "Authorization");
+	const char *auth = gh_call_header(c, "Authorization");
 	char *name = NULL, *password = NULL, *cuser = NULL, *ctenant = NULL, *owner = NULL;
 	char *client_id = NULL, *secret = NULL, hash[65] = "";
 	struct json_object *body = NULL, *details = NULL;
@@ -353,7 +353,7 @@ dcr_register(struct km_call *c, struct gh_pg *db)
 		goto out;
 	}
 	if (km_user_split(db, name, &cuser, &ctenant) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	x = km_user_login(c, db, ctenant, cuser, password);
@@ -366,7 +366,7 @@ dcr_register(struct km_call *c, struct gh_pg *db)
 		goto out;
 	}
 	if (x != 0) {
-		km_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
+		gh_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
 		goto out;
 	}
 	body = km_in_body(c);
@@ -374,7 +374,7 @@ dcr_register(struct km_call *c, struct gh_pg *db)
 		goto out;
 	km_client_new_credentials(&client_id, &secret);
 	if (client_id == NULL || secret == NULL) {
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 		goto out;
 	}
 	km_secret_hash(secret, hash);
@@ -386,7 +386,7 @@ dcr_register(struct km_call *c, struct gh_pg *db)
 	if (res == NULL || gh_pg_nrows(res) != 1) {
 		gh_log_error("dcr", c->request_id, "cannot register client %s of %s: %s", r.name, owner,
 		    gh_pg_errmsg(db));
-		km_reply_error(c, 500, "Internal Server Error", "The client could not be registered");
+		gh_reply_error(c, 500, "Internal Server Error", "The client could not be registered");
 		goto out;
 	}
 	created = strcmp(gh_pg_get(res, 0, 6), "t") == 0;
@@ -420,5 +420,5 @@ out:
 void
 km_dcr_routes(struct gh_router *pub)
 {
-	km_route(pub, "POST", "/client-registration/v0.17/register", dcr_register);
+	gh_call_route(pub, "POST", "/client-registration/v0.17/register", dcr_register);
 }

@@ -21,18 +21,18 @@
 
 /* GET /oauth2/jwks */
 static void
-jwks(struct km_call *c, struct gh_pg *db)
+jwks(struct gh_call *c, struct gh_pg *db)
 {
 	char *s;
 
 	km_keys_refresh(db, JWKS_MAX_AGE_MS);
 	s = km_keys_jwks_json();
 	if (s == NULL) {
-		km_reply_error(c, 503, "Service Unavailable", "No signing keys are loaded");
+		gh_reply_error(c, 503, "Service Unavailable", "No signing keys are loaded");
 		return;
 	}
-	km_reply_raw(c, 200, "application/json", s, strlen(s));
-	km_reply_header(c, "Cache-Control", "public, max-age=60");
+	gh_reply_raw(c, 200, "application/json", s, strlen(s));
+	gh_reply_header(c, "Cache-Control", "public, max-age=60");
 	free(s);
 }
 
@@ -55,22 +55,22 @@ env_name_ok(const char *s)
 
 /* GET /oauth2/jwks/backend/{environment} */
 static void
-backend_jwks(struct km_call *c, struct gh_pg *db)
+backend_jwks(struct gh_call *c, struct gh_pg *db)
 {
-	const char *env = km_call_param(c, "environment");
+	const char *env = gh_call_param(c, "environment");
 	const char *p[1] = { env };
 	struct json_object *out, *keys;
 	PGresult *res;
 	int n;
 
 	if (!env_name_ok(env)) {
-		km_reply_error(c, 404, "Not Found", "No such environment");
+		gh_reply_error(c, 404, "Not Found", "No such environment");
 		return;
 	}
 	res = gh_pg_exec(db, "SELECT kid, jwk::text FROM gh_backend_keys WHERE environment = $1 "
 	    "ORDER BY created_at, kid", 1, p);
 	if (res == NULL) {
-		km_reply_error(c, 503, "Service Unavailable", "Database unavailable");
+		gh_reply_error(c, 503, "Service Unavailable", "Database unavailable");
 		return;
 	}
 	out = json_object_new_object();
@@ -94,8 +94,8 @@ backend_jwks(struct km_call *c, struct gh_pg *db)
 		json_object_put(in);
 	}
 	PQclear(res);
-	km_reply_json(c, 200, out);
-	km_reply_header(c, "Cache-Control", "public, max-age=60");
+	gh_reply_json(c, 200, out);
+	gh_reply_header(c, "Cache-Control", "public, max-age=60");
 	json_object_put(out);
 }
 
@@ -120,7 +120,7 @@ add_url(struct json_object *o, const char *member, const char *base, size_t blen
 
 /* GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration */
 static void
-metadata(struct km_call *c, struct gh_pg *db)
+metadata(struct gh_call *c, struct gh_pg *db)
 {
 	static const char *const grants[] = { "client_credentials", "password", "authorization_code",
 		"refresh_token", NULL };
@@ -171,17 +171,17 @@ metadata(struct km_call *c, struct gh_pg *db)
 	} else {
 		gh_log_warn("metadata", c->request_id, "scopes left out: %s", gh_pg_errmsg(db));
 	}
-	km_reply_json(c, 200, o);
+	gh_reply_json(c, 200, o);
 	/* Cacheable only when complete. */
-	km_reply_header(c, "Cache-Control", complete ? "public, max-age=300" : "no-cache");
+	gh_reply_header(c, "Cache-Control", complete ? "public, max-age=300" : "no-cache");
 	json_object_put(o);
 }
 
 void
 km_discovery_routes(struct gh_router *pub)
 {
-	km_route(pub, "GET", "/oauth2/jwks", jwks);
-	km_route(pub, "GET", "/oauth2/jwks/backend/{environment}", backend_jwks);
-	km_route(pub, "GET", "/.well-known/oauth-authorization-server", metadata);
-	km_route(pub, "GET", "/.well-known/openid-configuration", metadata);
+	gh_call_route(pub, "GET", "/oauth2/jwks", jwks);
+	gh_call_route(pub, "GET", "/oauth2/jwks/backend/{environment}", backend_jwks);
+	gh_call_route(pub, "GET", "/.well-known/oauth-authorization-server", metadata);
+	gh_call_route(pub, "GET", "/.well-known/openid-configuration", metadata);
 }

@@ -16,20 +16,20 @@
 #include "keymanager/internal.h"
 
 struct json_object *
-km_in_body(struct km_call *c)
+km_in_body(struct gh_call *c)
 {
-	const char *ct = km_call_header(c, "Content-Type"), *why = NULL;
+	const char *ct = gh_call_header(c, "Content-Type"), *why = NULL;
 	struct json_object *o;
 	size_t n = strlen("application/json");
 
 	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
 	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
-		km_reply_error(c, 400, "Bad Request", "The Content-Type must be application/json");
+		gh_reply_error(c, 400, "Bad Request", "The Content-Type must be application/json");
 		return NULL;
 	}
 	o = gh_json_parse_object(c->body, c->body_len, &why);
 	if (o == NULL)
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 	return o;
 }
 
@@ -153,7 +153,7 @@ km_in_grant_add(char *out, size_t outlen, const char *g, const char **why)
 }
 
 int
-km_in_require_role(struct km_call *c, const char *roles)
+km_in_require_role(struct gh_call *c, const char *roles)
 {
 	size_t rl;
 	const char *p;
@@ -170,12 +170,12 @@ km_in_require_role(struct km_call *c, const char *roles)
 			p++;
 	}
 refuse:
-	km_reply_error(c, 403, "Forbidden", "This internal API is not open to the caller's certificate role");
+	gh_reply_error(c, 403, "Forbidden", "This internal API is not open to the caller's certificate role");
 	return -1;
 }
 
 const char *
-km_in_actor(const struct km_call *c, char *buf, size_t len)
+km_in_actor(const struct gh_call *c, char *buf, size_t len)
 {
 	if (c->has_peer_id)
 		snprintf(buf, len, "%s:%s", c->peer_id.role, c->peer_id.node);

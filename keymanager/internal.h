@@ -21,9 +21,9 @@ struct json_object;
 /*
  * The body of c as a JSON object: the Content-Type must be application/json
  * (parameters allowed) and the body one strict JSON object.  Returns a new
- * reference (caller puts it), or NULL after replying 400 (km_reply_error).
+ * reference (caller puts it), or NULL after replying 400 (gh_reply_error).
  */
-struct json_object *km_in_body(struct km_call *c);
+struct json_object *km_in_body(struct gh_call *c);
 
 /*
  * Member key of o as a string.  Returns 0 with *out borrowed from o, 1 when
@@ -65,13 +65,13 @@ int km_in_grant_add(char *out, size_t outlen, const char *g, const char **why);
  * is one of the comma-separated roles.  0 when it does; otherwise replies
  * 403 and returns -1.
  */
-int km_in_require_role(struct km_call *c, const char *roles);
+int km_in_require_role(struct gh_call *c, const char *roles);
 
 /*
  * The audit actor of an internal call: "ROLE:NODE" of the certificate,
  * written into buf (len bytes); returns buf.
  */
-const char *km_in_actor(const struct km_call *c, char *buf, size_t len);
+const char *km_in_actor(const struct gh_call *c, char *buf, size_t len);
 
 /*
  * 1 when tenant is an active row of gh_tenants, 0 when not, -1 on a

@@ -206,7 +206,7 @@ regenerate_tx(struct gh_pg *db, void *arg)
 
 /* grantTypes of o into out (space-separated).  0 ok (absent: out unchanged), -1 replied 400. */
 static int
-grants_member(struct km_call *c, struct json_object *o, char *out, size_t outlen, int *given)
+grants_member(struct gh_call *c, struct json_object *o, char *out, size_t outlen, int *given)
 {
 	struct json_object *a = NULL;
 	const char *why = NULL;
@@ -214,7 +214,7 @@ grants_member(struct km_call *c, struct json_object *o, char *out, size_t outlen
 
 	*given = x == 0;
 	if (x < 0) {
-		km_reply_error(c, 400, "Bad Request", "grantTypes must be an array of strings");
+		gh_reply_error(c, 400, "Bad Request", "grantTypes must be an array of strings");
 		return -1;
 	}
 	if (a == NULL)
@@ -223,16 +223,16 @@ grants_member(struct km_call *c, struct json_object *o, char *out, size_t outlen
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *g = json_object_array_get_idx(a, i);
 		if (!json_object_is_type(g, json_type_string)) {
-			km_reply_error(c, 400, "Bad Request", "grantTypes must be an array of strings");
+			gh_reply_error(c, 400, "Bad Request", "grantTypes must be an array of strings");
 			return -1;
 		}
 		if (km_in_grant_add(out, outlen, json_object_get_string(g), &why) != 0) {
-			km_reply_error(c, 400, "Bad Request", why);
+			gh_reply_error(c, 400, "Bad Request", why);
 			return -1;
 		}
 	}
 	if (out[0] == '\0') {
-		km_reply_error(c, 400, "Bad Request", "grantTypes must name at least one grant type");
+		gh_reply_error(c, 400, "Bad Request", "grantTypes must name at least one grant type");
 		return -1;
 	}
 	return 0;
@@ -240,13 +240,13 @@ grants_member(struct km_call *c, struct json_object *o, char *out, size_t outlen
 
 /* callbackUrl of o: 0 ok (*out NULL when absent, null or empty; *given), -1 replied 400. */
 static int
-callback_member(struct km_call *c, struct json_object *o, const char **out, int *given)
+callback_member(struct gh_call *c, struct json_object *o, const char **out, int *given)
 {
 	int x = km_in_str(o, "callbackUrl", out);
 
 	*given = json_object_object_get_ex(o, "callbackUrl", NULL);
 	if (x < 0 || (*out != NULL && (*out)[0] != '\0' && !km_in_url_ok(*out))) {
-		km_reply_error(c, 400, "Bad Request", "callbackUrl must be a URL of printable ASCII without spaces");
+		gh_reply_error(c, 400, "Bad Request", "callbackUrl must be a URL of printable ASCII without spaces");
 		return -1;
 	}
 	if (*out != NULL && (*out)[0] == '\0')
@@ -256,26 +256,26 @@ callback_member(struct km_call *c, struct json_object *o, const char **out, int 
 
 /* Reply the stored client (optionally with its new secret) with status. */
 static void
-reply_client(struct km_call *c, struct gh_pg *db, const char *client_id, const char *secret, int status)
+reply_client(struct gh_call *c, struct gh_pg *db, const char *client_id, const char *secret, int status)
 {
 	struct km_client k;
 	struct json_object *o;
 
 	if (km_client_get(db, client_id, &k) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The client could not be read back");
+		gh_reply_error(c, 500, "Internal Server Error", "The client could not be read back");
 		return;
 	}
 	o = client_json(&k);
 	if (secret != NULL)
 		json_object_object_add(o, "clientSecret", json_object_new_string(secret));
-	km_reply_json(c, status, o);
-	km_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_json(c, status, o);
+	gh_reply_header(c, "Cache-Control", "no-store");
 	json_object_put(o);
 	km_client_clear(&k);
 }
 
 static void
-audit_key(struct km_call *c, struct gh_pg *db, const char *action, const char *tenant,
+audit_key(struct gh_call *c, struct gh_pg *db, const char *action, const char *tenant,
     const char *client_id, const char *outcome, struct json_object *details)
 {
 	char actor[160];
@@ -284,7 +284,7 @@ audit_key(struct km_call *c, struct gh_pg *db, const char *action, const char *t
 }
 
 static void
-clients_create(struct km_call *c, struct gh_pg *db)
+clients_create(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *details = NULL;
 	struct key_tx t = { 0 };
@@ -300,61 +300,61 @@ clients_create(struct km_call *c, struct gh_pg *db)
 	    km_in_str(o, "applicationId", &t.app_id) < 0 || km_in_str(o, "applicationName", &t.app_name) < 0 ||
 	    km_in_str(o, "tier", &t.tier) < 0 || km_in_str(o, "keyType", &t.key_type) < 0 ||
 	    km_in_str(o, "tokenType", &tt) < 0) {
-		km_reply_error(c, 400, "Bad Request", "owner, tenant, applicationId, applicationName, tier, "
+		gh_reply_error(c, 400, "Bad Request", "owner, tenant, applicationId, applicationName, tier, "
 		    "keyType and tokenType must be strings");
 		goto out;
 	}
 	if (t.owner == NULL || t.tenant == NULL || t.app_id == NULL || t.app_name == NULL || t.key_type == NULL) {
-		km_reply_error(c, 400, "Bad Request", "owner, tenant, applicationId, applicationName and keyType "
+		gh_reply_error(c, 400, "Bad Request", "owner, tenant, applicationId, applicationName and keyType "
 		    "are required");
 		goto out;
 	}
 	if (!gh_ldap_tenant_valid(t.tenant) || (x = km_in_tenant_active(db, t.tenant)) == 0) {
-		km_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
+		gh_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
 		goto out;
 	}
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (!km_in_text_ok(t.owner, 300) || strrchr(t.owner, '@') == t.owner) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
 	if (km_user_split(db, t.owner, &ouser, &otenant) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (!km_in_user_ok(ouser)) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
 	if (strcmp(otenant, t.tenant) != 0) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
 		goto out;
 	}
 	if (!app_id_ok(t.app_id)) {
-		km_reply_error(c, 400, "Bad Request",
+		gh_reply_error(c, 400, "Bad Request",
 		    "applicationId must be 1 to 128 characters of letters, digits, '_', '.', ':' and '-'");
 		goto out;
 	}
 	if (!km_in_text_ok(t.app_name, 100)) {
-		km_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
+		gh_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
 		goto out;
 	}
 	if (t.tier == NULL)
 		t.tier = "Unlimited";
 	if (!km_in_name_ok(t.tier, 64)) {
-		km_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
+		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}
 	if (strcmp(t.key_type, "PRODUCTION") != 0 && strcmp(t.key_type, "SANDBOX") != 0) {
-		km_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
+		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
 		goto out;
 	}
 	t.token_type = tt ? tt : "JWT";
 	if (strcmp(t.token_type, "JWT") != 0 && strcmp(t.token_type, "OPAQUE") != 0) {
-		km_reply_error(c, 400, "Bad Request", "tokenType must be JWT or OPAQUE");
+		gh_reply_error(c, 400, "Bad Request", "tokenType must be JWT or OPAQUE");
 		goto out;
 	}
 	snprintf(grants, sizeof(grants), "client_credentials");
@@ -362,12 +362,12 @@ clients_create(struct km_call *c, struct gh_pg *db)
 	    callback_member(c, o, &t.callback, &given) != 0)
 		goto out;
 	if (strstr(grants, "authorization_code") != NULL && t.callback == NULL) {
-		km_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callbackUrl");
+		gh_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callbackUrl");
 		goto out;
 	}
 	x = gh_json_int(o, "validityTime", &v);
 	if (x < 0 || (x == 0 && v > VALIDITY_MAX)) {
-		km_reply_error(c, 400, "Bad Request", "validityTime must be an integer number of seconds "
+		gh_reply_error(c, 400, "Bad Request", "validityTime must be an integer number of seconds "
 		    "(at most ten years; 0 or less: the default)");
 		goto out;
 	}
@@ -379,7 +379,7 @@ clients_create(struct km_call *c, struct gh_pg *db)
 	if (client_id == NULL || secret == NULL ||
 	    asprintf(&client_name, "%s_%s_%s", t.owner, t.app_name, t.key_type) < 0) {
 		client_name = NULL;
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 		goto out;
 	}
 	km_secret_hash(secret, hash);
@@ -394,13 +394,13 @@ clients_create(struct km_call *c, struct gh_pg *db)
 	json_object_object_add(details, "owner", json_object_new_string(t.owner));
 	if (rc != 0 && gh_pg_is(db, "23505")) {
 		audit_key(c, db, "key.create", t.tenant, NULL, "failure", details);
-		km_reply_error(c, 409, "Conflict", "This application already has a client for this key type");
+		gh_reply_error(c, 409, "Conflict", "This application already has a client for this key type");
 		goto out;
 	}
 	if (rc != 0) {
 		gh_log_error("key_create", c->request_id, "cannot create the key of %s: %s", t.app_id,
 		    gh_pg_errmsg(db));
-		km_reply_error(c, 500, "Internal Server Error", "The key could not be created");
+		gh_reply_error(c, 500, "Internal Server Error", "The key could not be created");
 		goto out;
 	}
 	KM_COUNT(clients_created);
@@ -421,25 +421,25 @@ out:
 
 /* The application client of the route's clientId: 0 loaded, -1 replied (404/500). */
 static int
-app_client(struct km_call *c, struct gh_pg *db, struct km_client *k)
+app_client(struct gh_call *c, struct gh_pg *db, struct km_client *k)
 {
-	int x = km_client_get(db, km_call_param(c, "clientId"), k);
+	int x = km_client_get(db, gh_call_param(c, "clientId"), k);
 
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		return -1;
 	}
 	if (x != 0 || k->app_id == NULL) {
 		if (x == 0)
 			km_client_clear(k);
-		km_reply_error(c, 404, "Not Found", "No application key has this client id");
+		gh_reply_error(c, 404, "Not Found", "No application key has this client id");
 		return -1;
 	}
 	return 0;
 }
 
 static void
-clients_get(struct km_call *c, struct gh_pg *db)
+clients_get(struct gh_call *c, struct gh_pg *db)
 {
 	struct km_client k;
 	struct json_object *o;
@@ -447,13 +447,13 @@ clients_get(struct km_call *c, struct gh_pg *db)
 	if (km_in_require_role(c, "portal") != 0 || app_client(c, db, &k) != 0)
 		return;
 	o = client_json(&k);
-	km_reply_json(c, 200, o);
+	gh_reply_json(c, 200, o);
 	json_object_put(o);
 	km_client_clear(&k);
 }
 
 static void
-clients_update(struct km_call *c, struct gh_pg *db)
+clients_update(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *details = NULL;
 	struct key_tx t = { 0 };
@@ -462,17 +462,17 @@ clients_update(struct km_call *c, struct gh_pg *db)
 
 	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
 		goto out;
-	t.client_id = km_call_param(c, "clientId");
+	t.client_id = gh_call_param(c, "clientId");
 	if (km_in_str(o, "applicationName", &t.app_name) < 0 || km_in_str(o, "tier", &t.tier) < 0) {
-		km_reply_error(c, 400, "Bad Request", "applicationName and tier must be strings");
+		gh_reply_error(c, 400, "Bad Request", "applicationName and tier must be strings");
 		goto out;
 	}
 	if (t.app_name != NULL && !km_in_text_ok(t.app_name, 100)) {
-		km_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
+		gh_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
 		goto out;
 	}
 	if (t.tier != NULL && !km_in_name_ok(t.tier, 64)) {
-		km_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
+		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}
 	if (grants_member(c, o, grants, sizeof(grants), &grants_given) != 0 ||
@@ -480,21 +480,21 @@ clients_update(struct km_call *c, struct gh_pg *db)
 		goto out;
 	t.grants = grants_given ? grants : NULL;
 	if (t.app_name == NULL && t.tier == NULL && !grants_given && !t.set_callback) {
-		km_reply_error(c, 400, "Bad Request",
+		gh_reply_error(c, 400, "Bad Request",
 		    "Nothing to update: give applicationName, tier, grantTypes or callbackUrl");
 		goto out;
 	}
 	rc = gh_pg_run_tx(db, 0, update_tx, &t);
 	if (rc == 1) {
-		km_reply_error(c, 404, "Not Found", "No application key has this client id");
+		gh_reply_error(c, 404, "Not Found", "No application key has this client id");
 		goto out;
 	}
 	if (rc == 2) {
-		km_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callbackUrl");
+		gh_reply_error(c, 400, "Bad Request", "The authorization_code grant needs a callbackUrl");
 		goto out;
 	}
 	if (rc != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The key could not be updated");
+		gh_reply_error(c, 500, "Internal Server Error", "The key could not be updated");
 		goto out;
 	}
 	details = json_object_new_object();
@@ -514,7 +514,7 @@ out:
 }
 
 static void
-clients_regenerate(struct km_call *c, struct gh_pg *db)
+clients_regenerate(struct gh_call *c, struct gh_pg *db)
 {
 	struct key_tx t = { 0 };
 	char *client_id = NULL, *secret = NULL, hash[65] = "";
@@ -525,19 +525,19 @@ clients_regenerate(struct km_call *c, struct gh_pg *db)
 		return;
 	km_client_new_credentials(&client_id, &secret);
 	if (secret == NULL) {
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 		goto out;
 	}
 	km_secret_hash(secret, hash);
-	t.client_id = km_call_param(c, "clientId");
+	t.client_id = gh_call_param(c, "clientId");
 	t.secret_hash = hash;
 	rc = gh_pg_run_tx(db, 0, regenerate_tx, &t);
 	if (rc == 1) {
-		km_reply_error(c, 404, "Not Found", "No application key has this client id");
+		gh_reply_error(c, 404, "Not Found", "No application key has this client id");
 		goto out;
 	}
 	if (rc != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The secret could not be regenerated");
+		gh_reply_error(c, 500, "Internal Server Error", "The secret could not be regenerated");
 		goto out;
 	}
 	audit_key(c, db, "key.regenerate_secret", t.tenant_out, t.client_id, "success", NULL);
@@ -546,8 +546,8 @@ clients_regenerate(struct km_call *c, struct gh_pg *db)
 	json_object_object_add(o, "clientId", json_object_new_string(t.client_id));
 	json_object_object_add(o, "clientSecret", json_object_new_string(secret));
 	json_object_object_add(o, "notBefore", json_object_new_int64(t.not_before));
-	km_reply_json(c, 200, o);
-	km_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_json(c, 200, o);
+	gh_reply_header(c, "Cache-Control", "no-store");
 out:
 	json_object_put(o);
 	explicit_bzero(hash, sizeof(hash));
@@ -558,23 +558,23 @@ out:
 }
 
 static void
-clients_delete(struct km_call *c, struct gh_pg *db)
+clients_delete(struct gh_call *c, struct gh_pg *db)
 {
 	struct key_tx t = { 0 };
 	int rc;
 
 	if (km_in_require_role(c, "portal") != 0)
 		return;
-	t.client_id = km_call_param(c, "clientId");
+	t.client_id = gh_call_param(c, "clientId");
 	rc = gh_pg_run_tx(db, 0, delete_tx, &t);
 	km_client_invalidate(t.client_id);
 	if (rc == 1) {
-		km_reply_error(c, 404, "Not Found", "No application key has this client id");
+		gh_reply_error(c, 404, "Not Found", "No application key has this client id");
 	} else if (rc != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The key could not be deleted");
+		gh_reply_error(c, 500, "Internal Server Error", "The key could not be deleted");
 	} else {
 		audit_key(c, db, "key.delete", t.tenant_out, t.client_id, "success", NULL);
-		km_reply_raw(c, 204, NULL, NULL, 0);
+		gh_reply_raw(c, 204, NULL, NULL, 0);
 	}
 	free(t.tenant_out);
 }
@@ -582,9 +582,9 @@ clients_delete(struct km_call *c, struct gh_pg *db)
 void
 km_internal_client_routes(struct gh_router *r)
 {
-	km_route(r, "POST", "/internal/km/v1/clients", clients_create);
-	km_route(r, "GET", "/internal/km/v1/clients/{clientId}", clients_get);
-	km_route(r, "PUT", "/internal/km/v1/clients/{clientId}", clients_update);
-	km_route(r, "DELETE", "/internal/km/v1/clients/{clientId}", clients_delete);
-	km_route(r, "POST", "/internal/km/v1/clients/{clientId}/regenerate-secret", clients_regenerate);
+	gh_call_route(r, "POST", "/internal/km/v1/clients", clients_create);
+	gh_call_route(r, "GET", "/internal/km/v1/clients/{clientId}", clients_get);
+	gh_call_route(r, "PUT", "/internal/km/v1/clients/{clientId}", clients_update);
+	gh_call_route(r, "DELETE", "/internal/km/v1/clients/{clientId}", clients_delete);
+	gh_call_route(r, "POST", "/internal/km/v1/clients/{clientId}/regenerate-secret", clients_regenerate);
 }

@@ -25,7 +25,7 @@
 #define APIKEY_APIS_MAX 1000
 
 static void
-tokens_mint(struct km_call *c, struct gh_pg *db)
+tokens_mint(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL;
 	struct km_client k = { 0 };
@@ -38,41 +38,41 @@ tokens_mint(struct km_call *c, struct gh_pg *db)
 	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
 		goto out;
 	if (km_in_str(o, "clientId", &client_id) != 0 || client_id[0] == '\0') {
-		km_reply_error(c, 400, "Bad Request", "clientId (a string) is required");
+		gh_reply_error(c, 400, "Bad Request", "clientId (a string) is required");
 		goto out;
 	}
 	if (km_in_str(o, "scope", &scope) < 0 || (scope != NULL && strlen(scope) > 2000)) {
-		km_reply_error(c, 400, "Bad Request", "scope must be a space-separated string of scopes");
+		gh_reply_error(c, 400, "Bad Request", "scope must be a space-separated string of scopes");
 		goto out;
 	}
 	x = gh_json_int(o, "validityPeriod", &ttl);
 	if (x < 0 || (x == 0 && ttl > TOKEN_TTL_MAX)) {
-		km_reply_error(c, 400, "Bad Request",
+		gh_reply_error(c, 400, "Bad Request",
 		    "validityPeriod must be an integer number of seconds, at most one year");
 		goto out;
 	}
 	x = km_client_get(db, client_id, &k);
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (x != 0) {
-		km_reply_error(c, 404, "Not Found", "No client has this id");
+		gh_reply_error(c, 404, "Not Found", "No client has this id");
 		goto out;
 	}
 	loaded = 1;
 	if (k.app_id == NULL || strcmp(k.audience, KM_AUD_GATEWAY) != 0) {
-		km_reply_error(c, 400, "Bad Request", "The client is not the key of an application");
+		gh_reply_error(c, 400, "Bad Request", "The client is not the key of an application");
 		goto out;
 	}
 	if (k.app_owner == NULL || km_user_split(db, k.app_owner, &user, &tenant) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The application owner cannot be resolved");
+		gh_reply_error(c, 500, "Internal Server Error", "The application owner cannot be resolved");
 		goto out;
 	}
 	roles = scope != NULL && scope[0] != '\0' ? km_user_roles(tenant, user) : NULL;
 	granted = km_scopes_grant(db, k.tenant, (const char *const *)roles, scope);
 	if (granted == NULL) {
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 		goto out;
 	}
 	g.client = &k;
@@ -109,7 +109,7 @@ jti_ok(const char *s)
 
 /* The apis member: an array of objects of strings, copied for the claims.  0, -1 replied 400. */
 static int
-apikey_apis(struct km_call *c, struct json_object *o, struct json_object **out)
+apikey_apis(struct gh_call *c, struct json_object *o, struct json_object **out)
 {
 	struct json_object *a = NULL;
 
@@ -132,13 +132,13 @@ apikey_apis(struct km_call *c, struct json_object *o, struct json_object **out)
 		goto bad;
 	return 0;
 bad:
-	km_reply_error(c, 400, "Bad Request", "apis must be an array of at most 1000 objects of strings "
+	gh_reply_error(c, 400, "Bad Request", "apis must be an array of at most 1000 objects of strings "
 	    "(name, context, version, publisher, ...)");
 	return -1;
 }
 
 static void
-apikeys_issue(struct km_call *c, struct gh_pg *db)
+apikeys_issue(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *claims = NULL, *app = NULL, *apis = NULL, *resp = NULL, *details = NULL;
 	const char *app_id = NULL, *key_type = NULL, *tenant = NULL, *owner = NULL, *app_name = NULL,
@@ -153,64 +153,64 @@ apikeys_issue(struct km_call *c, struct gh_pg *db)
 	if (km_in_str(o, "applicationId", &app_id) < 0 || km_in_str(o, "keyType", &key_type) < 0 ||
 	    km_in_str(o, "tenant", &tenant) < 0 || km_in_str(o, "owner", &owner) < 0 ||
 	    km_in_str(o, "applicationName", &app_name) < 0 || km_in_str(o, "tier", &tier) < 0) {
-		km_reply_error(c, 400, "Bad Request", "applicationId, keyType, tenant, owner, applicationName and "
+		gh_reply_error(c, 400, "Bad Request", "applicationId, keyType, tenant, owner, applicationName and "
 		    "tier must be strings");
 		goto out;
 	}
 	if (app_id == NULL || key_type == NULL || tenant == NULL || owner == NULL || app_name == NULL) {
-		km_reply_error(c, 400, "Bad Request", "applicationId, keyType, tenant, owner and applicationName "
+		gh_reply_error(c, 400, "Bad Request", "applicationId, keyType, tenant, owner and applicationName "
 		    "are required");
 		goto out;
 	}
 	if (!km_in_text_ok(app_id, 128) || !km_in_text_ok(app_name, 100)) {
-		km_reply_error(c, 400, "Bad Request", "applicationId and applicationName must be short text");
+		gh_reply_error(c, 400, "Bad Request", "applicationId and applicationName must be short text");
 		goto out;
 	}
 	if (strcmp(key_type, "PRODUCTION") != 0 && strcmp(key_type, "SANDBOX") != 0) {
-		km_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
+		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
 		goto out;
 	}
 	if (tier == NULL)
 		tier = "Unlimited";
 	if (!km_in_name_ok(tier, 64)) {
-		km_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
+		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}
 	x = gh_json_int(o, "validityPeriod", &period);
 	if (x < 0) {
-		km_reply_error(c, 400, "Bad Request", "validityPeriod must be an integer number of seconds");
+		gh_reply_error(c, 400, "Bad Request", "validityPeriod must be an integer number of seconds");
 		goto out;
 	}
 	ttl = x != 0 || period <= 0 || period > TEN_YEARS ? TEN_YEARS : (int64_t)period;
 	if (!gh_ldap_tenant_valid(tenant) || (x = km_in_tenant_active(db, tenant)) == 0) {
-		km_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
+		gh_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
 		goto out;
 	}
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (!km_in_text_ok(owner, 300) || strrchr(owner, '@') == owner) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
 	if (km_user_split(db, owner, &ouser, &otenant) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (!km_in_user_ok(ouser)) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
 	if (strcmp(otenant, tenant) != 0) {
-		km_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
+		gh_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
 		goto out;
 	}
 	if (apikey_apis(c, o, &apis) != 0)
 		goto out;
 	jti = gh_random_hex(16);
 	if (jti == NULL) {
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 		goto out;
 	}
 	claims = json_object_new_object();
@@ -238,7 +238,7 @@ apikeys_issue(struct km_call *c, struct gh_pg *db)
 	jwt = km_keys_sign(claims, GH_JOSE_ALG_UNKNOWN);
 	if (jwt == NULL) {
 		KM_COUNT(token_errors);
-		km_reply_error(c, 500, "Internal Server Error", "The API key could not be signed");
+		gh_reply_error(c, 500, "Internal Server Error", "The API key could not be signed");
 		goto out;
 	}
 	KM_COUNT(tokens_issued);
@@ -251,8 +251,8 @@ apikeys_issue(struct km_call *c, struct gh_pg *db)
 	resp = json_object_new_object();
 	json_object_object_add(resp, "apikey", json_object_new_string(jwt));
 	json_object_object_add(resp, "validityTime", json_object_new_int64(ttl));
-	km_reply_json(c, 200, resp);
-	km_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_json(c, 200, resp);
+	gh_reply_header(c, "Cache-Control", "no-store");
 out:
 	json_object_put(resp);
 	json_object_put(details);
@@ -284,7 +284,7 @@ revoke_tx(struct gh_pg *db, void *arg)
 }
 
 static void
-apikeys_revoke(struct km_call *c, struct gh_pg *db)
+apikeys_revoke(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *resp = NULL;
 	struct revoke_tx t = { 0 };
@@ -295,31 +295,31 @@ apikeys_revoke(struct km_call *c, struct gh_pg *db)
 	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
 		goto out;
 	if (km_in_str(o, "jti", &t.jti) != 0 || !jti_ok(t.jti)) {
-		km_reply_error(c, 400, "Bad Request", "jti (1 to 128 letters, digits, '_', '.' or '-') is required");
+		gh_reply_error(c, 400, "Bad Request", "jti (1 to 128 letters, digits, '_', '.' or '-') is required");
 		goto out;
 	}
 	if (gh_json_int(o, "exp", &exp) != 0 || exp <= 0 || exp > INT64_C(253402300799)) {
-		km_reply_error(c, 400, "Bad Request", "exp (the API key's expiry, seconds since the epoch) is required");
+		gh_reply_error(c, 400, "Bad Request", "exp (the API key's expiry, seconds since the epoch) is required");
 		goto out;
 	}
 	if (km_in_str(o, "tenant", &t.tenant) < 0) {
-		km_reply_error(c, 400, "Bad Request", "tenant must be a string");
+		gh_reply_error(c, 400, "Bad Request", "tenant must be a string");
 		goto out;
 	}
 	if (t.tenant == NULL)
 		t.tenant = GH_LDAP_SUPER_TENANT;
 	if (!gh_ldap_tenant_valid(t.tenant) || (x = km_in_tenant_active(db, t.tenant)) == 0) {
-		km_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
+		gh_reply_error(c, 400, "Bad Request", "tenant is not an active tenant");
 		goto out;
 	}
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	snprintf(exps, sizeof(exps), "%lld", exp);
 	t.exp = exps;
 	if (gh_pg_run_tx(db, 0, revoke_tx, &t) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "The API key could not be revoked");
+		gh_reply_error(c, 500, "Internal Server Error", "The API key could not be revoked");
 		goto out;
 	}
 	if (t.fresh) {
@@ -330,7 +330,7 @@ apikeys_revoke(struct km_call *c, struct gh_pg *db)
 	resp = json_object_new_object();
 	json_object_object_add(resp, "jti", json_object_new_string(t.jti));
 	json_object_object_add(resp, "revoked", json_object_new_boolean(1));
-	km_reply_json(c, 200, resp);
+	gh_reply_json(c, 200, resp);
 out:
 	json_object_put(resp);
 	json_object_put(o);
@@ -339,7 +339,7 @@ out:
 void
 km_internal_token_routes(struct gh_router *r)
 {
-	km_route(r, "POST", "/internal/km/v1/tokens", tokens_mint);
-	km_route(r, "POST", "/internal/km/v1/apikeys", apikeys_issue);
-	km_route(r, "POST", "/internal/km/v1/apikeys/revoke", apikeys_revoke);
+	gh_call_route(r, "POST", "/internal/km/v1/tokens", tokens_mint);
+	gh_call_route(r, "POST", "/internal/km/v1/apikeys", apikeys_issue);
+	gh_call_route(r, "POST", "/internal/km/v1/apikeys/revoke", apikeys_revoke);
 }

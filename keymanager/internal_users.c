@@ -39,18 +39,18 @@ password_ok(const char *p)
 }
 
 static void
-reply_weak_password(struct km_call *c, const char *member)
+reply_weak_password(struct gh_call *c, const char *member)
 {
 	char why[160];
 
 	snprintf(why, sizeof(why), "%s must be %d to %d characters", member, PASSWORD_MIN, PASSWORD_MAX);
-	km_reply_error(c, 400, "Bad Request", why);
+	gh_reply_error(c, 400, "Bad Request", why);
 }
 
 static void
-reply_ldap_down(struct km_call *c)
+reply_ldap_down(struct gh_call *c)
 {
-	km_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
+	gh_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
 }
 
 /*
@@ -58,7 +58,7 @@ reply_ldap_down(struct km_call *c)
  * removed, checked with km_in_user_ok.  NULL after replying 400.
  */
 static char *
-user_member(struct km_call *c, struct json_object *o, const char *key, const char *tenant)
+user_member(struct gh_call *c, struct json_object *o, const char *key, const char *tenant)
 {
 	const char *s = NULL;
 	size_t len, tl = strlen(tenant);
@@ -66,7 +66,7 @@ user_member(struct km_call *c, struct json_object *o, const char *key, const cha
 
 	if (km_in_str(o, key, &s) != 0) {
 		snprintf(why, sizeof(why), "%s (a string) is required", key);
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 		return NULL;
 	}
 	len = strlen(s);
@@ -77,7 +77,7 @@ user_member(struct km_call *c, struct json_object *o, const char *key, const cha
 		free(u);
 		snprintf(why, sizeof(why), "%s must be 1 to 100 letters, digits, '.', '_', '@', '+' or '-', "
 		    "starting with a letter or digit", key);
-		km_reply_error(c, 400, "Bad Request", why);
+		gh_reply_error(c, 400, "Bad Request", why);
 		return NULL;
 	}
 	return u;
@@ -85,21 +85,21 @@ user_member(struct km_call *c, struct json_object *o, const char *key, const cha
 
 /* The tenant member: an active tenant.  0 with *tenant borrowed from o; -1 after replying. */
 static int
-tenant_member(struct km_call *c, struct gh_pg *db, struct json_object *o, const char **tenant)
+tenant_member(struct gh_call *c, struct gh_pg *db, struct json_object *o, const char **tenant)
 {
 	int x;
 
 	if (km_in_str(o, "tenant", tenant) != 0 || !gh_ldap_tenant_valid(*tenant)) {
-		km_reply_error(c, 400, "Bad Request", "tenant (a tenant domain) is required");
+		gh_reply_error(c, 400, "Bad Request", "tenant (a tenant domain) is required");
 		return -1;
 	}
 	x = km_in_tenant_active(db, *tenant);
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		return -1;
 	}
 	if (x == 0) {
-		km_reply_error(c, 404, "Not Found", "No active tenant has this domain");
+		gh_reply_error(c, 404, "Not Found", "No active tenant has this domain");
 		return -1;
 	}
 	return 0;
@@ -107,7 +107,7 @@ tenant_member(struct km_call *c, struct gh_pg *db, struct json_object *o, const 
 
 /* Optional profile members into info (cn, sn, mail).  0, -1 after replying 400. */
 static int
-profile_members(struct km_call *c, struct json_object *o, const char *user, char **cn,
+profile_members(struct gh_call *c, struct json_object *o, const char *user, char **cn,
     struct gh_ldap_user_info *info)
 {
 	const char *first = NULL, *last = NULL, *mail = NULL;
@@ -115,17 +115,17 @@ profile_members(struct km_call *c, struct json_object *o, const char *user, char
 	*cn = NULL;
 	if (km_in_str(o, "firstName", &first) < 0 || km_in_str(o, "lastName", &last) < 0 ||
 	    km_in_str(o, "email", &mail) < 0) {
-		km_reply_error(c, 400, "Bad Request", "firstName, lastName and email must be strings");
+		gh_reply_error(c, 400, "Bad Request", "firstName, lastName and email must be strings");
 		return -1;
 	}
 	if ((first != NULL && first[0] && !km_in_text_ok(first, 100)) ||
 	    (last != NULL && last[0] && !km_in_text_ok(last, 100))) {
-		km_reply_error(c, 400, "Bad Request", "firstName and lastName must be at most 100 characters of text");
+		gh_reply_error(c, 400, "Bad Request", "firstName and lastName must be at most 100 characters of text");
 		return -1;
 	}
 	if (mail != NULL && mail[0] != '\0' && (!km_in_url_ok(mail) || strlen(mail) > 254 ||
 	    strchr(mail, '@') == NULL || strchr(mail, '@') == mail || strchr(mail, '@')[1] == '\0')) {
-		km_reply_error(c, 400, "Bad Request", "email is not an e-mail address");
+		gh_reply_error(c, 400, "Bad Request", "email is not an e-mail address");
 		return -1;
 	}
 	first = first && first[0] ? first : NULL;
@@ -133,7 +133,7 @@ profile_members(struct km_call *c, struct json_object *o, const char *user, char
 	if (first != NULL && last != NULL) {
 		if (asprintf(cn, "%s %s", first, last) < 0) {
 			*cn = NULL;
-			km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+			gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 			return -1;
 		}
 	}
@@ -144,7 +144,7 @@ profile_members(struct km_call *c, struct json_object *o, const char *user, char
 }
 
 static void
-audit_user(struct km_call *c, struct gh_pg *db, const char *action, const char *tenant,
+audit_user(struct gh_call *c, struct gh_pg *db, const char *action, const char *tenant,
     const char *user, const char *outcome, struct json_object *details)
 {
 	char actor[160];
@@ -173,7 +173,7 @@ signup_open(struct gh_pg *db, const char *tenant)
 }
 
 static void
-users_signup(struct km_call *c, struct gh_pg *db)
+users_signup(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *resp = NULL, *roles = NULL;
 	struct gh_ldap_user_info info = { 0 };
@@ -194,22 +194,22 @@ users_signup(struct km_call *c, struct gh_pg *db)
 	/* A super-tenant name ending in a tenant's domain would sign in to that tenant. */
 	if (strcmp(tenant, GH_LDAP_SUPER_TENANT) == 0) {
 		if (km_user_split(db, user, &su, &st) != 0) {
-			km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+			gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 			goto out;
 		}
 		if (strcmp(st, GH_LDAP_SUPER_TENANT) != 0) {
-			km_reply_error(c, 409, "Conflict", "The user name ends in the domain of another tenant");
+			gh_reply_error(c, 409, "Conflict", "The user name ends in the domain of another tenant");
 			goto out;
 		}
 	}
 	x = signup_open(db, tenant);
 	if (x < 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (x == 0) {
 		audit_user(c, db, "user.signup", tenant, user, "failure", NULL);
-		km_reply_error(c, 403, "Forbidden", "Self sign-up is not enabled in this tenant");
+		gh_reply_error(c, 403, "Forbidden", "Self sign-up is not enabled in this tenant");
 		goto out;
 	}
 	if ((ld = km_ldap()) == NULL) {
@@ -218,11 +218,11 @@ users_signup(struct km_call *c, struct gh_pg *db)
 	}
 	x = gh_ldap_user_create(ld, tenant, user, &info, password, strlen(password));
 	if (x == GH_LDAP_EXISTS) {
-		km_reply_error(c, 409, "Conflict", "A user with this name exists in the tenant");
+		gh_reply_error(c, 409, "Conflict", "A user with this name exists in the tenant");
 		goto out;
 	}
 	if (x == GH_LDAP_INVALID) {
-		km_reply_error(c, 400, "Bad Request", "The directory refused the user's attributes");
+		gh_reply_error(c, 400, "Bad Request", "The directory refused the user's attributes");
 		goto out;
 	}
 	if (x != GH_LDAP_OK) {
@@ -236,7 +236,7 @@ users_signup(struct km_call *c, struct gh_pg *db)
 			gh_ldap_delete(ld, dn);
 		free(dn);
 		gh_log_error("signup", c->request_id, "subscriber group of %s: %s", tenant, gh_ldap_rc_str(x));
-		km_reply_error(c, 500, "Internal Server Error", "The user could not be made a subscriber");
+		gh_reply_error(c, 500, "Internal Server Error", "The user could not be made a subscriber");
 		goto out;
 	}
 	audit_user(c, db, "user.signup", tenant, user, "success", NULL);
@@ -246,7 +246,7 @@ users_signup(struct km_call *c, struct gh_pg *db)
 	json_object_object_add(resp, "tenant", json_object_new_string(tenant));
 	json_object_object_add(resp, "username", json_object_new_string(user));
 	json_object_object_add(resp, "roles", roles);
-	km_reply_json(c, 201, resp);
+	gh_reply_json(c, 201, resp);
 out:
 	json_object_put(resp);
 	json_object_put(o);
@@ -361,7 +361,7 @@ super_users_in_domain(struct gh_ldap *ld, const char *domain)
 }
 
 static void
-users_tenant_create(struct km_call *c, struct gh_pg *db)
+users_tenant_create(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL, *resp = NULL, *details = NULL;
 	struct gh_ldap_user_info info = { 0 };
@@ -375,7 +375,7 @@ users_tenant_create(struct km_call *c, struct gh_pg *db)
 	if (km_in_require_role(c, "publisher") != 0 || (o = km_in_body(c)) == NULL)
 		goto out;
 	if (km_in_str(o, "domain", &dom) != 0 || (domain = domain_normalize(dom)) == NULL) {
-		km_reply_error(c, 400, "Bad Request", "domain must be a domain name such as example.com "
+		gh_reply_error(c, 400, "Bad Request", "domain must be a domain name such as example.com "
 		    "(letters, digits, '-' and at least one '.')");
 		goto out;
 	}
@@ -389,11 +389,11 @@ users_tenant_create(struct km_call *c, struct gh_pg *db)
 		goto out;
 	p[0] = domain;
 	if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_tenants WHERE domain = $1", 1, p, &n) != 0) {
-		km_reply_error(c, 500, "Internal Server Error", "Database unavailable");
+		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
 	if (n > 0) {
-		km_reply_error(c, 409, "Conflict", "A tenant with this domain exists");
+		gh_reply_error(c, 409, "Conflict", "A tenant with this domain exists");
 		goto out;
 	}
 	if ((ld = km_ldap()) == NULL) {
@@ -407,13 +407,13 @@ users_tenant_create(struct km_call *c, struct gh_pg *db)
 	}
 	if (x > 0) {
 		audit_user(c, db, "user.tenant.create", domain, admin, "failure", NULL);
-		km_reply_error(c, 409, "Conflict", "Users of the super tenant have names in this domain; "
+		gh_reply_error(c, 409, "Conflict", "Users of the super tenant have names in this domain; "
 		    "the tenant would take them over");
 		goto out;
 	}
 	x = gh_ldap_tenant_create(ld, domain);
 	if (x == GH_LDAP_EXISTS) {
-		km_reply_error(c, 409, "Conflict", "The directory already holds this tenant");
+		gh_reply_error(c, 409, "Conflict", "The directory already holds this tenant");
 		goto out;
 	}
 	if (x != GH_LDAP_OK)
@@ -431,9 +431,9 @@ users_tenant_create(struct km_call *c, struct gh_pg *db)
 		int dup = gh_pg_is(db, "23505");
 		tenant_ldap_undo(ld, domain, admin);
 		if (dup)
-			km_reply_error(c, 409, "Conflict", "A tenant with this domain exists");
+			gh_reply_error(c, 409, "Conflict", "A tenant with this domain exists");
 		else
-			km_reply_error(c, 500, "Internal Server Error", "The tenant could not be recorded");
+			gh_reply_error(c, 500, "Internal Server Error", "The tenant could not be recorded");
 		goto out;
 	}
 	details = json_object_new_object();
@@ -445,14 +445,14 @@ users_tenant_create(struct km_call *c, struct gh_pg *db)
 	json_object_object_add(resp, "domain", json_object_new_string(domain));
 	json_object_object_add(resp, "adminUsername", km_in_jstr(full));
 	json_object_object_add(resp, "status", json_object_new_string("active"));
-	km_reply_json(c, 201, resp);
+	gh_reply_json(c, 201, resp);
 	goto out;
 ldap_failed:
 	gh_log_error("tenant_create", c->request_id, "LDAP for tenant %s: %s", domain, gh_ldap_rc_str(x));
 	if (made)
 		tenant_ldap_undo(ld, domain, admin);
 	if (x == GH_LDAP_INVALID)
-		km_reply_error(c, 400, "Bad Request", "The directory refused the tenant's entries");
+		gh_reply_error(c, 400, "Bad Request", "The directory refused the tenant's entries");
 	else
 		reply_ldap_down(c);
 out:
@@ -466,7 +466,7 @@ out:
 }
 
 static void
-users_password_change(struct km_call *c, struct gh_pg *db)
+users_password_change(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL;
 	const char *tenant = NULL, *old = NULL, *new = NULL;
@@ -478,7 +478,7 @@ users_password_change(struct km_call *c, struct gh_pg *db)
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
 	if (km_in_str(o, "oldPassword", &old) != 0 || old[0] == '\0') {
-		km_reply_error(c, 400, "Bad Request", "oldPassword is required");
+		gh_reply_error(c, 400, "Bad Request", "oldPassword is required");
 		goto out;
 	}
 	if (km_in_str(o, "newPassword", &new) < 0 || !password_ok(new)) {
@@ -487,7 +487,7 @@ users_password_change(struct km_call *c, struct gh_pg *db)
 	}
 	x = km_user_login(c, db, tenant, user, old);
 	if (x == 1 || x == 2) {
-		km_reply_error(c, 401, "Unauthorized", x == 1 ? "The current password is wrong" :
+		gh_reply_error(c, 401, "Unauthorized", x == 1 ? "The current password is wrong" :
 		    "Too many failed sign-ins: this user or address is locked out for a while");
 		goto out;
 	}
@@ -499,20 +499,20 @@ users_password_change(struct km_call *c, struct gh_pg *db)
 	if (x != GH_LDAP_OK) {
 		audit_user(c, db, "user.password.change", tenant, user, "failure", NULL);
 		if (x == GH_LDAP_INVALID)
-			km_reply_error(c, 400, "Bad Request", "The directory refused the new password");
+			gh_reply_error(c, 400, "Bad Request", "The directory refused the new password");
 		else
 			reply_ldap_down(c);
 		goto out;
 	}
 	audit_user(c, db, "user.password.change", tenant, user, "success", NULL);
-	km_reply_raw(c, 204, NULL, NULL, 0);
+	gh_reply_raw(c, 204, NULL, NULL, 0);
 out:
 	json_object_put(o);
 	free(user);
 }
 
 static void
-users_password_reset(struct km_call *c, struct gh_pg *db)
+users_password_reset(struct gh_call *c, struct gh_pg *db)
 {
 	struct json_object *o = NULL;
 	const char *tenant = NULL, *new = NULL, *p[1];
@@ -533,12 +533,12 @@ users_password_reset(struct km_call *c, struct gh_pg *db)
 	}
 	x = gh_ldap_password_set(ld, tenant, user, new, strlen(new));
 	if (x == GH_LDAP_NOT_FOUND) {
-		km_reply_error(c, 404, "Not Found", "No such user in the tenant");
+		gh_reply_error(c, 404, "Not Found", "No such user in the tenant");
 		goto out;
 	}
 	if (x != GH_LDAP_OK) {
 		if (x == GH_LDAP_INVALID)
-			km_reply_error(c, 400, "Bad Request", "The directory refused the new password");
+			gh_reply_error(c, 400, "Bad Request", "The directory refused the new password");
 		else
 			reply_ldap_down(c);
 		goto out;
@@ -549,7 +549,7 @@ users_password_reset(struct km_call *c, struct gh_pg *db)
 		gh_pg_cmd(db, "DELETE FROM gh_lockouts WHERE kind = 'user' AND key = $1", 1, p, NULL);
 	}
 	audit_user(c, db, "user.password.reset", tenant, user, "success", NULL);
-	km_reply_raw(c, 204, NULL, NULL, 0);
+	gh_reply_raw(c, 204, NULL, NULL, 0);
 out:
 	json_object_put(o);
 	free(user);
@@ -574,7 +574,7 @@ json_roles_has(struct json_object *a, const char *s)
 }
 
 static void
-users_roles_set(struct km_call *c, struct gh_pg *db)
+users_roles_set(struct gh_call *c, struct gh_pg *db)
 {
 	static const char *const attrs[] = { "cn", NULL };
 	struct json_object *o = NULL, *want = NULL, *added = NULL, *removed = NULL, *details = NULL,
@@ -590,13 +590,13 @@ users_roles_set(struct km_call *c, struct gh_pg *db)
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
 	if (km_in_array(o, "roles", &want) != 0 || json_object_array_length(want) > ROLES_MAX) {
-		km_reply_error(c, 400, "Bad Request", "roles (an array of at most 64 role names) is required");
+		gh_reply_error(c, 400, "Bad Request", "roles (an array of at most 64 role names) is required");
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(want); i++) {
 		struct json_object *r = json_object_array_get_idx(want, i);
 		if (!json_object_is_type(r, json_type_string) || !km_in_name_ok(json_object_get_string(r), 64)) {
-			km_reply_error(c, 400, "Bad Request", "roles must be role names (letters, digits, space, "
+			gh_reply_error(c, 400, "Bad Request", "roles must be role names (letters, digits, space, "
 			    "'_', '.' or '-')");
 			goto out;
 		}
@@ -607,7 +607,7 @@ users_roles_set(struct km_call *c, struct gh_pg *db)
 	}
 	x = gh_ldap_user_find(ld, tenant, user, attrs, &found);
 	if (x == GH_LDAP_NOT_FOUND) {
-		km_reply_error(c, 404, "Not Found", "No such user in the tenant");
+		gh_reply_error(c, 404, "Not Found", "No such user in the tenant");
 		goto out;
 	}
 	gdn = gh_ldap_groups_dn(gh_ldap_base_dn(ld), tenant);
@@ -627,7 +627,7 @@ users_roles_set(struct km_call *c, struct gh_pg *db)
 		if (!exists) {
 			char why[160];
 			snprintf(why, sizeof(why), "No role %s in the tenant", r);
-			km_reply_error(c, 400, "Bad Request", why);
+			gh_reply_error(c, 400, "Bad Request", why);
 			goto out;
 		}
 	}
@@ -664,7 +664,7 @@ users_roles_set(struct km_call *c, struct gh_pg *db)
 	json_object_object_add(resp, "roles", json_object_new_array());
 	for (size_t i = 0; i < nnow; i++)
 		json_object_array_add(json_object_object_get(resp, "roles"), json_object_new_string(now[i]));
-	km_reply_json(c, 200, resp);
+	gh_reply_json(c, 200, resp);
 	goto out;
 partial:
 	details = json_object_new_object();
@@ -690,9 +690,9 @@ out:
 void
 km_internal_user_routes(struct gh_router *r)
 {
-	km_route(r, "POST", "/internal/km/v1/users/signup", users_signup);
-	km_route(r, "POST", "/internal/km/v1/users/tenants", users_tenant_create);
-	km_route(r, "POST", "/internal/km/v1/users/password", users_password_change);
-	km_route(r, "POST", "/internal/km/v1/users/password-reset", users_password_reset);
-	km_route(r, "PUT", "/internal/km/v1/users/roles", users_roles_set);
+	gh_call_route(r, "POST", "/internal/km/v1/users/signup", users_signup);
+	gh_call_route(r, "POST", "/internal/km/v1/users/tenants", users_tenant_create);
+	gh_call_route(r, "POST", "/internal/km/v1/users/password", users_password_change);
+	gh_call_route(r, "POST", "/internal/km/v1/users/password-reset", users_password_reset);
+	gh_call_route(r, "PUT", "/internal/km/v1/users/roles", users_roles_set);
 }

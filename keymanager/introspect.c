@@ -47,14 +47,14 @@ introspection_answer(const struct km_token_info *t)
 }
 
 static void
-reply_answer(struct km_call *c, const struct km_token_info *t)
+reply_answer(struct gh_call *c, const struct km_token_info *t)
 {
 	struct json_object *o = introspection_answer(t);
 
-	km_reply_json(c, 200, o);
+	gh_reply_json(c, 200, o);
 	json_object_put(o);
-	km_reply_header(c, "Cache-Control", "no-store");
-	km_reply_header(c, "Pragma", "no-cache");
+	gh_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_header(c, "Pragma", "no-cache");
 }
 
 /*
@@ -64,7 +64,7 @@ reply_answer(struct km_call *c, const struct km_token_info *t)
  * km_token_info_clear); -1 replied, nothing to release.
  */
 static int
-client_token(struct km_call *c, struct gh_pg *db, struct gh_form *f, struct km_client *cl,
+client_token(struct gh_call *c, struct gh_pg *db, struct gh_form *f, struct km_client *cl,
     struct km_token_info *t)
 {
 	const char *token;
@@ -76,11 +76,11 @@ client_token(struct km_call *c, struct gh_pg *db, struct gh_form *f, struct km_c
 		goto fail_form;
 	token = gh_form_get(f, "token");
 	if (token == NULL) {
-		km_reply_oauth_error(c, 400, "invalid_request", "The token parameter is missing");
+		gh_reply_oauth_error(c, 400, "invalid_request", "The token parameter is missing");
 		goto fail;
 	}
 	if (km_token_inspect(db, token, gh_form_get(f, "token_type_hint"), t) != 0) {
-		km_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be checked");
+		gh_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be checked");
 		goto fail;
 	}
 	return 0;
@@ -94,7 +94,7 @@ fail_form:
 
 /* POST /oauth2/introspect */
 static void
-introspect(struct km_call *c, struct gh_pg *db)
+introspect(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_form f;
 	struct km_client cl;
@@ -152,7 +152,7 @@ revoke_family_tx(struct gh_pg *db, void *arg)
  * (§2.1), and the answer does not tell others' tokens from unknown ones.
  */
 static void
-revoke(struct km_call *c, struct gh_pg *db)
+revoke(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_form f;
 	struct km_client cl;
@@ -184,7 +184,7 @@ revoke(struct km_call *c, struct gh_pg *db)
 	if (rc != 0) {
 		gh_log_error("token_revoke", c->request_id, "revocation for %s failed: %s", cl.client_id,
 		    gh_pg_errmsg(db));
-		km_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be revoked");
+		gh_reply_oauth_error(c, 503, "temporarily_unavailable", "The token could not be revoked");
 		goto out;
 	}
 	d = json_object_new_object();
@@ -195,8 +195,8 @@ revoke(struct km_call *c, struct gh_pg *db)
 	km_audit(db, c, cl.client_id, r.tenant, "token.revoke",
 	    t.is_refresh ? t.family_id : t.jti, "success", d);
 done:
-	km_reply_raw(c, 200, NULL, NULL, 0);
-	km_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_raw(c, 200, NULL, NULL, 0);
+	gh_reply_header(c, "Cache-Control", "no-store");
 out:
 	json_object_put(d);
 	km_token_info_clear(&t);
@@ -209,7 +209,7 @@ out:
  * role), every tenant.  Body form or JSON {"token", "token_type_hint"}.
  */
 static void
-internal_introspect(struct km_call *c, struct gh_pg *db)
+internal_introspect(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_form f;
 	struct json_object *o = NULL;
@@ -221,36 +221,36 @@ internal_introspect(struct km_call *c, struct gh_pg *db)
 	memset(&t, 0, sizeof(t));
 	if (!c->has_peer_id || (strcmp(c->peer_id.role, "gw-internal") != 0 &&
 	    strcmp(c->peer_id.role, "gw-external") != 0)) {
-		km_reply_error(c, 403, "Forbidden", "Only gateways may introspect tokens on this port");
+		gh_reply_error(c, 403, "Forbidden", "Only gateways may introspect tokens on this port");
 		return;
 	}
-	if (km_call_ctype_is(c, "application/json")) {
+	if (gh_call_ctype_is(c, "application/json")) {
 		o = gh_json_parse_object(c->body ? c->body : "", c->body_len, &why);
 		if (o == NULL) {
-			km_reply_error(c, 400, "Bad Request", why);
+			gh_reply_error(c, 400, "Bad Request", why);
 			return;
 		}
 		token = gh_json_str(o, "token");
 		hint = gh_json_str(o, "token_type_hint");
-	} else if (km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
+	} else if (gh_call_ctype_is(c, "application/x-www-form-urlencoded")) {
 		if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, &f) != 0 ||
 		    gh_form_count(&f, "token") > 1 || gh_form_count(&f, "token_type_hint") > 1) {
-			km_reply_error(c, 400, "Bad Request", "Malformed form body or a repeated parameter");
+			gh_reply_error(c, 400, "Bad Request", "Malformed form body or a repeated parameter");
 			goto out;
 		}
 		token = gh_form_get(&f, "token");
 		hint = gh_form_get(&f, "token_type_hint");
 	} else {
-		km_reply_error(c, 400, "Bad Request",
+		gh_reply_error(c, 400, "Bad Request",
 		    "The body must be application/json or application/x-www-form-urlencoded");
 		return;
 	}
 	if (token == NULL) {
-		km_reply_error(c, 400, "Bad Request", "The token member is missing");
+		gh_reply_error(c, 400, "Bad Request", "The token member is missing");
 		goto out;
 	}
 	if (km_token_inspect(db, token, hint, &t) != 0) {
-		km_reply_error(c, 503, "Service Unavailable", "The token could not be checked");
+		gh_reply_error(c, 503, "Service Unavailable", "The token could not be checked");
 		goto out;
 	}
 	reply_answer(c, &t);
@@ -263,13 +263,13 @@ out:
 void
 km_endpoint_routes(struct gh_router *pub)
 {
-	km_route(pub, "POST", "/oauth2/introspect", introspect);
-	km_route(pub, "POST", "/oauth2/revoke", revoke);
+	gh_call_route(pub, "POST", "/oauth2/introspect", introspect);
+	gh_call_route(pub, "POST", "/oauth2/revoke", revoke);
 	km_discovery_routes(pub);
 }
 
 void
 km_internal_introspect_routes(struct gh_router *internal)
 {
-	km_route(internal, "POST", "/internal/km/v1/introspect", internal_introspect);
+	gh_call_route(internal, "POST", "/internal/km/v1/introspect", internal_introspect);
 }

@@ -4,7 +4,7 @@
  *
  * Threading model: the libevent loop (main thread) only does HTTP I/O.
  * Every request that needs the database, LDAP or a signature becomes a
- * struct km_call, copied out of the HTTP request, and runs on a worker
+ * struct gh_call, copied out of the HTTP request, and runs on a worker
  * thread of the pg pool (km_call_dispatch) with a pooled PostgreSQL
  * connection and the thread's own LDAP connection (km_ldap()).  The worker
  * fills the reply; the loop sends it.  Workers never touch the
@@ -23,6 +23,7 @@
 #include "core/gh_router.h"
 #include "core/gh_settings.h"
 #include "ldap/gh_ldap.h"
+#include "pg/gh_call.h"
 #include "pg/gh_pg.h"
 
 struct json_object;
@@ -60,73 +61,10 @@ extern struct km km;
 
 #define KM_COUNT(field) __atomic_add_fetch(&km.metrics.field, 1, __ATOMIC_RELAXED)
 
-/* ---- calls: a request moved to a worker (call.c) ---- */
+/* ---- calls: requests run on workers (pg/gh_call.h; call.c) ---- */
 
-struct km_call;
-
-/*
- * Work of a request on a worker thread.  db is a pooled connection (no
- * transaction open: use gh_pg_run_tx or gh_pg_tx_begin/commit for writes).
- * The function must leave a reply in c (km_reply_*); returning without
- * one answers 500.  The return value is ignored.
- */
-typedef void (*km_work_fn)(struct km_call *c, struct gh_pg *db);
-
-struct km_call {
-	/* copied from the request; read-only for the worker */
-	char *method, *path, *query;
-	struct gh_http_header *headers;
-	size_t nheaders;
-	char *body;                     /* NUL-terminated, may be NULL */
-	size_t body_len;
-	char request_id[65];
-	char client_addr[64];           /* real client (X-Forwarded-For from trusted proxies only) */
-	int has_peer_id;                /* mutual TLS identity of the caller */
-	struct gh_peer_id peer_id;
-	size_t nparams;                 /* route parameters */
-	char *param_names[GH_ROUTE_MAX_PARAMS], *param_values[GH_ROUTE_MAX_PARAMS];
-	km_work_fn fn;
-	/* the reply, filled by the worker */
-	int status;
-	char *ctype;
-	char *rbody;
-	size_t rbody_len;
-	struct gh_http_header rheaders[12];
-	size_t nrheaders;
-	/* loop side */
-	struct gh_http_req *req;        /* NULL once the client went away */
-};
-
-/* Router adaptor: a route whose arg is a km_work_fn runs it on a worker. */
-void km_route_worker(struct gh_http_req *req, const struct gh_route_match *m, void *fn);
-
-/* Register method+pattern on r to run fn on a worker.  0 ok, -1 (aborts at start-up). */
-int km_route(struct gh_router *r, const char *method, const char *pattern, km_work_fn fn);
-
-/*
- * A fast path tried on the loop before a worker: returns 1 when it replied
- * (no database, no LDAP, a cheap signature at most), 0 to hand the call to
- * the worker's fn unchanged.
- */
-typedef int (*km_fast_fn)(struct km_call *c);
-int km_route_fast(struct gh_router *r, const char *method, const char *pattern, km_fast_fn fast,
-    km_work_fn fn);
-
-const char *km_call_header(const struct km_call *c, const char *name);
-const char *km_call_param(const struct km_call *c, const char *name);
-/* 1 when the request's media type is want (parameters such as charset allowed). */
-int km_call_ctype_is(const struct km_call *c, const char *want);
-/* Query parameter name (percent-decoded, malloc'd; caller frees), NULL when absent. */
-char *km_call_query(const struct km_call *c, const char *name);
-
-/* Replies (worker side).  Each replaces any previous reply of c. */
-void km_reply_raw(struct km_call *c, int status, const char *ctype, const char *body, size_t len);
-void km_reply_json(struct km_call *c, int status, struct json_object *body);   /* borrowed */
-/* {"code","message","description"} as every Gatehouse REST error */
-void km_reply_error(struct km_call *c, int status, const char *message, const char *description);
-/* RFC 6749 §5.2 {"error","error_description"}; 401 invalid_client adds WWW-Authenticate */
-void km_reply_oauth_error(struct km_call *c, int status, const char *error, const char *description);
-void km_reply_header(struct km_call *c, const char *name, const char *value);  /* copied */
+/* Worker hook: refresh the signing keys before each call. */
+void km_call_before(struct gh_pg *db);
 
 /* The worker thread's LDAP connection (made on first use, reused). NULL if LDAP is down. */
 struct gh_ldap *km_ldap(void);
@@ -196,7 +134,7 @@ void km_secret_hash(const char *secret, char out[65]);
  * replied (401 invalid_client) and returns -1.
  */
 struct gh_form;
-int km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_form *form,
+int km_client_authenticate(struct gh_call *c, struct gh_pg *db, const struct gh_form *form,
     struct km_client *out);
 
 /*
@@ -205,7 +143,7 @@ int km_client_authenticate(struct km_call *c, struct gh_pg *db, const struct gh_
  * (*out filled); 1 when the database is needed (a miss, a stale copy, a
  * failure to count).  Never replies.
  */
-int km_client_authenticate_cached(struct km_call *c, const struct gh_form *form, struct km_client *out);
+int km_client_authenticate_cached(struct gh_call *c, const struct gh_form *form, struct km_client *out);
 
 /* ---- lock-outs (lockout.c), counters in PostgreSQL ---- */
 
@@ -229,7 +167,7 @@ void km_lock_reset(struct gh_pg *db, enum km_lock_kind kind, const char *key);
 /* ---- audit (audit.c) ---- */
 
 /* One audit row: who (may be NULL), tenant, action, target, outcome ("success"/"failure"), details (borrowed, may be NULL). */
-void km_audit(struct gh_pg *db, const struct km_call *c, const char *actor, const char *tenant,
+void km_audit(struct gh_pg *db, const struct gh_call *c, const char *actor, const char *tenant,
     const char *action, const char *target, const char *outcome, struct json_object *details);
 
 /* ---- users and tenants (user.c) ---- */
@@ -244,7 +182,7 @@ int km_user_split(struct gh_pg *db, const char *name, char **user, char **tenant
  * Check a user's password against LDAP with the user-name and address
  * lock-outs.  0 ok; 1 bad credentials (counted), 2 locked out, -1 error.
  */
-int km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
+int km_user_login(struct gh_call *c, struct gh_pg *db, const char *tenant, const char *user,
     const char *password);
 /*
  * The user-name lock-out key of user in tenant into key (len bytes):
@@ -275,7 +213,7 @@ struct km_grant {
  * refresh tokens), inside the caller's transaction if one is open.
  * 0 ok (replied), -1 error (replied).
  */
-int km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g);
+int km_mint_reply(struct gh_call *c, struct gh_pg *db, const struct km_grant *g);
 
 /*
  * Scopes to grant: of the requested space-separated scopes, those the

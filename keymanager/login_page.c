@@ -120,30 +120,30 @@ page_text(struct page *pg, const char *s)
 }
 
 void
-km_reply_html(struct km_call *c, int status, const char *html, size_t len)
+gh_reply_html(struct gh_call *c, int status, const char *html, size_t len)
 {
-	km_reply_raw(c, status, "text/html; charset=utf-8", html, len);
-	km_reply_header(c, "Cache-Control", "no-store");
-	km_reply_header(c, "Pragma", "no-cache");
-	km_reply_header(c, "X-Frame-Options", "DENY");
-	km_reply_header(c, "Content-Security-Policy", PAGE_CSP);
-	km_reply_header(c, "X-Content-Type-Options", "nosniff");
-	km_reply_header(c, "Referrer-Policy", "no-referrer");
+	gh_reply_raw(c, status, "text/html; charset=utf-8", html, len);
+	gh_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_header(c, "Pragma", "no-cache");
+	gh_reply_header(c, "X-Frame-Options", "DENY");
+	gh_reply_header(c, "Content-Security-Policy", PAGE_CSP);
+	gh_reply_header(c, "X-Content-Type-Options", "nosniff");
+	gh_reply_header(c, "Referrer-Policy", "no-referrer");
 }
 
 static void
-page_reply(struct km_call *c, int status, struct page *pg)
+page_reply(struct gh_call *c, int status, struct page *pg)
 {
 	if (pg->failed) {
-		km_reply_error(c, 500, "Internal Server Error", "Out of memory");
+		gh_reply_error(c, 500, "Internal Server Error", "Out of memory");
 	} else {
-		km_reply_html(c, status, pg->buf, pg->len);
+		gh_reply_html(c, status, pg->buf, pg->len);
 	}
 	free(pg->buf);
 }
 
 void
-km_reply_login_page(struct km_call *c, int status, const struct km_login_view *v)
+gh_reply_login_page(struct gh_call *c, int status, const struct km_login_view *v)
 {
 	struct page pg = { 0 };
 
@@ -174,7 +174,7 @@ km_reply_login_page(struct km_call *c, int status, const struct km_login_view *v
 }
 
 void
-km_reply_error_page(struct km_call *c, int status, const char *title, const char *message)
+gh_reply_error_page(struct gh_call *c, int status, const char *title, const char *message)
 {
 	struct page pg = { 0 };
 

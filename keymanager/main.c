@@ -181,6 +181,8 @@ main(int argc, char **argv)
 	km.pool = gh_pg_pool_new(km.base, km.conninfo, (int)gh_settings_int(km.cfg, "keymanager.workers"));
 	if (km.base == NULL || km.pool == NULL)
 		goto out;
+	gh_call_init(&(struct gh_call_svc){ .name = "gatehouse-keymanager", .pool = km.pool,
+	    .before = km_call_before, .requests = &km.metrics.requests });
 	for (int i = 0; i < 3; i++)
 		routers[i] = gh_router_new();
 	km_oauth_routes(routers[0]);

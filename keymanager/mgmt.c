@@ -61,9 +61,9 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 
 /* POST /keys/rotate?alg=RS256|ES256 (default: keys.token_alg) */
 static void
-keys_rotate(struct km_call *c, struct gh_pg *db)
+keys_rotate(struct gh_call *c, struct gh_pg *db)
 {
-	char *name = km_call_query(c, "alg");
+	char *name = gh_call_query(c, "alg");
 	enum gh_jose_alg alg = name ? gh_jose_alg_from_name(name) : km.token_alg;
 	const char *p[1];
 	struct json_object *o = NULL, *d;
@@ -71,7 +71,7 @@ keys_rotate(struct km_call *c, struct gh_pg *db)
 	int64_t longest = 0, ttl;
 
 	if (alg != GH_JOSE_RS256 && alg != GH_JOSE_ES256) {
-		km_reply_error(c, 400, "Bad Request", "alg must be RS256 or ES256");
+		gh_reply_error(c, 400, "Bad Request", "alg must be RS256 or ES256");
 		goto out;
 	}
 	/*
@@ -85,13 +85,13 @@ keys_rotate(struct km_call *c, struct gh_pg *db)
 	    "  FROM gh_audit WHERE component = 'keymanager' AND action = 'apikey.create' "
 	    "  AND outcome = 'success'))",
 	    0, NULL, &longest) < 0) {
-		km_reply_error(c, 503, "Service Unavailable", "Database unavailable");
+		gh_reply_error(c, 503, "Service Unavailable", "Database unavailable");
 		goto out;
 	}
 	ttl = (longest > km.access_ttl ? longest : km.access_ttl) + ROTATE_GRACE;
 	if (km_keys_rotate(db, alg, ttl) != 0) {
 		gh_log_error("signing_key_rotate", c->request_id, "rotation failed: %s", gh_pg_errmsg(db));
-		km_reply_error(c, 500, "Internal Server Error", "The key could not be rotated");
+		gh_reply_error(c, 500, "Internal Server Error", "The key could not be rotated");
 		goto out;
 	}
 	p[0] = gh_jose_alg_name(alg);
@@ -108,7 +108,7 @@ keys_rotate(struct km_call *c, struct gh_pg *db)
 	km_audit(db, c, "management", "carbon.super", "signing_key.rotate",
 	    res != NULL && gh_pg_nrows(res) == 1 ? gh_pg_get(res, 0, 0) : NULL, "success", d);
 	json_object_put(d);
-	km_reply_json(c, 200, o);
+	gh_reply_json(c, 200, o);
 out:
 	if (res != NULL)
 		PQclear(res);
@@ -121,5 +121,5 @@ km_mgmt_routes(struct gh_router *mgmt)
 {
 	gh_router_add(mgmt, "GET", "/health", health, NULL);
 	gh_router_add(mgmt, "GET", "/metrics", metrics, NULL);
-	km_route(mgmt, "POST", "/keys/rotate", keys_rotate);
+	gh_call_route(mgmt, "POST", "/keys/rotate", keys_rotate);
 }

@@ -148,7 +148,7 @@ claims_write(struct gh_json_buf *b, const struct km_grant *g, const char *jti, i
 }
 
 int
-km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
+km_mint_reply(struct gh_call *c, struct gh_pg *db, const struct km_grant *g)
 {
 	const struct km_client *cl = g->client;
 	int64_t now = (int64_t)time(NULL);
@@ -204,9 +204,9 @@ km_mint_reply(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 	gh_json_buf_member_int(&resp, "expires_in", ttl);
 	if (gh_json_buf_raw(&resp, "}") != 0)
 		goto fail;
-	km_reply_raw(c, 200, "application/json", resp.buf, resp.len);
-	km_reply_header(c, "Cache-Control", "no-store");
-	km_reply_header(c, "Pragma", "no-cache");
+	gh_reply_raw(c, 200, "application/json", resp.buf, resp.len);
+	gh_reply_header(c, "Cache-Control", "no-store");
+	gh_reply_header(c, "Pragma", "no-cache");
 	KM_COUNT(tokens_issued);
 	rc = 0;
 	goto out;
@@ -214,7 +214,7 @@ fail:
 	KM_COUNT(token_errors);
 	gh_log_error("token_issue", c->request_id, "cannot issue a token for %s: %s", cl->client_id,
 	    db != NULL ? gh_pg_errmsg(db) : "signing failed");
-	km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
+	gh_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 out:
 	explicit_bzero(rbuf, sizeof(rbuf));
 	free(jti);

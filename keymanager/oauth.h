@@ -25,7 +25,7 @@ struct gh_form;
  * The form body of an OAuth endpoint: Content-Type, syntax, no repeated
  * parameter.  0 ok (*f to gh_form_free), -1 replied with invalid_request.
  */
-int km_oauth_form_parse(struct km_call *c, struct gh_form *f);
+int km_oauth_form_parse(struct gh_call *c, struct gh_form *f);
 /* The name of a parameter that occurs more than once in f (borrowed), or NULL. */
 const char *km_form_repeated(const struct gh_form *f);
 
@@ -56,7 +56,7 @@ char *km_subject_name(const char *user, const char *tenant);
  * *tenant are malloc'd (caller frees).  Returns 0 ok, 1 bad credentials,
  * 2 locked out, -1 error (database or LDAP down).
  */
-int km_oauth_user_check(struct km_call *c, struct gh_pg *db, const struct km_client *cl,
+int km_oauth_user_check(struct gh_call *c, struct gh_pg *db, const struct km_client *cl,
     const char *username, const char *password, char **user, char **tenant);
 
 /*
@@ -67,7 +67,7 @@ int km_oauth_user_check(struct km_call *c, struct gh_pg *db, const struct km_cli
  * tenant's outbox; audited with reason.  Returns the number of access
  * tokens revoked, or -1 on a database error (the caller rolls back).
  */
-int km_family_revoke(struct gh_pg *db, const struct km_call *c, const char *family_id,
+int km_family_revoke(struct gh_pg *db, const struct gh_call *c, const char *family_id,
     const char *tenant, const char *client_id, const char *reason);
 
 /* ---- authorize.c ---- */
@@ -97,12 +97,12 @@ struct km_login_view {
  * page of the authorization endpoint carries (no-store, frame denial,
  * CSP default-src 'none', nosniff, no referrer).
  */
-void km_reply_html(struct km_call *c, int status, const char *html, size_t len);
+void gh_reply_html(struct gh_call *c, int status, const char *html, size_t len);
 
 /* Reply the sign-in page for v with status (200, or 401 after a failed attempt). */
-void km_reply_login_page(struct km_call *c, int status, const struct km_login_view *v);
+void gh_reply_login_page(struct gh_call *c, int status, const struct km_login_view *v);
 
 /* Reply an error page (never a redirect): title and message are escaped. */
-void km_reply_error_page(struct km_call *c, int status, const char *title, const char *message);
+void gh_reply_error_page(struct gh_call *c, int status, const char *title, const char *message);
 
 #endif

@@ -107,7 +107,7 @@ km_subject_name(const char *user, const char *tenant)
 }
 
 static void
-login_refused(struct km_call *c, struct gh_pg *db, const char *username, const char *tenant,
+login_refused(struct gh_call *c, struct gh_pg *db, const char *username, const char *tenant,
     const char *reason)
 {
 	struct json_object *d = json_object_new_object();
@@ -119,7 +119,7 @@ login_refused(struct km_call *c, struct gh_pg *db, const char *username, const c
 }
 
 int
-km_oauth_user_check(struct km_call *c, struct gh_pg *db, const struct km_client *cl,
+km_oauth_user_check(struct gh_call *c, struct gh_pg *db, const struct km_client *cl,
     const char *username, const char *password, char **user, char **tenant)
 {
 	int rc = 1;
@@ -150,7 +150,7 @@ out:
 }
 
 int
-km_family_revoke(struct gh_pg *db, const struct km_call *c, const char *family_id,
+km_family_revoke(struct gh_pg *db, const struct gh_call *c, const char *family_id,
     const char *tenant, const char *client_id, const char *reason)
 {
 	struct json_object *d;
@@ -175,10 +175,10 @@ km_family_revoke(struct gh_pg *db, const struct km_call *c, const char *family_i
 
 /* Mint in a transaction of its own (the grant's rows and the token's rows commit together). */
 static void
-mint_tx(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
+mint_tx(struct gh_call *c, struct gh_pg *db, const struct km_grant *g)
 {
 	if (gh_pg_tx_begin(db, 0) != 0) {
-		km_reply_oauth_error(c, 500, "server_error", "Database unavailable");
+		gh_reply_oauth_error(c, 500, "server_error", "Database unavailable");
 		return;
 	}
 	if (km_mint_reply(c, db, g) != 0) {
@@ -187,12 +187,12 @@ mint_tx(struct km_call *c, struct gh_pg *db, const struct km_grant *g)
 	}
 	if (gh_pg_tx_commit(db) != 0) {
 		gh_log_error("token_issue", c->request_id, "commit: %s", gh_pg_errmsg(db));
-		km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
+		gh_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 	}
 }
 
 static void
-grant_client_credentials(struct km_call *c, struct gh_pg *db, const struct km_client *cl,
+grant_client_credentials(struct gh_call *c, struct gh_pg *db, const struct km_client *cl,
     const char *scope)
 {
 	struct km_grant g = { .client = cl, .subject = cl->owner, .tenant = cl->tenant };
@@ -208,7 +208,7 @@ grant_client_credentials(struct km_call *c, struct gh_pg *db, const struct km_cl
 	granted = km_scopes_grant(db, cl->tenant, (const char *const *)roles, scope);
 	gh_ldap_strv_free(roles);
 	if (granted == NULL) {
-		km_reply_oauth_error(c, 500, "server_error", "Out of memory");
+		gh_reply_oauth_error(c, 500, "server_error", "Out of memory");
 		return;
 	}
 	g.scope = granted;
@@ -218,7 +218,7 @@ grant_client_credentials(struct km_call *c, struct gh_pg *db, const struct km_cl
 
 /* The grants of a user: password and the login page's code share this. */
 static void
-user_tokens(struct km_call *c, struct gh_pg *db, const struct km_client *cl, const char *user,
+user_tokens(struct gh_call *c, struct gh_pg *db, const struct km_client *cl, const char *user,
     const char *tenant, const char *scope)
 {
 	char **roles = km_user_roles(tenant, user);
@@ -229,7 +229,7 @@ user_tokens(struct km_call *c, struct gh_pg *db, const struct km_client *cl, con
 
 	gh_ldap_strv_free(roles);
 	if (granted == NULL || subject == NULL || family == NULL)
-		km_reply_oauth_error(c, 500, "server_error", "Out of memory");
+		gh_reply_oauth_error(c, 500, "server_error", "Out of memory");
 	else
 		mint_tx(c, db, &g);
 	free(granted);
@@ -238,14 +238,14 @@ user_tokens(struct km_call *c, struct gh_pg *db, const struct km_client *cl, con
 }
 
 static void
-grant_password(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
+grant_password(struct gh_call *c, struct gh_pg *db, const struct gh_form *f,
     const struct km_client *cl, const char *scope)
 {
 	const char *username = gh_form_get(f, "username"), *password = gh_form_get(f, "password");
 	char *user = NULL, *tenant = NULL;
 
 	if (username == NULL || password == NULL) {
-		km_reply_oauth_error(c, 400, "invalid_request", "username and password are required");
+		gh_reply_oauth_error(c, 400, "invalid_request", "username and password are required");
 		return;
 	}
 	switch (km_oauth_user_check(c, db, cl, username, password, &user, &tenant)) {
@@ -253,14 +253,14 @@ grant_password(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
 		user_tokens(c, db, cl, user, tenant, scope);
 		break;
 	case 2:
-		km_reply_oauth_error(c, 400, "invalid_grant",
+		gh_reply_oauth_error(c, 400, "invalid_grant",
 		    "account locked: too many failed sign-ins; try again later");
 		break;
 	case 1:
-		km_reply_oauth_error(c, 400, "invalid_grant", "Invalid user name or password");
+		gh_reply_oauth_error(c, 400, "invalid_grant", "Invalid user name or password");
 		break;
 	default:
-		km_reply_oauth_error(c, 500, "server_error", "The user store is unavailable");
+		gh_reply_oauth_error(c, 500, "server_error", "The user store is unavailable");
 		break;
 	}
 	free(user);
@@ -269,15 +269,15 @@ grant_password(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
 
 /* Refuse inside an open transaction: roll back, then reply. */
 static void
-tx_refuse(struct km_call *c, struct gh_pg *db, int status, const char *error, const char *why)
+tx_refuse(struct gh_call *c, struct gh_pg *db, int status, const char *error, const char *why)
 {
 	gh_pg_tx_rollback(db);
-	km_reply_oauth_error(c, status, error, why);
+	gh_reply_oauth_error(c, status, error, why);
 }
 
 /* Revoke a family because of a replayed code or refresh token, commit, refuse the request. */
 static void
-replay_refuse(struct km_call *c, struct gh_pg *db, const char *family, const char *tenant,
+replay_refuse(struct gh_call *c, struct gh_pg *db, const char *family, const char *tenant,
     const char *client_id, const char *reason, const char *why)
 {
 	if (km_family_revoke(db, c, family, tenant, client_id, reason) < 0) {
@@ -286,14 +286,14 @@ replay_refuse(struct km_call *c, struct gh_pg *db, const char *family, const cha
 		return;
 	}
 	if (gh_pg_tx_commit(db) != 0) {
-		km_reply_oauth_error(c, 500, "server_error", "The token family could not be revoked");
+		gh_reply_oauth_error(c, 500, "server_error", "The token family could not be revoked");
 		return;
 	}
-	km_reply_oauth_error(c, 400, "invalid_grant", why);
+	gh_reply_oauth_error(c, 400, "invalid_grant", why);
 }
 
 static void
-grant_authorization_code(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
+grant_authorization_code(struct gh_call *c, struct gh_pg *db, const struct gh_form *f,
     const struct km_client *cl)
 {
 	const char *code = gh_form_get(f, "code"), *redirect = gh_form_get(f, "redirect_uri");
@@ -303,14 +303,14 @@ grant_authorization_code(struct km_call *c, struct gh_pg *db, const struct gh_fo
 	PGresult *res = NULL;
 
 	if (code == NULL || code[0] == '\0' || redirect == NULL || verifier == NULL) {
-		km_reply_oauth_error(c, 400, "invalid_request",
+		gh_reply_oauth_error(c, 400, "invalid_request",
 		    "code, redirect_uri and code_verifier are required");
 		return;
 	}
 	gh_sha256_hex(code, strlen(code), hash);
 	p[0] = hash;
 	if (gh_pg_tx_begin(db, 0) != 0) {
-		km_reply_oauth_error(c, 500, "server_error", "Database unavailable");
+		gh_reply_oauth_error(c, 500, "server_error", "Database unavailable");
 		return;
 	}
 	res = gh_pg_exec(db, "SELECT client_id, subject, tenant, redirect_uri, code_challenge, scope, "
@@ -357,7 +357,7 @@ grant_authorization_code(struct km_call *c, struct gh_pg *db, const struct gh_fo
 			goto out;
 		}
 		if (gh_pg_tx_commit(db) != 0)
-			km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
+			gh_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 	}
 out:
 	if (res != NULL)
@@ -387,7 +387,7 @@ scope_subset(const char *want, const char *have)
 }
 
 static void
-grant_refresh_token(struct km_call *c, struct gh_pg *db, const struct gh_form *f,
+grant_refresh_token(struct gh_call *c, struct gh_pg *db, const struct gh_form *f,
     const struct km_client *cl, const char *scope)
 {
 	const char *token = gh_form_get(f, "refresh_token");
@@ -396,13 +396,13 @@ grant_refresh_token(struct km_call *c, struct gh_pg *db, const struct gh_form *f
 	PGresult *res = NULL;
 
 	if (token == NULL || token[0] == '\0') {
-		km_reply_oauth_error(c, 400, "invalid_request", "refresh_token is required");
+		gh_reply_oauth_error(c, 400, "invalid_request", "refresh_token is required");
 		return;
 	}
 	gh_sha256_hex(token, strlen(token), hash);
 	gh_pg_i64(nb, cl->not_before);
 	if (gh_pg_tx_begin(db, 0) != 0) {
-		km_reply_oauth_error(c, 500, "server_error", "Database unavailable");
+		gh_reply_oauth_error(c, 500, "server_error", "Database unavailable");
 		return;
 	}
 	res = gh_pg_exec(db, "SELECT client_id, family_id, subject, tenant, scope, status, "
@@ -448,7 +448,7 @@ grant_refresh_token(struct km_call *c, struct gh_pg *db, const struct gh_form *f
 			goto out;
 		}
 		if (gh_pg_tx_commit(db) != 0)
-			km_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
+			gh_reply_oauth_error(c, 500, "server_error", "The token could not be issued");
 	}
 out:
 	if (res != NULL)
@@ -466,33 +466,33 @@ km_form_repeated(const struct gh_form *f)
 }
 
 int
-km_oauth_form_parse(struct km_call *c, struct gh_form *f)
+km_oauth_form_parse(struct gh_call *c, struct gh_form *f)
 {
 	const char *rep;
 
 	memset(f, 0, sizeof(*f));
-	if (!km_call_ctype_is(c, "application/x-www-form-urlencoded")) {
-		km_reply_oauth_error(c, 400, "invalid_request",
+	if (!gh_call_ctype_is(c, "application/x-www-form-urlencoded")) {
+		gh_reply_oauth_error(c, 400, "invalid_request",
 		    "The body must be application/x-www-form-urlencoded");
 		return -1;
 	}
 	if (gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, f) != 0) {
 		gh_form_free(f);
-		km_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
+		gh_reply_oauth_error(c, 400, "invalid_request", "Malformed form body");
 		return -1;
 	}
 	if ((rep = km_form_repeated(f)) != NULL) {
 		char why[128];
 		snprintf(why, sizeof(why), "Parameter %.64s is repeated", rep);
 		gh_form_free(f);
-		km_reply_oauth_error(c, 400, "invalid_request", why);
+		gh_reply_oauth_error(c, 400, "invalid_request", why);
 		return -1;
 	}
 	return 0;
 }
 
 static void
-token_endpoint(struct km_call *c, struct gh_pg *db)
+token_endpoint(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_form f = { 0 };
 	struct km_client cl;
@@ -506,21 +506,21 @@ token_endpoint(struct km_call *c, struct gh_pg *db)
 	gt = gh_form_get(&f, "grant_type");
 	scope = gh_form_get(&f, "scope");
 	if (gt == NULL || gt[0] == '\0') {
-		km_reply_oauth_error(c, 400, "invalid_request", "grant_type is required");
+		gh_reply_oauth_error(c, 400, "invalid_request", "grant_type is required");
 		goto out;
 	}
 	if (strcmp(gt, "client_credentials") != 0 && strcmp(gt, "password") != 0 &&
 	    strcmp(gt, "authorization_code") != 0 && strcmp(gt, "refresh_token") != 0) {
-		km_reply_oauth_error(c, 400, "unsupported_grant_type", "Unsupported grant_type");
+		gh_reply_oauth_error(c, 400, "unsupported_grant_type", "Unsupported grant_type");
 		goto out;
 	}
 	if (!km_client_allows_grant(&cl, gt)) {
-		km_reply_oauth_error(c, 400, "unauthorized_client",
+		gh_reply_oauth_error(c, 400, "unauthorized_client",
 		    "The client is not registered for this grant type");
 		goto out;
 	}
 	if (!km_scope_syntax_ok(scope)) {
-		km_reply_oauth_error(c, 400, "invalid_scope", "Malformed scope");
+		gh_reply_oauth_error(c, 400, "invalid_scope", "Malformed scope");
 		goto out;
 	}
 	if (strcmp(gt, "client_credentials") == 0)
@@ -550,7 +550,7 @@ out:
  * failures and audits.
  */
 static int
-token_fast(struct km_call *c)
+token_fast(struct gh_call *c)
 {
 	struct gh_form f = { 0 };
 	struct km_client cl;
@@ -559,7 +559,7 @@ token_fast(struct km_call *c)
 
 	memset(&cl, 0, sizeof(cl));
 	if (km.token_alg == GH_JOSE_RS256 || !km_keys_fresh(KM_KEYS_SIGN_MAX_AGE_MS) ||
-	    !km_call_ctype_is(c, "application/x-www-form-urlencoded") ||
+	    !gh_call_ctype_is(c, "application/x-www-form-urlencoded") ||
 	    gh_form_parse(c->body ? c->body : "", c->body_len, FORM_MAX_PAIRS, &f) != 0)
 		goto out;
 	gt = gh_form_get(&f, "grant_type");
@@ -583,6 +583,6 @@ out:
 void
 km_oauth_routes(struct gh_router *pub)
 {
-	km_route_fast(pub, "POST", "/oauth2/token", token_fast, token_endpoint);
+	gh_call_route_fast(pub, "POST", "/oauth2/token", token_fast, token_endpoint);
 	km_authorize_routes(pub);
 }

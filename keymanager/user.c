@@ -62,7 +62,7 @@ km_user_lock_key(const char *tenant, const char *user, char *key, size_t len)
 }
 
 int
-km_user_login(struct km_call *c, struct gh_pg *db, const char *tenant, const char *user,
+km_user_login(struct gh_call *c, struct gh_pg *db, const char *tenant, const char *user,
     const char *password)
 {
 	struct gh_ldap *ld;

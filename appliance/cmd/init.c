@@ -75,7 +75,7 @@ role_components(const char *node_role, const char *comps[][2], size_t max)
 {
 	static const char *const all[][2] = {
 		{ "node", "-" }, { "publisher", "-" }, { "portal", "-" }, { "keymanager", "-" },
-		{ "trafficmanager", "-" }, { "gw-internal", "internal" }, { "gw-external", "external" },
+		{ "trafficmanager", "-" }, { "gw-internal", "Internal" }, { "gw-external", "External" },
 	};
 	size_t n = 0;
 

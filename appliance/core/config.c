@@ -54,6 +54,12 @@ static const struct gh_setting_def node_settings[] = {
 	    "how long the data feed keeps events" },
 	{ "node.run_as", GH_SET_STR, "nobody", 0, 0, NULL, 0,
 	    "user the daemons switch to after binding their ports (when started as root)" },
+	{ "cluster.keymanager_url", GH_SET_URL, "https://localhost:9445", 0, 0, NULL, 0,
+	    "the key manager's public URL: token issuer and JWKS (equals keymanager.public_url)" },
+	{ "cluster.keymanager_internal_url", GH_SET_URL, "https://localhost:9447", 0, 0, NULL, 0,
+	    "the key manager's internal API (mutual TLS)" },
+	{ "cluster.feed_url", GH_SET_URL, "https://localhost:9446", 0, 0, NULL, 0,
+	    "the publisher's data feed (mutual TLS)" },
 };
 
 static const struct gh_setting_def keymanager_settings[] = {
@@ -74,6 +80,31 @@ static const struct gh_setting_def keymanager_settings[] = {
 	{ "keymanager.lockout_duration", GH_SET_DURATION, "15m", 1000, 86400000, NULL, 0, "how long a lock-out lasts" },
 };
 
+static const struct gh_setting_def publisher_settings[] = {
+	{ "publisher.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0, "address of the REST and feed ports" },
+	{ "publisher.port", GH_SET_PORT, "9443", 0, 0, NULL, 0,
+	    "publisher and admin REST API, web console (HTTPS)" },
+	{ "publisher.feed_port", GH_SET_PORT, "9446", 0, 0, NULL, 0,
+	    "gateway data feed and enrolment (HTTPS, mutual TLS except enrolment)" },
+	{ "publisher.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "publisher.mgmt_port", GH_SET_PORT, "19443", 0, 0, NULL, 0, "management port (/health, /metrics)" },
+	{ "publisher.workers", GH_SET_INT, "4", 1, 64, NULL, 0, "worker threads (database)" },
+	{ "publisher.max_revisions", GH_SET_INT, "5", 1, 100, NULL, 0, "revisions kept per API" },
+	{ "publisher.feed_poll_timeout", GH_SET_DURATION, "30s", 100, 300000, NULL, 0,
+	    "longest wait of an events long-poll" },
+};
+
+static const struct gh_setting_def portal_settings[] = {
+	{ "portal.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0, "address of the REST port" },
+	{ "portal.port", GH_SET_PORT, "9444", 0, 0, NULL, 0, "DevPortal REST API and web UI (HTTPS)" },
+	{ "portal.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "portal.mgmt_port", GH_SET_PORT, "19444", 0, 0, NULL, 0, "management port (/health, /metrics)" },
+	{ "portal.workers", GH_SET_INT, "4", 1, 64, NULL, 0, "worker threads (database, LDAP)" },
+	{ "portal.sites", GH_SET_STR, "*=*", 0, 0, NULL, 0,
+	    "sites by host name and the environments each lists: "
+	    "'portal.example.com=External; *=Internal,External' ('*' any host, any environment)" },
+};
+
 static const struct {
 	const struct gh_setting_def *defs;
 	size_t n;
@@ -82,6 +113,10 @@ static const struct {
 	[GH_COMP_NODE] = { node_settings, sizeof(node_settings) / sizeof(node_settings[0]), NULL },
 	[GH_COMP_KEYMANAGER] = { keymanager_settings,
 	    sizeof(keymanager_settings) / sizeof(keymanager_settings[0]), "keymanager." },
+	[GH_COMP_PUBLISHER] = { publisher_settings,
+	    sizeof(publisher_settings) / sizeof(publisher_settings[0]), "publisher." },
+	[GH_COMP_PORTAL] = { portal_settings,
+	    sizeof(portal_settings) / sizeof(portal_settings[0]), "portal." },
 };
 
 /* Known component prefixes (also of tables that later binaries add). */

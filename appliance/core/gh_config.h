@@ -17,6 +17,8 @@
 enum gh_component {
 	GH_COMP_NODE,           /* the gatehouse command: node settings only */
 	GH_COMP_KEYMANAGER,
+	GH_COMP_PUBLISHER,
+	GH_COMP_PORTAL,
 	GH_COMP_COUNT,
 	GH_COMP_ALL = GH_COMP_COUNT,  /* every table (check-config) */
 };

@@ -304,6 +304,15 @@ int gh_pg_schema_version(struct gh_pg *db, int64_t *out);
 int gh_outbox_append(struct gh_pg *db, const char *tenant, const char *type,
     const char *payload_json, int64_t *id_out);
 
+/*
+ * The same for an event that only some gateway environments may see:
+ * environments_json is a JSON array of environment names (the feed serves
+ * the event only to those), or NULL for every environment (what
+ * gh_outbox_append writes).
+ */
+int gh_outbox_append_env(struct gh_pg *db, const char *tenant, const char *type,
+    const char *payload_json, const char *environments_json, int64_t *id_out);
+
 struct gh_outbox_event {
 	int64_t id;
 	char *tenant;

@@ -27,9 +27,16 @@ int
 gh_outbox_append(struct gh_pg *db, const char *tenant, const char *type,
     const char *payload_json, int64_t *id_out)
 {
+	return gh_outbox_append_env(db, tenant, type, payload_json, NULL, id_out);
+}
+
+int
+gh_outbox_append_env(struct gh_pg *db, const char *tenant, const char *type,
+    const char *payload_json, const char *environments_json, int64_t *id_out)
+{
 	char key[24], idbuf[24];
 	const char *lock_params[1] = { gh_pg_i64(key, GH_PG_LOCK_OUTBOX) };
-	const char *ins_params[3] = { tenant, type, payload_json };
+	const char *ins_params[4] = { tenant, type, payload_json, environments_json };
 	const char *notify_params[2] = { GH_OUTBOX_CHANNEL, NULL };
 	int64_t id;
 
@@ -46,8 +53,10 @@ gh_outbox_append(struct gh_pg *db, const char *tenant, const char *type,
 	    gh_pg_cmd(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1,
 	    lock_params, NULL) != 0)
 		return -1;
-	if (gh_pg_query_int64(db, "INSERT INTO gh_events (tenant, type, payload) "
-	    "VALUES ($1, $2, $3::jsonb) RETURNING id", 3, ins_params, &id) != 0)
+	if (gh_pg_query_int64(db, "INSERT INTO gh_events (tenant, type, payload, environments) "
+	    "VALUES ($1, $2, $3::jsonb, CASE WHEN $4::jsonb IS NULL THEN NULL "
+	    "ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb)) END) RETURNING id",
+	    4, ins_params, &id) != 0)
 		return -1;
 	notify_params[1] = gh_pg_i64(idbuf, id);
 	if (gh_pg_cmd(db, "SELECT pg_notify($1, $2)", 2, notify_params, NULL) != 0)

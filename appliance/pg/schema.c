@@ -203,10 +203,138 @@ static const char *const v3_backend_keys[] = {
 	NULL
 };
 
+/*
+ * Version 4: the control plane (publisher, admin, portal).  Gateway
+ * environments (Internal and External made here), APIs (the WSO2 object
+ * as given, with the columns that queries need), their lifecycle history,
+ * immutable revisions and deployments, applications and subscriptions,
+ * throttling and deny policies (WSO2's defaults under tenant '*', visible
+ * to every tenant), and per-event environments so that the feed serves a
+ * gateway only what its environment may see (NULL: every environment).
+ */
+static const char *const v4_control_plane[] = {
+	"ALTER TABLE gh_events ADD COLUMN environments text[]",
+	"CREATE TABLE gh_environments ("
+	"  name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),"
+	"  display_name text NOT NULL,"
+	"  type text NOT NULL CHECK (type IN ('internal', 'external')),"
+	"  description text NOT NULL DEFAULT '',"
+	"  vhosts jsonb NOT NULL DEFAULT '[]',"
+	"  created_at timestamptz NOT NULL DEFAULT now())",
+	"INSERT INTO gh_environments (name, display_name, type, description, vhosts) VALUES "
+	"  ('Internal', 'Internal', 'internal', 'Gateways in the LAN',"
+	"   '[{\"host\": \"localhost\", \"httpsPort\": 8244, \"httpPort\": 8281}]'),"
+	"  ('External', 'External', 'external', 'Internet-facing gateways in the DMZ',"
+	"   '[{\"host\": \"localhost\", \"httpsPort\": 8243}]')",
+	"CREATE TABLE gh_apis ("
+	"  id text PRIMARY KEY,"
+	"  tenant text NOT NULL,"
+	"  name text NOT NULL,"
+	"  context text NOT NULL,"
+	"  version text NOT NULL,"
+	"  provider text NOT NULL,"
+	"  status text NOT NULL DEFAULT 'CREATED' CHECK (status IN ('CREATED', 'PROTOTYPED',"
+	"    'PUBLISHED', 'BLOCKED', 'DEPRECATED', 'RETIRED')),"
+	"  is_default_version boolean NOT NULL DEFAULT false,"
+	"  definition jsonb NOT NULL,"
+	"  swagger text,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  updated_at timestamptz NOT NULL DEFAULT now(),"
+	"  UNIQUE (tenant, context, version),"
+	"  UNIQUE (tenant, name, version))",
+	"CREATE TABLE gh_api_lifecycle ("
+	"  id bigserial PRIMARY KEY,"
+	"  api_id text NOT NULL REFERENCES gh_apis ON DELETE CASCADE,"
+	"  previous_state text,"
+	"  post_state text NOT NULL,"
+	"  action text,"
+	"  actor text NOT NULL,"
+	"  at timestamptz NOT NULL DEFAULT now())",
+	"CREATE INDEX gh_api_lifecycle_api ON gh_api_lifecycle (api_id)",
+	"CREATE TABLE gh_api_revisions ("
+	"  id text PRIMARY KEY,"
+	"  api_id text NOT NULL REFERENCES gh_apis ON DELETE CASCADE,"
+	"  number integer NOT NULL,"
+	"  description text NOT NULL DEFAULT '',"
+	"  definition jsonb NOT NULL,"
+	"  swagger text,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  UNIQUE (api_id, number))",
+	"CREATE TABLE gh_deployments ("
+	"  api_id text NOT NULL REFERENCES gh_apis ON DELETE CASCADE,"
+	"  environment text NOT NULL REFERENCES gh_environments ON UPDATE CASCADE,"
+	"  revision_id text NOT NULL REFERENCES gh_api_revisions,"
+	"  vhost text NOT NULL,"
+	"  display_on_devportal boolean NOT NULL DEFAULT true,"
+	"  deployed_at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (api_id, environment))",
+	"ALTER TABLE gh_applications ADD COLUMN description text NOT NULL DEFAULT ''",
+	"ALTER TABLE gh_applications ADD COLUMN groups text[] NOT NULL DEFAULT '{}'",
+	"ALTER TABLE gh_applications ADD COLUMN attributes jsonb NOT NULL DEFAULT '{}'",
+	"ALTER TABLE gh_applications ADD COLUMN status text NOT NULL DEFAULT 'APPROVED'",
+	"ALTER TABLE gh_applications ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now()",
+	"CREATE UNIQUE INDEX gh_applications_owner_name ON gh_applications (tenant, owner, name)",
+	"CREATE TABLE gh_subscriptions ("
+	"  id text PRIMARY KEY,"
+	"  api_id text NOT NULL REFERENCES gh_apis ON DELETE CASCADE,"
+	"  app_id text NOT NULL REFERENCES gh_applications ON DELETE CASCADE,"
+	"  tenant text NOT NULL,"
+	"  api_tenant text NOT NULL,"
+	"  tier text NOT NULL,"
+	"  status text NOT NULL DEFAULT 'UNBLOCKED'"
+	"    CHECK (status IN ('UNBLOCKED', 'BLOCKED', 'PROD_ONLY_BLOCKED')),"
+	"  subscriber text NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  updated_at timestamptz NOT NULL DEFAULT now(),"
+	"  UNIQUE (api_id, app_id))",
+	"CREATE INDEX gh_subscriptions_app ON gh_subscriptions (app_id)",
+	"CREATE TABLE gh_throttle_policies ("
+	"  id text PRIMARY KEY,"
+	"  tenant text NOT NULL,"
+	"  kind text NOT NULL CHECK (kind IN ('subscription', 'application', 'advanced')),"
+	"  name text NOT NULL,"
+	"  definition jsonb NOT NULL,"
+	"  builtin boolean NOT NULL DEFAULT false,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  updated_at timestamptz NOT NULL DEFAULT now(),"
+	"  UNIQUE (tenant, kind, name))",
+	/* WSO2's defaults (DESIGN.md "Interfaces"); count 0 with type UNLIMITED is Unlimited. */
+	"INSERT INTO gh_throttle_policies (id, tenant, kind, name, builtin, definition) "
+	"SELECT 'builtin-' || kind || '-' || name, '*', kind, name, true, jsonb_build_object("
+	"  'policyName', name, 'displayName', name, 'description', descr, 'isDeployed', true,"
+	"  'defaultLimit', CASE WHEN cnt = 0 THEN jsonb_build_object('type', 'UNLIMITED') ELSE"
+	"  jsonb_build_object('type', 'REQUESTCOUNTLIMIT', 'requestCount', jsonb_build_object("
+	"  'timeUnit', 'min', 'unitTime', 1, 'requestCount', cnt)) END) FROM (VALUES"
+	"  ('subscription', 'Gold', 5000, 'Allows 5000 requests per minute'),"
+	"  ('subscription', 'Silver', 2000, 'Allows 2000 requests per minute'),"
+	"  ('subscription', 'Bronze', 1000, 'Allows 1000 requests per minute'),"
+	"  ('subscription', 'Unauthenticated', 500, 'Allows 500 requests per minute'),"
+	"  ('subscription', 'Unlimited', 0, 'Allows unlimited requests'),"
+	"  ('application', '10PerMin', 10, 'Allows 10 requests per minute'),"
+	"  ('application', '20PerMin', 20, 'Allows 20 requests per minute'),"
+	"  ('application', '50PerMin', 50, 'Allows 50 requests per minute'),"
+	"  ('application', 'Unlimited', 0, 'Allows unlimited requests'),"
+	"  ('advanced', '10KPerMin', 10000, 'Allows 10000 requests per minute'),"
+	"  ('advanced', '20KPerMin', 20000, 'Allows 20000 requests per minute'),"
+	"  ('advanced', '50KPerMin', 50000, 'Allows 50000 requests per minute'),"
+	"  ('advanced', 'Unlimited', 0, 'Allows unlimited requests')"
+	") AS d(kind, name, cnt, descr)",
+	"CREATE TABLE gh_deny_policies ("
+	"  id text PRIMARY KEY,"
+	"  tenant text NOT NULL,"
+	"  condition_type text NOT NULL CHECK (condition_type IN ('API', 'APPLICATION', 'USER', 'IP', 'IPRANGE')),"
+	"  condition_value jsonb NOT NULL,"
+	"  condition_status boolean NOT NULL DEFAULT true,"
+	"  created_at timestamptz NOT NULL DEFAULT now())",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
 	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
 	{ 3, "backend JWT keys of gateways", v3_backend_keys },
+	{ 4, "control plane: environments, APIs, revisions, deployments, subscriptions, policies",
+	    v4_control_plane },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);

@@ -1,0 +1,53 @@
+/*
+ * What every control-plane daemon (publisher, portal; the key manager
+ * keeps its own copy from before) does around its routes: listeners with
+ * the node's http.* limits, a TLS server context from the node's PKI
+ * folder, the management port's /health, the privilege drop after binding,
+ * and a loop that SIGTERM or SIGINT ends by draining every listener.
+ */
+#ifndef GH_SERVICE_H
+#define GH_SERVICE_H
+
+#include <openssl/ssl.h>
+
+#include "core/gh_http.h"
+#include "core/gh_router.h"
+#include "core/gh_settings.h"
+
+struct event_base;
+
+/*
+ * Listen on addr:port with cfg's http.* limits, routing through r.  ssl
+ * (NULL: plain HTTP) and mtls_allow (NULL: no client certificate check)
+ * are borrowed; with_proxies takes http.trusted_proxies.  Logs the port.
+ * Returns the server, or NULL after printing "prog: name port ...: why".
+ */
+struct gh_http_server *gh_service_listen(struct event_base *base, const struct gh_settings *cfg,
+    const char *prog, const char *name, const char *addr, int port, SSL_CTX *ssl,
+    const char *mtls_allow, struct gh_router *r, int with_proxies);
+
+/*
+ * TLS server context of component comp from node.data_dir/pki/COMP.crt
+ * and .key; with client_ca, client certificates signed by the node's CA
+ * are required.  NULL after printing why.
+ */
+SSL_CTX *gh_service_tls(const struct gh_settings *cfg, const char *prog, const char *comp,
+    int client_ca);
+
+/* TLS client context trusting the node's CA, presenting comp's certificate (NULL: none). */
+SSL_CTX *gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const char *comp);
+
+/* Add GET /health answering {"status":"UP","component":component} to r (static string). */
+void gh_service_health_route(struct gh_router *r, const char *component);
+
+/* Drop to node.run_as when running as root.  0, or -1 after printing why. */
+int gh_service_drop(const struct gh_settings *cfg, const char *prog);
+
+/*
+ * Run base until SIGTERM or SIGINT, then shut the n servers down (5 s of
+ * grace for requests in flight) and return.  0, or -1 when the signal
+ * events could not be set up.
+ */
+int gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t n);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * Start-up and shutdown shared by the control-plane daemons (gh_service.h):
+ * listeners configured from the node file, TLS contexts from the node's
+ * PKI folder, /health, the privilege drop, and a graceful stop on SIGTERM.
+ * The servers and contexts stay the caller's to free.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/gh_log.h"
+#include "core/gh_proc.h"
+#include "core/gh_service.h"
+#include "core/gh_tls.h"
+
+struct gh_http_server *
+gh_service_listen(struct event_base *base, const struct gh_settings *cfg, const char *prog,
+    const char *name, const char *addr, int port, SSL_CTX *ssl, const char *mtls_allow,
+    struct gh_router *r, int with_proxies)
+{
+	struct gh_http_server_cfg sc;
+	struct gh_http_server *srv;
+	char err[256];
+
+	memset(&sc, 0, sizeof(sc));
+	gh_http_limits_default(&sc.limits);
+	sc.limits.max_header_bytes = (size_t)gh_settings_int(cfg, "http.max_header_bytes");
+	sc.limits.max_headers = (size_t)gh_settings_int(cfg, "http.max_headers");
+	sc.limits.max_body_bytes = (size_t)gh_settings_int(cfg, "http.max_body_bytes");
+	sc.limits.header_timeout_ms = (int)gh_settings_int(cfg, "http.header_timeout");
+	sc.limits.idle_timeout_ms = (int)gh_settings_int(cfg, "http.idle_timeout");
+	sc.name = name;
+	sc.ssl = ssl;
+	sc.mtls_allow = mtls_allow;
+	sc.trusted_proxies = with_proxies ? gh_settings_str(cfg, "http.trusted_proxies") : NULL;
+	sc.handler = gh_router_handler;
+	sc.arg = r;
+	srv = gh_http_server_new(base, &sc);
+	if (srv == NULL || gh_http_server_listen(srv, addr, port, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s port %s:%d: %s\n", prog, name, addr, port,
+		    srv ? err : "out of memory");
+		gh_http_server_free(srv);
+		return NULL;
+	}
+	gh_log_info("listening", NULL, "%s on %s:%d", name, addr, gh_http_server_port(srv));
+	return srv;
+}
+
+static void
+pki_paths(const struct gh_settings *cfg, const char *comp, char crt[600], char key[600], char ca[600])
+{
+	const char *dir = gh_settings_str(cfg, "node.data_dir");
+
+	snprintf(crt, 600, "%s/pki/%s.crt", dir, comp);
+	snprintf(key, 600, "%s/pki/%s.key", dir, comp);
+	snprintf(ca, 600, "%s/pki/ca.crt", dir);
+}
+
+SSL_CTX *
+gh_service_tls(const struct gh_settings *cfg, const char *prog, const char *comp, int client_ca)
+{
+	char crt[600], key[600], ca[600], err[256];
+	SSL_CTX *ctx;
+
+	pki_paths(cfg, comp, crt, key, ca);
+	ctx = gh_tls_server_ctx(crt, key, client_ca ? ca : NULL, err, sizeof(err));
+	if (ctx == NULL)
+		fprintf(stderr, "%s: TLS: %s (run gatehouse init first)\n", prog, err);
+	return ctx;
+}
+
+SSL_CTX *
+gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const char *comp)
+{
+	char crt[600], key[600], ca[600], err[256];
+	SSL_CTX *ctx;
+
+	pki_paths(cfg, comp ? comp : "node", crt, key, ca);
+	ctx = gh_tls_client_ctx(ca, comp ? crt : NULL, comp ? key : NULL, err, sizeof(err));
+	if (ctx == NULL)
+		fprintf(stderr, "%s: TLS client: %s\n", prog, err);
+	return ctx;
+}
+
+static void
+health(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
+{
+	char body[160];
+	int n;
+
+	(void)m;
+	n = snprintf(body, sizeof(body), "{\"status\":\"UP\",\"component\":\"%s\"}", (const char *)arg);
+	gh_http_respond(req, 200, "application/json", body, (size_t)n);
+}
+
+void
+gh_service_health_route(struct gh_router *r, const char *component)
+{
+	gh_router_add(r, "GET", "/health", health, (void *)component);
+}
+
+int
+gh_service_drop(const struct gh_settings *cfg, const char *prog)
+{
+	char err[256];
+
+	if (getuid() == 0 && gh_proc_drop_privileges(gh_settings_str(cfg, "node.run_as"), err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return -1;
+	}
+	return 0;
+}
+
+struct run_state {
+	struct event_base *base;
+	struct gh_http_server **servers;
+	size_t n;
+	int pending;
+};
+
+static void
+shutdown_done(void *arg)
+{
+	struct run_state *st = arg;
+
+	if (--st->pending == 0)
+		event_base_loopexit(st->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct run_state *st = arg;
+
+	(void)what;
+	if (st->pending > 0)
+		return;
+	gh_log_info("shutdown", NULL, "signal %d: finishing requests in flight", (int)sig);
+	for (size_t i = 0; i < st->n; i++)
+		if (st->servers[i] != NULL)
+			st->pending++;
+	if (st->pending == 0) {
+		event_base_loopexit(st->base, NULL);
+		return;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		if (st->servers[i] != NULL)
+			gh_http_server_shutdown(st->servers[i], 5000, shutdown_done, st);
+}
+
+int
+gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t n)
+{
+	struct run_state st = { base, servers, n, 0 };
+	struct event *term = evsignal_new(base, SIGTERM, on_signal, &st);
+	struct event *intr = evsignal_new(base, SIGINT, on_signal, &st);
+	int rc = -1;
+
+	if (term != NULL && intr != NULL && evsignal_add(term, NULL) == 0 &&
+	    evsignal_add(intr, NULL) == 0) {
+		event_base_dispatch(base);
+		rc = 0;
+	}
+	if (term != NULL)
+		event_free(term);
+	if (intr != NULL)
+		event_free(intr);
+	return rc;
+}
