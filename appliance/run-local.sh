@@ -71,14 +71,21 @@ if [ ! -f "$VAR/admin-password" ]; then
 fi
 "$GH" init --first --config "$VAR/gatehouse.conf" --admin-password-file "$VAR/admin-password"
 
-# The key manager (HTTPS 9445, internal 9447, management 19445 on loopback).
-KM=$ROOT/build/bin/gatehouse-keymanager
-if [ ! -f "$VAR/keymanager.pid" ] || ! kill -0 "$(cat "$VAR/keymanager.pid")" 2>/dev/null; then
-	"$KM" --config "$VAR/gatehouse.conf" >>"$VAR/keymanager.log" 2>&1 &
-	echo $! >"$VAR/keymanager.pid"
-fi
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:19445/health >/dev/null && break; sleep 0.1; done
-curl -sf http://127.0.0.1:19445/health >/dev/null || { echo "make run: the key manager did not start (see var/keymanager.log)"; tail -5 "$VAR/keymanager.log"; exit 1; }
+# start NAME BINARY MGMT_PORT: one daemon of the node, unless it already runs; waits for /health.
+start() {
+	local name=$1 bin=$ROOT/build/bin/$2 mport=$3
+	if [ ! -f "$VAR/$name.pid" ] || ! kill -0 "$(cat "$VAR/$name.pid")" 2>/dev/null; then
+		"$bin" --config "$VAR/gatehouse.conf" >>"$VAR/$name.log" 2>&1 &
+		echo $! >"$VAR/$name.pid"
+	fi
+	for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$mport/health" >/dev/null && return 0; sleep 0.1; done
+	echo "make run: $name did not start (see var/$name.log)"; tail -5 "$VAR/$name.log"; exit 1
+}
+# The key manager (HTTPS 9445, internal 9447), the publisher (REST 9443, feed 9446) and the
+# portal (REST 9444); management ports 1944x on loopback.
+start keymanager gatehouse-keymanager 19445
+start publisher gatehouse-publisher 19443
+start portal gatehouse-portal 19444
 
 CA=$VAR/data/pki/ca.crt
 PW=$(cat "$VAR/admin-password")
@@ -96,7 +103,10 @@ cat <<MSG
 
 Gatehouse all-in-one node is up:
   key manager  https://localhost:9445  (OAuth2; metadata at /.well-known/oauth-authorization-server)
-               health and metrics: http://127.0.0.1:19445/health, /metrics
+  publisher    https://localhost:9443/api/am/publisher/v4/apis   admin: /api/am/admin/v4/...
+  data feed    https://localhost:9446/internal/data/v1/...   (gateway certificates only)
+  portal       https://localhost:9444/api/am/devportal/v3/apis
+               health and metrics: http://127.0.0.1:1944{5,3,4}/health, /metrics
   PostgreSQL   $PGC  (gatehouse's own login: user gatehouse, password in var/dbpw)
   slapd        ldap://127.0.0.1:$LDAP_PORT  base dc=gatehouse  (root password in var/slapd/rootpw)
   config       var/gatehouse.conf   (check it: build/bin/gatehouse check-config var/gatehouse.conf)
@@ -108,6 +118,11 @@ Get a token with curl (demo client registered by DCR: var/demo-client.json):
        https://localhost:9445/oauth2/token -d grant_type=client_credentials
   curl --cacert var/data/pki/ca.crt -u '$CID:$CSECRET' \\
        https://localhost:9445/oauth2/token -d grant_type=password -d username=admin -d 'password=$PW' -d 'scope=apim:api_view'
+List APIs in the publisher with a management token:
+  TOKEN=\$(curl -s --cacert var/data/pki/ca.crt -u '$CID:$CSECRET' https://localhost:9445/oauth2/token \\
+       -d grant_type=password -d username=admin -d 'password=$PW' -d 'scope=apim:api_view apim:api_create' |
+       sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p')
+  curl --cacert var/data/pki/ca.crt -H "Authorization: Bearer \$TOKEN" https://localhost:9443/api/am/publisher/v4/apis
 Register your own client (WSO2 DCR):
   curl --cacert var/data/pki/ca.crt -u 'admin:$PW' -H 'Content-Type: application/json' \\
        https://localhost:9445/client-registration/v0.17/register \\
