@@ -73,7 +73,7 @@ check_eq "config with KEK still valid" 0 "$("$GH" check-config "$D/node.conf" >/
 for c in node publisher portal keymanager trafficmanager gw-internal gw-external; do
 	check_ok "certificate $c verifies" openssl verify -CAfile "$D/data/pki/ca.crt" "$D/data/pki/$c.crt"
 done
-check_match "gateway certificate names its role and environment" "URI:gatehouse://gw-external/external/test1" \
+check_match "gateway certificate names its role and environment" "URI:gatehouse://gw-external/External/test1" \
 	"$(openssl x509 -in "$D/data/pki/gw-external.crt" -noout -ext subjectAltName)"
 q() { psql "host=127.0.0.1 port=$GH_TEST_PG_PORT user=postgres dbname=$db" -qAt -c "$1"; }
 check_eq "migrations applied" "1" "$(q 'SELECT count(*) > 0 FROM gh_schema_migrations' | sed 's/t/1/')"
