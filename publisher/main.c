@@ -7,7 +7,6 @@
  */
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,36 +22,17 @@
 
 struct pub pub;
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: " PROG " [--config FILE]\n");
-}
-
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = GH_CONFIG_DEFAULT, *addr;
+	const char *config, *addr;
 	struct gh_http_server *servers[3] = { NULL, NULL, NULL };
 	struct gh_router *routers[3] = { NULL, NULL, NULL };
 	char jwks[600];
-	int o, rc = 1, lvl;
+	int rc = 1, lvl;
 
-	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (o != 'c') {
-			usage();
-			return 2;
-		}
-		config = optarg;
-	}
-	if (optind != argc) {
-		usage();
+	if (gh_service_args(argc, argv, PROG, &config) != 0)
 		return 2;
-	}
 	pub.cfg = gh_config_load(config, GH_COMP_PUBLISHER);
 	if (pub.cfg == NULL)
 		return 1;

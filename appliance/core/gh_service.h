@@ -8,6 +8,8 @@
 #ifndef GH_SERVICE_H
 #define GH_SERVICE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 
 #include "core/gh_http.h"
@@ -36,6 +38,26 @@ SSL_CTX *gh_service_tls(const struct gh_settings *cfg, const char *prog, const c
 
 /* TLS client context trusting the node's CA, presenting comp's certificate (NULL: none). */
 SSL_CTX *gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const char *comp);
+
+/*
+ * Parse the daemon's command line: [--config FILE] (default
+ * GH_CONFIG_DEFAULT) into *config.  0, or the exit status 2 after printing
+ * the usage line.
+ */
+int gh_service_args(int argc, char **argv, const char *prog, const char **config);
+
+/* One counter or gauge of a /metrics page. */
+struct gh_metric {
+	const char *name, *help;
+	const uint64_t *counter;        /* a counter read atomically, or NULL ... */
+	int64_t gauge;                  /* ... for a gauge of this value */
+};
+
+/*
+ * Render metrics in Prometheus text format into buf (len bytes; output cut
+ * at a whole line when it does not fit).  Returns the length written.
+ */
+size_t gh_service_metrics(char *buf, size_t len, const struct gh_metric *m, size_t n);
 
 /* Add GET /health answering {"status":"UP","component":component} to r (static string). */
 void gh_service_health_route(struct gh_router *r, const char *component);

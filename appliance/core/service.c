@@ -5,11 +5,13 @@
  * The servers and contexts stay the caller's to free.
  */
 #include <event2/event.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/gh_config.h"
 #include "core/gh_log.h"
 #include "core/gh_proc.h"
 #include "core/gh_service.h"
@@ -169,4 +171,53 @@ gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t 
 	if (intr != NULL)
 		event_free(intr);
 	return rc;
+}
+
+int
+gh_service_args(int argc, char **argv, const char *prog, const char **config)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	*config = GH_CONFIG_DEFAULT;
+	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (o != 'c')
+			goto usage;
+		*config = optarg;
+	}
+	if (optind == argc)
+		return 0;
+usage:
+	fprintf(stderr, "usage: %s [--config FILE]\n", prog);
+	return 2;
+}
+
+size_t
+gh_service_metrics(char *buf, size_t len, const struct gh_metric *m, size_t n)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int k;
+
+		if (m[i].counter != NULL)
+			k = snprintf(buf + used, len - used, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+			    m[i].name, m[i].help, m[i].name, m[i].name,
+			    (unsigned long long)__atomic_load_n(m[i].counter, __ATOMIC_RELAXED));
+		else
+			k = snprintf(buf + used, len - used, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n",
+			    m[i].name, m[i].help, m[i].name, m[i].name, (long long)m[i].gauge);
+		if (k < 0 || (size_t)k >= len - used) {
+			buf[used] = '\0';
+			break;
+		}
+		used += (size_t)k;
+	}
+	return used;
 }
