@@ -105,7 +105,7 @@ block_tx(struct gh_pg *db, void *arg)
 	struct block_tx *t = arg;
 	struct pub_api_row row = { 0 };
 	struct json_object *det;
-	const char *p[3] = { t->sub_id, t->p->tenant, t->state };
+	const char *p[2] = { t->sub_id, t->p->tenant };
 	char *api = NULL, *prev = NULL;
 	PGresult *res;
 	int rc = -1;
@@ -128,8 +128,9 @@ block_tx(struct gh_pg *db, void *arg)
 		goto out;
 	}
 	rc = -1;
-	res = gh_pg_exec(db, "UPDATE gh_subscriptions s SET status = $3, updated_at = now() WHERE s.id = $1 "
-	    "RETURNING " SUB_EVENT, 3, p);
+	p[1] = t->state;
+	res = gh_pg_exec(db, "UPDATE gh_subscriptions s SET status = $2, updated_at = now() WHERE s.id = $1 "
+	    "RETURNING " SUB_EVENT, 2, p);
 	if (res == NULL)
 		goto out;
 	if (gh_pg_nrows(res) != 1) {
