@@ -91,6 +91,35 @@ struct lc_tx {
 	char to[16];
 };
 
+/*
+ * row, published as the default version, takes the flag from the other
+ * versions of its API; each one that loses it gets an api.state event so
+ * that gateways route the version-less path to row from now on.  0 or -1.
+ */
+static int
+default_moves(struct gh_pg *db, const struct pub_api_row *row)
+{
+	const char *q[3] = { row->id, row->tenant, row->name };
+	PGresult *res = gh_pg_exec(db, "UPDATE gh_apis SET is_default_version = false, updated_at = now() "
+	    "WHERE tenant = $2 AND name = $3 AND id <> $1 AND is_default_version RETURNING id, status", 3, q);
+	int rc = 0;
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < gh_pg_nrows(res) && rc == 0; i++) {
+		struct json_object *pl = json_object_new_object();
+
+		json_object_object_add(pl, "apiId", json_object_new_string(gh_pg_get(res, i, 0)));
+		json_object_object_add(pl, "tenant", json_object_new_string(row->tenant));
+		json_object_object_add(pl, "lifeCycleStatus", json_object_new_string(gh_pg_get(res, i, 1)));
+		json_object_object_add(pl, "isDefaultVersion", json_object_new_boolean(0));
+		rc = pub_rt_event_api(db, row->tenant, gh_pg_get(res, i, 0), "api.state", pub_json_text(pl));
+		json_object_put(pl);
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int
 change_tx(struct gh_pg *db, void *arg)
 {
@@ -126,12 +155,8 @@ change_tx(struct gh_pg *db, void *arg)
 	    gh_pg_cmd(db, "INSERT INTO gh_api_lifecycle (api_id, previous_state, post_state, action, actor) "
 	    "VALUES ($1, $2, $3, $4, $5)", 5, p, NULL) != 0)
 		goto out;
-	if (strcmp(tr->to, "PUBLISHED") == 0 && row.is_default) {
-		const char *q[3] = { row.id, row.tenant, row.name };
-		if (gh_pg_cmd(db, "UPDATE gh_apis SET is_default_version = false, updated_at = now() "
-		    "WHERE tenant = $2 AND name = $3 AND id <> $1 AND is_default_version", 3, q, NULL) != 0)
-			goto out;
-	}
+	if (strcmp(tr->to, "PUBLISHED") == 0 && row.is_default && default_moves(db, &row) != 0)
+		goto out;
 	det = json_object_new_object();
 	json_object_object_add(det, "action", json_object_new_string(tr->action));
 	json_object_object_add(det, "from", json_object_new_string(tr->from));
@@ -142,6 +167,7 @@ change_tx(struct gh_pg *db, void *arg)
 	json_object_object_add(pl, "apiId", json_object_new_string(row.id));
 	json_object_object_add(pl, "tenant", json_object_new_string(row.tenant));
 	json_object_object_add(pl, "lifeCycleStatus", json_object_new_string(tr->to));
+	json_object_object_add(pl, "isDefaultVersion", json_object_new_boolean(row.is_default));
 	rc = pub_rt_event_api(db, row.tenant, row.id, "api.state", pub_json_text(pl));
 	json_object_put(pl);
 	if (rc == 0 && strcmp(tr->to, "RETIRED") == 0)

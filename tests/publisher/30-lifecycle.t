@@ -52,7 +52,7 @@ check_eq "api.state events to Internal only" "api.state|{Internal}|BLOCKED
 api.state|{Internal}|PUBLISHED
 api.state|{Internal}|BLOCKED
 api.state|{Internal}|DEPRECATED" "$(sql "SELECT type, environments, payload->>'lifeCycleStatus' FROM gh_events WHERE id > $base ORDER BY id")"
-check_eq "payload shape" "{\"apiId\": \"$ID\", \"tenant\": \"carbon.super\", \"lifeCycleStatus\": \"DEPRECATED\"}" \
+check_eq "payload shape" "{\"apiId\": \"$ID\", \"tenant\": \"carbon.super\", \"lifeCycleStatus\": \"DEPRECATED\", \"isDefaultVersion\": false}" \
 	"$(sql "SELECT payload FROM gh_events ORDER BY id DESC LIMIT 1")"
 base=$(sql "SELECT max(id) FROM gh_events")
 step "Retire" Retired
@@ -86,7 +86,10 @@ V1=$(jget "$BODY" id)
 jpost "$TOK" "$P/apis" '{"name":"Dv","context":"/dv","version":"2","isDefaultVersion":true}'
 V2=$(jget "$BODY" id)
 check_eq "two versions share the context" "201 /dv" "$CODE $(jget "$BODY" context)"
+dbase=$(sql "SELECT coalesce(max(id), 0) FROM gh_events")
 lc "Publish" "$V2"
 check_eq "publishing v2 as default takes it from v1" "f t" \
 	"$(sql "SELECT is_default_version FROM gh_apis WHERE id = '$V1'") $(sql "SELECT is_default_version FROM gh_apis WHERE id = '$V2'")"
+check_eq "v1 losing the default is announced before v2's state" "$V1 false|$V2 true" \
+	"$(sql "SELECT string_agg((payload->>'apiId') || ' ' || (payload->>'isDefaultVersion'), '|' ORDER BY id) FROM gh_events WHERE id > $dbase AND type = 'api.state'")"
 check_done
