@@ -46,23 +46,43 @@ struct search {
 	char *buf;
 };
 
-/* Parse WSO2's query ("name:pizza tag:food word").  0, -1 replied 400. */
+/*
+ * Parse WSO2's query: "name:pizza shack tag:food" (a value runs to the next
+ * field; words before any field search name, description and tags).
+ * 0, -1 replied 400.
+ */
 static int
 search_parse(struct gh_call *c, struct search *s)
 {
 	static const char *const keys[] = { "name", "tag", "context", "version", "provider", "description" };
-	char *save = NULL, *q = gh_call_query(c, "query");
+	const char **slot = NULL, **all[6];
+	char *q = gh_call_query(c, "query"), *vend = NULL;
 
 	memset(s, 0, sizeof(*s));
 	s->buf = q;
+	all[0] = &s->name;
+	all[1] = &s->tag;
+	all[2] = &s->context;
+	all[3] = &s->version;
+	all[4] = &s->provider;
+	all[5] = &s->description;
 	if (q == NULL)
 		return 0;
-	if (strlen(q) > 300 || !portal_text_ok(q[0] ? q : " ", 300)) {
+	if (strlen(q) > 300 || (q[0] != '\0' && !portal_text_ok(q, 300))) {
 		gh_reply_error(c, 400, "Bad Request", "query must be at most 300 characters of text");
 		return -1;
 	}
-	for (char *t = strtok_r(q, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
-		const char **slot = &s->word, *colon = strchr(t, ':');
+	for (char *p = q; *p != '\0';) {
+		char *t, *colon;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		t = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		colon = memchr(t, ':', (size_t)(p - t));
 		if (colon != NULL) {
 			size_t k = 0;
 			for (; k < sizeof(keys) / sizeof(keys[0]); k++)
@@ -73,18 +93,28 @@ search_parse(struct gh_call *c, struct search *s)
 				    "context:, version:, provider:, description: or a bare word)");
 				return -1;
 			}
-			slot = k == 0 ? &s->name : k == 1 ? &s->tag : k == 2 ? &s->context : k == 3 ? &s->version :
-			    k == 4 ? &s->provider : &s->description;
-			t = (char *)colon + 1;
-		}
-		if (*t == '\0')
+			if (vend != NULL)
+				*vend = '\0';
+			slot = all[k];
+			t = colon + 1;
+		} else if (slot == NULL) {
+			slot = &s->word;
+		} else {
+			vend = p;
 			continue;
+		}
 		if (*slot != NULL) {
 			gh_reply_error(c, 400, "Bad Request", "query: give each search field once");
 			return -1;
 		}
 		*slot = t;
+		vend = p;
 	}
+	if (vend != NULL)
+		*vend = '\0';
+	for (size_t k = 0; k < 6; k++)
+		if (*all[k] != NULL && **all[k] == '\0')
+			*all[k] = NULL;
 	return 0;
 }
 
@@ -96,7 +126,7 @@ static void
 apis_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
-	struct search s;
+	struct search s = { 0 };
 	int64_t limit, offset, total = 0;
 	char lim[24], off[24];
 	const char *p[13];

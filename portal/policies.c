@@ -21,10 +21,10 @@
 	"  'description', coalesce(t.definition->>'description', ''), 'policyLevel', t.kind, " \
 	"  'attributes', '{}'::jsonb, " \
 	"  'requestCount', CASE WHEN " DL "->>'type' = 'REQUESTCOUNTLIMIT' " \
-	"    THEN coalesce(" NUM(DL "->'requestCount'->'requestCount") ", 0) " \
+	"    THEN coalesce(" NUM(DL "->'requestCount'->'requestCount'") ", 0) " \
 	"    WHEN " DL "->>'type' = 'BANDWIDTHLIMIT' THEN 0 ELSE 2147483647 END, " \
 	"  'dataUnit', " DL "->'bandwidth'->'dataUnit', " \
-	"  'unitTime', coalesce(" NUM(DL "->'requestCount'->'unitTime") ", " NUM(DL "->'bandwidth'->'unitTime") ", 0), " \
+	"  'unitTime', coalesce(" NUM(DL "->'requestCount'->'unitTime'") ", " NUM(DL "->'bandwidth'->'unitTime'") ", 0), " \
 	"  'timeUnit', coalesce(" DL "->'requestCount'->>'timeUnit', " DL "->'bandwidth'->>'timeUnit', 'ms'), " \
 	"  'rateLimitCount', coalesce(" NUM("t.definition->'rateLimitCount'") ", 0), " \
 	"  'rateLimitTimeUnit', t.definition->'rateLimitTimeUnit', " \
