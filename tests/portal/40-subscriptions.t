@@ -42,7 +42,7 @@ check_eq "subscription.created for the API's environments, with the application"
 	"subscription.created|External,Internal|$S1|pub1|$A|carbon.super|Gold|UNBLOCKED|AliceApp|JWT" \
 	"$(sql "SELECT type, array_to_string(environments, ','), payload->>'id', payload->>'apiId', payload->>'applicationId', payload->>'apiTenant', payload->>'tier', payload->>'status', payload->'application'->>'name', payload->'application'->>'tokenType' FROM gh_events WHERE id > $ev0")"
 check_eq "the payload's keys as FEED.md says" "apiId apiTenant application applicationId id status tenant tier" \
-	"$(sql "SELECT string_agg(k, ' ' ORDER BY k COLLATE "C") FROM gh_events, jsonb_object_keys(payload) k WHERE id > $ev0")"
+	"$(sql "SELECT string_agg(k, ' ' ORDER BY k COLLATE \"C\") FROM gh_events, jsonb_object_keys(payload) k WHERE id > $ev0")"
 check_eq "audited" "portal|alice|subscription.create" \
 	"$(sql "SELECT component, actor, action FROM gh_audit WHERE target = '$S1'")"
 dp "$ALICE" GET "/applications/$A"
