@@ -94,7 +94,7 @@ split_json(const char *s)
 static struct json_object *
 mint_token(const char *client_id, const char *scope, long long validity, int *st)
 {
-	struct json_object *b = json_object_new_object(), *r = NULL, *tok = NULL;
+	struct json_object *b = json_object_new_object(), *r = NULL, *tok;
 	long long exp = 0;
 
 	json_object_object_add(b, "clientId", json_object_new_string(client_id));
@@ -112,10 +112,6 @@ mint_token(const char *client_id, const char *scope, long long validity, int *st
 		json_object_object_add(tok, "validityTime", json_object_new_int64(exp));
 		json_object_put(r);
 		return tok;
-	}
-	if (*st != 200) {
-		/* keep the key manager's reply for the error */
-		json_object_put(tok);
 	}
 	json_object_put(r);
 	return NULL;

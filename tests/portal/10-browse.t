@@ -166,4 +166,11 @@ dp "" GET /throttling-policies/advanced
 check_eq "an unknown policy level: 400" 400 "$CODE"
 dp "" GET /throttling-policies/subscription/Platinum
 check_eq "an unknown tier: 404" 404 "$CODE"
+# portal.sites is checked at start-up
+for spec in 'nohost' 'a.example=' 'a.example=Bad Env' 'a.example=*; A.EXAMPLE=Internal' 'bad_host!=*' ';'; do
+	sed "s|^sites = .*|sites = \"$spec\"|" "$KM_CONF" >"$GH_TMP/bad.conf"
+	out=$("$GH_BIN/gatehouse-portal" --config "$GH_TMP/bad.conf" 2>&1); rc=$?
+	check_eq "sites '$spec' refused at start-up" "1" "$rc"
+	check_match "naming the setting" 'portal.sites' "$out"
+done
 check_done
