@@ -306,8 +306,8 @@ env_update_tx(struct gh_pg *db, void *arg)
 		return 1;
 	}
 	if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_deployments d JOIN gh_environments v "
-	    "ON v.name = d.environment WHERE d.environment = $1 AND $3::text IS NOT NULL AND v.type <> $3",
-	    3, q, &n) != 0)
+	    "ON v.name = d.environment WHERE d.environment = $1 AND $2::text IS NOT NULL AND v.type <> $2",
+	    2, (const char *const[]){ e->name, e->type }, &n) != 0)
 		return -1;
 	if (n > 0) {
 		e->deployed = 1;
@@ -319,7 +319,7 @@ env_update_tx(struct gh_pg *db, void *arg)
 		return -1;
 	/* httpPort is refused on external environments whatever the order of the changes. */
 	if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_environments, jsonb_array_elements(vhosts) v "
-	    "WHERE name = $1 AND type = 'external' AND v ? 'httpPort'", 1, q, &n) != 0)
+	    "WHERE name = $1 AND type = 'external' AND v.value ? 'httpPort'", 1, q, &n) != 0)
 		return -1;
 	if (n > 0) {
 		e->deployed = 2;

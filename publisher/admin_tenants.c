@@ -58,7 +58,8 @@ static void
 reply_from_km(struct gh_call *c, int status, const char *message, const struct gh_httpc_resp *r,
     const char *fallback)
 {
-	struct json_object *o = r->body ? gh_json_parse_object(r->body, r->body_len, NULL) : NULL;
+	const char *why = NULL;
+	struct json_object *o = r->body ? gh_json_parse_object(r->body, r->body_len, &why) : NULL;
 	const char *d = o ? gh_json_str(o, "description") : NULL;
 
 	gh_reply_error(c, status, message, d && pub_adm_text_ok(d, 500, 0) ? d : fallback);
@@ -169,7 +170,7 @@ tenant_create(struct gh_call *c, struct gh_pg *db)
 		    "Bad Gateway", &r, "The key manager could not create the tenant");
 		goto out;
 	}
-	resp = r.body ? gh_json_parse_object(r.body, r.body_len, NULL) : NULL;
+	resp = r.body ? gh_json_parse_object(r.body, r.body_len, &s) : NULL;
 	domain = resp ? gh_json_str(resp, "domain") : NULL;
 	if (domain == NULL) {
 		gh_reply_error(c, 502, "Bad Gateway", "The key manager's answer has no domain");
