@@ -14,6 +14,7 @@
 
 #include "core/gh_codec.h"
 #include "core/gh_json.h"
+#include "core/gh_log.h"
 #include "publisher/pub_admin.h"
 
 void
@@ -248,6 +249,8 @@ pub_adm_query_int(struct gh_call *c, const char *name, long long min, long long 
 void
 pub_adm_db_error(struct gh_call *c, struct gh_pg *db)
 {
+	gh_log_error("admin", c->request_id, "%s %s: database: %s %s", c->method, c->path, gh_pg_sqlstate(db),
+	    gh_pg_errmsg(db));
 	if (strncmp(gh_pg_sqlstate(db), "08", 2) == 0)
 		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
 	else

@@ -439,8 +439,8 @@ policy_create_tx(struct gh_pg *db, void *arg)
 	free(pc->out_id);
 	pc->out_id = NULL;
 	pc->why = PC_OK;
-	if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_throttle_policies WHERE tenant = '*' AND kind = $2 "
-	    "AND lower(name) = lower($3)", 3, q, &n) != 0)
+	if (gh_pg_query_int64(db, "SELECT count(*) FROM gh_throttle_policies WHERE tenant = '*' AND kind = $1 "
+	    "AND lower(name) = lower($2)", 2, q + 1, &n) != 0)
 		return -1;
 	if (n > 0) {
 		pc->why = PC_NAME_TAKEN;

@@ -32,15 +32,15 @@ static int
 key_put_tx(struct gh_pg *db, void *arg)
 {
 	struct key_put *k = arg;
-	const char *p[4] = { k->env, k->node, k->kid, k->jwk };
+	const char *p[4] = { k->env, k->kid, k->jwk, k->node };
 	struct json_object *d;
 	PGresult *res;
 	int64_t n = 0;
 	char actor[200];
 
 	k->outcome = 0;
-	res = gh_pg_exec(db, "SELECT node, jwk = $4::jsonb FROM gh_backend_keys WHERE environment = $1 "
-	    "AND kid = $3 FOR UPDATE", 4, p);
+	res = gh_pg_exec(db, "SELECT node, jwk = $3::jsonb FROM gh_backend_keys WHERE environment = $1 "
+	    "AND kid = $2 FOR UPDATE", 3, p);
 	if (res == NULL)
 		return -1;
 	if (gh_pg_nrows(res) == 1) {
@@ -56,8 +56,8 @@ key_put_tx(struct gh_pg *db, void *arg)
 			k->outcome = 200;
 			return 0;
 		}
-		if (gh_pg_cmd(db, "UPDATE gh_backend_keys SET jwk = $4::jsonb, created_at = now() "
-		    "WHERE environment = $1 AND kid = $3", 4, p, NULL) != 0)
+		if (gh_pg_cmd(db, "UPDATE gh_backend_keys SET jwk = $3::jsonb, created_at = now() "
+		    "WHERE environment = $1 AND kid = $2", 3, p, NULL) != 0)
 			return -1;
 	} else {
 		PQclear(res);
@@ -69,7 +69,7 @@ key_put_tx(struct gh_pg *db, void *arg)
 			return 1;
 		}
 		if (gh_pg_cmd(db, "INSERT INTO gh_backend_keys (environment, node, kid, jwk) "
-		    "VALUES ($1, $2, $3, $4::jsonb)", 4, p, NULL) != 0)
+		    "VALUES ($1, $4, $2, $3::jsonb)", 4, p, NULL) != 0)
 			return -1;
 	}
 	k->outcome = 201;
