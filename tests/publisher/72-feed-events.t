@@ -91,7 +91,7 @@ check_eq "one at E0+4 reads on" "e.all2" "$(jget "$(poll gw-internal Internal $(
 
 # a client that goes away, then events and polls go on
 last=$(sql "SELECT max(id) FROM gh_events")
-for i in 1 2 3; do poll gw-internal Internal "$last" timeout=5000 --max-time 0.2 >/dev/null; done
+for i in 1 2 3; do feed_curl gw-internal --max-time 0.2 "$F/events?environment=Internal&after=$last&timeout=5000" >/dev/null; done
 ev e.after.abort NULL
 check_eq "after clients went away the feed still answers" "e.after.abort" "$(jget "$(poll gw-internal Internal "$last" timeout=1000)" events.0.type)"
 
