@@ -53,13 +53,11 @@ one_text(struct gh_pg *db, const char *sql, int n, const char *const *p)
 
 	if (res == NULL)
 		return NULL;
-	if (gh_pg_nrows(res) == 1 && gh_pg_get(res, 0, 0) != NULL)
-		out = strdup(gh_pg_get(res, 0, 0));
-	else
+	if (gh_pg_nrows(res) != 1 || gh_pg_get(res, 0, 0) == NULL)
 		gh_pg_set_error(db, "02000", "no row");
-	PQclear(res);
-	if (out == NULL && res != NULL)
+	else if ((out = strdup(gh_pg_get(res, 0, 0))) == NULL)
 		gh_pg_set_error(db, GH_PG_SQLSTATE_NOMEM, "out of memory");
+	PQclear(res);
 	return out;
 }
 
@@ -78,6 +76,7 @@ pub_rt_subscriptions(struct gh_pg *db, const char *env, const char *api_id)
 
 	return one_text(db, "SELECT coalesce(jsonb_agg(" RT_SUB_OBJECT " ORDER BY s.id), '[]')::text "
 	    "FROM gh_subscriptions s JOIN gh_deployments d ON d.api_id = s.api_id AND d.environment = $1 "
+	    "JOIN gh_apis a ON a.id = s.api_id AND a.status <> 'RETIRED' "
 	    "WHERE $2::text IS NULL OR s.api_id = $2", 2, p);
 }
 
@@ -89,6 +88,7 @@ pub_rt_applications(struct gh_pg *db, const char *env, const char *api_id)
 	return one_text(db, "SELECT coalesce(jsonb_agg(" RT_APP_OBJECT " ORDER BY p.id), '[]')::text "
 	    "FROM gh_applications p WHERE p.id IN (SELECT s.app_id FROM gh_subscriptions s "
 	    "JOIN gh_deployments d ON d.api_id = s.api_id AND d.environment = $1 "
+	    "JOIN gh_apis a ON a.id = s.api_id AND a.status <> 'RETIRED' "
 	    "WHERE $2::text IS NULL OR s.api_id = $2)", 2, p);
 }
 
@@ -113,7 +113,11 @@ pub_rt_event_deployed(struct gh_pg *db, const char *tenant, const char *api_id, 
 
 	if (apps == NULL)
 		goto out;
-	/* apis is an array of one (or none when the API is RETIRED: nothing to announce). */
+	/* apis is an array of one, or empty when the API is RETIRED: nothing to announce. */
+	if (strcmp(apis, "[]") == 0) {
+		rc = 0;
+		goto out;
+	}
 	payload = one_text(db, "SELECT jsonb_build_object('environment', $1::text, 'api', $2::jsonb->0, "
 	    "'subscriptions', $3::jsonb, 'applications', $4::jsonb)::text", 4, p);
 	envs = one_text(db, "SELECT jsonb_build_array($1::text)::text", 1, p);
