@@ -1,8 +1,8 @@
 /*
  * Authentication of a management call (gh_call_auth): the Bearer token is
  * verified by core's gh_mauth (signature, issuer, audience, expiry), then
- * checked against the revocations in the database (its jti revoked, its
- * client gone or revoked after the token was issued) and for the scope the
+ * checked against the database (its jti revoked, its client gone or
+ * revoked after the token was issued, its tenant deactivated) and for the scope the
  * operation needs.  Failures are answered here, as WSO2 answers them:
  * 401 for the token, 403 for a missing scope.  Also the audit trail that
  * every control-plane component writes (gh_call_audit).
@@ -19,7 +19,7 @@ gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char
     struct gh_principal *out)
 {
 	char why[160], iat[24];
-	const char *params[3];
+	const char *params[4];
 	int64_t revoked = 0;
 	int st;
 
@@ -33,16 +33,19 @@ gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char
 	params[0] = out->jti;
 	params[1] = out->client_id;
 	params[2] = gh_pg_i64(iat, out->iat);
+	params[3] = out->tenant;
 	if (gh_pg_query_int64(db, "SELECT CASE WHEN EXISTS (SELECT 1 FROM gh_revoked_tokens "
 	    "WHERE jti = $1) OR NOT EXISTS (SELECT 1 FROM gh_oauth_clients WHERE client_id = $2 "
-	    "AND not_before <= to_timestamp($3::bigint)) THEN 1 ELSE 0 END", 3, params, &revoked) != 0) {
+	    "AND not_before <= to_timestamp($3::bigint)) THEN 1 WHEN NOT EXISTS (SELECT 1 FROM gh_tenants "
+	    "WHERE domain = $4 AND status = 'active') THEN 2 ELSE 0 END", 4, params, &revoked) != 0) {
 		gh_principal_clear(out);
 		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
 		return -1;
 	}
-	if (revoked) {
+	if (revoked != 0) {
 		gh_principal_clear(out);
-		gh_reply_error(c, 401, "Unauthorized", "Invalid token: revoked");
+		gh_reply_error(c, 401, "Unauthorized", revoked == 1 ? "Invalid token: revoked" :
+		    "Invalid token: its tenant is not active");
 		gh_reply_header(c, "WWW-Authenticate", "Bearer realm=\"gatehouse\", error=\"invalid_token\"");
 		return -1;
 	}

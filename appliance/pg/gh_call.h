@@ -112,7 +112,7 @@ struct gh_principal;
 /*
  * Authenticate c's Bearer token with m (core/gh_mauth.h), refuse it when
  * revoked (its jti, or its client deleted or revoked after it was issued)
- * and require scope (NULL: any scope).  0 with *out filled (release with
+ * or its tenant is not active, and require scope (NULL: any scope).  0 with *out filled (release with
  * gh_principal_clear); on failure it has replied (401 token, 403 scope,
  * 503 keys or database unavailable) and returns -1.
  */

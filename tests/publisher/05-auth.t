@@ -47,6 +47,15 @@ check_eq "before revocation → 200" "200" "$(status -H "Authorization: Bearer $
 km_curl -u "$CP_CLIENT:$CP_SECRET" -d "token=$REV" "$KM_URL/oauth2/revoke" >/dev/null
 check_eq "publisher: revoked token → 401" "401" "$(status -H "Authorization: Bearer $REV" "$P/apis")"
 check_eq "portal: revoked token → 401" "401" "$(status -H "Authorization: Bearer $REV" "$D/apis")"
+# a deactivated tenant's tokens are refused (its admin included)
+ACME_PW="Acme-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
+tenant_create acme.com boss "$ACME_PW" || echo "FAIL: tenant acme.com"
+ACME=$(mgmt_token boss@acme.com "$ACME_PW" "apim:api_view")
+check_eq "an active tenant's admin → 200" "200" "$(status -H "Authorization: Bearer $ACME" "$P/apis")"
+sql "UPDATE gh_tenants SET status = 'inactive' WHERE domain = 'acme.com'" >/dev/null
+check_eq "publisher: the tenant deactivated → 401" "401" "$(status -H "Authorization: Bearer $ACME" "$P/apis")"
+check_eq "portal: the tenant deactivated → 401" "401" "$(status -H "Authorization: Bearer $ACME" "$D/applications")"
+check_match "the reason is given" 'tenant is not active' "$(km_curl -H "Authorization: Bearer $ACME" "$P/apis")"
 # every token of a client issued before its not-before time is refused
 sql "UPDATE gh_oauth_clients SET not_before = now() + interval '1 second' WHERE client_id = '$CP_CLIENT'" >/dev/null
 check_eq "a token issued before its client's not-before → 401" "401" "$(status -H "Authorization: Bearer $TOK" "$P/apis")"
