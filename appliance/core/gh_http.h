@@ -49,9 +49,17 @@ struct gh_http_server_cfg {
 	struct gh_http_limits limits;
 	SSL_CTX *ssl;                /* NULL: plain HTTP.  Borrowed. */
 	const char *mtls_allow;      /* NULL: no identity check; else gh_mtls_allowed() list, 403 otherwise */
-	const char *trusted_proxies; /* comma-separated peer addresses whose X-Forwarded-For is believed */
+	const char *trusted_proxies; /* comma-separated peer addresses or CIDR blocks whose X-Forwarded-For is believed */
 	gh_http_handler_fn handler;
 	void *arg;
+	/*
+	 * Called once the head is parsed, before the body is read (may be
+	 * NULL): it may set req->max_body_bytes to lower the body limit of
+	 * this request (an API's own limit), so that a larger body is refused
+	 * with 413 as it arrives, never held.  It must not respond.
+	 */
+	void (*head_hook)(struct gh_http_req *req, void *arg);
+	int reuseport;               /* listeners set SO_REUSEPORT (one per worker thread) */
 };
 
 struct gh_http_req {
@@ -74,6 +82,7 @@ struct gh_http_req {
 	int has_peer_id;             /* verified client certificate with a gatehouse:// SAN */
 	struct gh_peer_id peer_id;
 	void *ctx;                   /* free for the handler */
+	size_t max_body_bytes;       /* set by head_hook: this request's body limit (0: the server's) */
 	/*
 	 * Client went away before the response: on_abort(req, abort_arg)
 	 * runs and the server frees req right after; the handler must not

@@ -85,6 +85,7 @@ struct gh_http_conn {
 	int hdr_in_value;
 	size_t hdr_cap;                 /* entries allocated in req->headers */
 	size_t body_cap;
+	size_t body_limit;              /* of the request being read */
 	struct http_refusal refusal;    /* set by a callback returning HPE_USER */
 	int must_close;                 /* the next response carries Connection: close */
 	int sent_continue;

@@ -224,7 +224,47 @@ addr_normalize(const char *s, size_t len, char *out, size_t outlen)
 	return -1;
 }
 
-/* Whether the canonical address addr is in the comma-separated list. */
+/*
+ * Whether address text a[0..alen) (OWS trimmed) names addr, or is a CIDR
+ * block ("10.0.0.0/8", "2001:db8::/32") containing it.
+ */
+static int
+addr_matches(const char *addr, const char *a, size_t alen)
+{
+	unsigned char want[16], net[16];
+	char norm[INET6_ADDRSTRLEN], tmp[INET6_ADDRSTRLEN + 5];
+	const char *slash = memchr(a, '/', alen);
+	int fam, bits, nbytes;
+	char *end;
+	long l;
+
+	if (slash == NULL)
+		return addr_normalize(a, alen, norm, sizeof(norm)) == 0 && strcmp(norm, addr) == 0;
+	if (addr_normalize(a, (size_t)(slash - a), norm, sizeof(norm)) < 0)
+		return 0;
+	fam = strchr(norm, ':') ? AF_INET6 : AF_INET;
+	nbytes = fam == AF_INET ? 4 : 16;
+	if (inet_pton(fam, norm, net) != 1 || inet_pton(fam, addr, want) != 1)
+		return 0;
+	if (alen - (size_t)(slash - a) - 1 >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, slash + 1, alen - (size_t)(slash - a) - 1);
+	tmp[alen - (size_t)(slash - a) - 1] = '\0';
+	l = strtol(tmp, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (end == tmp || *end != '\0' || l < 0 || l > nbytes * 8)
+		return 0;
+	bits = (int)l;
+	for (int i = 0; i < nbytes && bits > 0; i++, bits -= 8) {
+		unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+		if ((net[i] & mask) != (want[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether the canonical address addr is in the comma-separated list (addresses or CIDR blocks). */
 static int
 addr_in_list(const char *addr, const char *list)
 {
@@ -233,9 +273,8 @@ addr_in_list(const char *addr, const char *list)
 	while (p != NULL && *p != '\0') {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char norm[INET6_ADDRSTRLEN];
 
-		if (addr_normalize(p, n, norm, sizeof(norm)) == 0 && strcmp(norm, addr) == 0)
+		if (addr_matches(addr, p, n))
 			return 1;
 		p = comma ? comma + 1 : NULL;
 	}
@@ -402,6 +441,17 @@ cb_headers_complete(llhttp_t *p)
 		    "the client certificate is not allowed on this endpoint" };
 		return -1;
 	}
+	conn->body_limit = cfg->limits.max_body_bytes;
+	if (cfg->head_hook != NULL) {
+		cfg->head_hook(req, cfg->arg);
+		if (req->max_body_bytes > 0 && req->max_body_bytes < conn->body_limit)
+			conn->body_limit = req->max_body_bytes;
+	}
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > conn->body_limit) {
+		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
+		    "the request body exceeds the limit" };
+		return -1;
+	}
 	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
 		req->body = malloc(p->content_length + 1);
 		if (req->body == NULL)
@@ -417,7 +467,7 @@ cb_body(llhttp_t *p, const char *at, size_t n)
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_req *req = conn->req;
 
-	if (req->body_len + n > conn->srv->cfg.limits.max_body_bytes) {
+	if (req->body_len + n > conn->body_limit) {
 		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
 		    "the request body exceeds the limit" };
 		return HPE_USER;
@@ -450,7 +500,7 @@ cb_chunk_header(llhttp_t *p)
 		conn->state = HC_TRAILER;
 		return HPE_PAUSED;
 	}
-	if (p->content_length > conn->srv->cfg.limits.max_body_bytes - conn->req->body_len) {
+	if (p->content_length > conn->body_limit - conn->req->body_len) {
 		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
 		    "the request body exceeds the limit" };
 		return -1;
@@ -1175,7 +1225,8 @@ gh_http_server_listen(struct gh_http_server *srv, const char *addr, int port,
 		return -1;
 	}
 	l = evconnlistener_new_bind(srv->base, accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+	    (srv->cfg.reuseport ? LEV_OPT_REUSEABLE_PORT : 0), 511,
 	    ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (l == NULL) {

@@ -134,7 +134,7 @@ start_servers(void *arg)
 	cfg.limits.body_timeout_ms = 400;
 	cfg.limits.idle_timeout_ms = 800;
 	cfg.limits.max_requests_per_conn = 5;
-	cfg.trusted_proxies = "127.0.0.1, 10.0.0.9";
+	cfg.trusted_proxies = "127.0.0.1, 10.0.0.9, 192.0.2.0/25, 2001:db8:aa::/48";
 	cfg.handler = handler;
 	srv = gh_http_server_new(th_base, &cfg);
 	if (srv == NULL || gh_http_server_listen(srv, "127.0.0.1", 0, err, sizeof(err)) < 0)
@@ -712,6 +712,11 @@ test_proxies(void)
 	XFF(port, "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 2001:DB8::1 , 10.0.0.9\r\n", "2001:db8::1");
 	XFF(port, "X-Forwarded-For: junk, 10.0.0.9\r\n", "127.0.0.1");
 	XFF(port, "X-Forwarded-For: 10.0.0.9, 127.0.0.1\r\n", "127.0.0.1");
+	TH_TEST("X-Forwarded-For: trusted proxies given as CIDR blocks");
+	XFF(port, "X-Forwarded-For: 203.0.113.7, 192.0.2.100\r\n", "203.0.113.7");
+	XFF(port, "X-Forwarded-For: 203.0.113.7, 192.0.2.200\r\n", "192.0.2.200");
+	XFF(port, "X-Forwarded-For: 203.0.113.7, 2001:db8:aa:1::5\r\n", "203.0.113.7");
+	XFF(port, "X-Forwarded-For: 203.0.113.7, 2001:db8:ab::5\r\n", "2001:db8:ab::5");
 	XFF(port, "", "127.0.0.1");
 	TH_TEST("X-Forwarded-For ignored from untrusted peers");
 	XFF(port2, "X-Forwarded-For: 203.0.113.7\r\n", "127.0.0.1");
