@@ -105,6 +105,79 @@ static const struct gh_setting_def portal_settings[] = {
 	    "'portal.example.com=External; *=Internal,External' ('*' any host, any environment)" },
 };
 
+static const struct gh_setting_def gw_internal_settings[] = {
+	{ "gw-internal.environment", GH_SET_STR, "Internal", 0, 0, NULL, 0,
+	    "the gateway environment this node serves (one of the publisher's environments, of type internal)" },
+	{ "gw-internal.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0, "address of the public listeners" },
+	{ "gw-internal.https_port", GH_SET_PORT, "8244", 0, 0, NULL, 0, "public HTTPS port" },
+	{ "gw-internal.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "gw-internal.mgmt_port", GH_SET_PORT, "18244", 0, 0, NULL, 0, "management port (/health, /metrics, /jwks)" },
+	{ "gw-internal.workers", GH_SET_INT, "0", 0, 256, NULL, 0, "worker threads (0: one per core)" },
+	{ "gw-internal.tls_cert", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "certificate of the public listener (default: the node's gw-internal certificate)" },
+	{ "gw-internal.tls_key", GH_SET_PATH, NULL, 0, 0, NULL, GH_SET_SECRET, "its private key" },
+	{ "gw-internal.trusted_proxies", GH_SET_STR, "", 0, 0, NULL, 0,
+	    "load-balancer addresses or CIDR blocks whose X-Forwarded-For is believed" },
+	{ "gw-internal.max_header_bytes", GH_SET_SIZE, "16k", 1024, 1048576, NULL, 0, "request line and headers (431 beyond)" },
+	{ "gw-internal.max_body_bytes", GH_SET_SIZE, "10m", 0, 1073741824LL, NULL, 0,
+	    "request body unless the API sets maxRequestBodyBytes (413 beyond)" },
+	{ "gw-internal.header_timeout", GH_SET_DURATION, "10s", 100, 300000, NULL, 0, "time to receive the headers (408)" },
+	{ "gw-internal.idle_timeout", GH_SET_DURATION, "60s", 100, 3600000, NULL, 0, "idle keep-alive connections closed after" },
+	{ "gw-internal.upstream_connect_timeout", GH_SET_DURATION, "5s", 10, 300000, NULL, 0, "backend connect timeout (504)" },
+	{ "gw-internal.upstream_timeout", GH_SET_DURATION, "60s", 10, 3600000, NULL, 0, "backend response timeout (504)" },
+	{ "gw-internal.upstream_eject", GH_SET_DURATION, "10s", 100, 3600000, NULL, 0,
+	    "how long a failing endpoint is left out" },
+	{ "gw-internal.token_cache_entries", GH_SET_INT, "100000", 0, 100000000, NULL, 0,
+	    "verified tokens kept per node (bounds memory)" },
+	{ "gw-internal.introspect_cache", GH_SET_DURATION, "60s", 0, 3600000, NULL, 0, "opaque tokens' introspection kept for" },
+	{ "gw-internal.auth_failures_per_min", GH_SET_INT, "600", 1, 10000000, NULL, 0,
+	    "failed authentications per client address per minute before 429" },
+	{ "gw-internal.snapshot_file", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "last feed snapshot on disk (default: node.data_dir/gw-internal-snapshot.json)" },
+	{ "gw-internal.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "analytics spool folder (default: node.data_dir/spool-gw-internal)" },
+	{ "gw-internal.access_log", GH_SET_BOOL, "on", 0, 0, NULL, 0, "one JSON access-log line per request (stderr)" },
+	{ "gw-internal.http_port", GH_SET_INT, "8281", 0, 65535, NULL, 0, "plain-HTTP port (0: none)" },
+	{ "gw-internal.basic_cache", GH_SET_DURATION, "30s", 0, 3600000, NULL, 0,
+	    "a successful Basic login is remembered (salted hash) for" },
+};
+
+static const struct gh_setting_def gw_external_settings[] = {
+	{ "gw-external.environment", GH_SET_STR, "External", 0, 0, NULL, 0,
+	    "the gateway environment this node serves (one of the publisher's environments, of type external)" },
+	{ "gw-external.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0, "address of the public listeners" },
+	{ "gw-external.https_port", GH_SET_PORT, "8243", 0, 0, NULL, 0, "public HTTPS port" },
+	{ "gw-external.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "gw-external.mgmt_port", GH_SET_PORT, "18243", 0, 0, NULL, 0, "management port (/health, /metrics, /jwks)" },
+	{ "gw-external.workers", GH_SET_INT, "0", 0, 256, NULL, 0, "worker threads (0: one per core)" },
+	{ "gw-external.tls_cert", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "certificate of the public listener (default: the node's gw-external certificate)" },
+	{ "gw-external.tls_key", GH_SET_PATH, NULL, 0, 0, NULL, GH_SET_SECRET, "its private key" },
+	{ "gw-external.trusted_proxies", GH_SET_STR, "", 0, 0, NULL, 0,
+	    "load-balancer addresses or CIDR blocks whose X-Forwarded-For is believed" },
+	{ "gw-external.max_header_bytes", GH_SET_SIZE, "8k", 1024, 1048576, NULL, 0, "request line and headers (431 beyond)" },
+	{ "gw-external.max_body_bytes", GH_SET_SIZE, "1m", 0, 1073741824LL, NULL, 0,
+	    "request body unless the API sets maxRequestBodyBytes (413 beyond)" },
+	{ "gw-external.header_timeout", GH_SET_DURATION, "5s", 100, 300000, NULL, 0, "time to receive the headers (408)" },
+	{ "gw-external.idle_timeout", GH_SET_DURATION, "30s", 100, 3600000, NULL, 0, "idle keep-alive connections closed after" },
+	{ "gw-external.upstream_connect_timeout", GH_SET_DURATION, "5s", 10, 300000, NULL, 0, "backend connect timeout (504)" },
+	{ "gw-external.upstream_timeout", GH_SET_DURATION, "60s", 10, 3600000, NULL, 0, "backend response timeout (504)" },
+	{ "gw-external.upstream_eject", GH_SET_DURATION, "10s", 100, 3600000, NULL, 0,
+	    "how long a failing endpoint is left out" },
+	{ "gw-external.token_cache_entries", GH_SET_INT, "100000", 0, 100000000, NULL, 0,
+	    "verified tokens kept per node (bounds memory)" },
+	{ "gw-external.introspect_cache", GH_SET_DURATION, "60s", 0, 3600000, NULL, 0, "opaque tokens' introspection kept for" },
+	{ "gw-external.auth_failures_per_min", GH_SET_INT, "600", 1, 10000000, NULL, 0,
+	    "failed authentications per client address per minute before 429" },
+	{ "gw-external.snapshot_file", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "last feed snapshot on disk (default: node.data_dir/gw-external-snapshot.json)" },
+	{ "gw-external.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "analytics spool folder (default: node.data_dir/spool-gw-external)" },
+	{ "gw-external.access_log", GH_SET_BOOL, "on", 0, 0, NULL, 0, "one JSON access-log line per request (stderr)" },
+	{ "gw-external.geoip_db", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "MaxMind country database for per-API geoRestriction (reloaded on SIGHUP)" },
+};
+
 static const struct {
 	const struct gh_setting_def *defs;
 	size_t n;
@@ -117,11 +190,15 @@ static const struct {
 	    sizeof(publisher_settings) / sizeof(publisher_settings[0]), "publisher." },
 	[GH_COMP_PORTAL] = { portal_settings,
 	    sizeof(portal_settings) / sizeof(portal_settings[0]), "portal." },
+	[GH_COMP_GW_INTERNAL] = { gw_internal_settings,
+	    sizeof(gw_internal_settings) / sizeof(gw_internal_settings[0]), "gw-internal." },
+	[GH_COMP_GW_EXTERNAL] = { gw_external_settings,
+	    sizeof(gw_external_settings) / sizeof(gw_external_settings[0]), "gw-external." },
 };
 
 /* Known component prefixes (also of tables that later binaries add). */
-static const char *const all_prefixes[] = { "keymanager.", "publisher.", "portal.", "gateway.",
-	"trafficmanager.", NULL };
+static const char *const all_prefixes[] = { "keymanager.", "publisher.", "portal.", "gw-internal.",
+	"gw-external.", "trafficmanager.", NULL };
 
 static struct gh_setting_def *merged[GH_COMP_COUNT + 1];
 static size_t merged_n[GH_COMP_COUNT + 1];

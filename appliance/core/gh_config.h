@@ -19,6 +19,8 @@ enum gh_component {
 	GH_COMP_KEYMANAGER,
 	GH_COMP_PUBLISHER,
 	GH_COMP_PORTAL,
+	GH_COMP_GW_INTERNAL,
+	GH_COMP_GW_EXTERNAL,
 	GH_COMP_COUNT,
 	GH_COMP_ALL = GH_COMP_COUNT,  /* every table (check-config) */
 };
