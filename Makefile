@@ -46,6 +46,10 @@ GATEHOUSE_SRC = $(wildcard appliance/cmd/*.c)
 KEYMANAGER_SRC = $(wildcard keymanager/*.c)
 PUBLISHER_SRC = $(wildcard publisher/*.c)
 PORTAL_SRC = $(wildcard portal/*.c)
+# The gateways: one core, two zone profiles (gateway/int_*.c, gateway/ext_*.c).
+GW_COMMON_SRC = $(filter-out gateway/int_%.c gateway/ext_%.c,$(wildcard gateway/*.c))
+GW_INT_SRC = $(wildcard gateway/int_*.c)
+GW_EXT_SRC = $(wildcard gateway/ext_*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 BENCH_SRC = $(wildcard tests/bench/bench_*.c)
 
@@ -57,7 +61,8 @@ LDAP_LIB = $(BUILD)/lib/libgh_ldap.a
 LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 
 BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager \
-	$(BUILD)/bin/gatehouse-publisher $(BUILD)/bin/gatehouse-portal
+	$(BUILD)/bin/gatehouse-publisher $(BUILD)/bin/gatehouse-portal \
+	$(BUILD)/bin/gatehouse-gw-internal $(BUILD)/bin/gatehouse-gw-external
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -114,10 +119,32 @@ $(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(LINK_CP)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
+# Gateways never link libgh_pg; gw-external not libgh_ldap either (DESIGN.md).
+$(BUILD)/bin/gatehouse-gw-internal: $(call obj,$(GW_COMMON_SRC) $(GW_INT_SRC)) $(LDAP_LIB) $(CORE_LIB) $(LLHTTP_LIB)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_LDAP) $(LIBS_CORE) $(MALLOC_LIB)
+
+$(BUILD)/bin/gatehouse-gw-external: $(call obj,$(GW_COMMON_SRC) $(GW_EXT_SRC)) $(CORE_LIB) $(LLHTTP_LIB)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CORE) -lmaxminddb $(MALLOC_LIB)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+# Unit tests of gateway modules (tests/unit/test_gw_*.c) link the gateway's common
+# objects as a library (only what they use is pulled in), with the external zone.
+GW_LIB = $(BUILD)/lib/libgw.a
+$(GW_LIB): $(call obj,$(filter-out gateway/main.c,$(GW_COMMON_SRC)) $(GW_EXT_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/tests/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(GW_LIB) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP) -lmaxminddb
 
 .SECONDARY:
 

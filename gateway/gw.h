@@ -95,7 +95,7 @@ struct gw_tmpl_seg {
 };
 
 struct gw_operation {
-	char *target;                   /* "/items/{id}", "/files/*", "/" */
+	char *target;                   /* "/items/{id}", "/files/ *" (a wildcard), "/" */
 	char *verb;                     /* "GET", ... */
 	char *auth_type;                /* "Application & Application User", ..., "None" */
 	int no_auth;                    /* auth_type "None": unauthenticated */
@@ -103,7 +103,7 @@ struct gw_operation {
 	char **scopes;                  /* NULL-terminated, may be empty */
 	struct gw_tmpl_seg *segs;       /* compiled target */
 	size_t nsegs;
-	int wildcard;                   /* ends in "/*": any rest */
+	int wildcard;                   /* ends in a slash and a star: any rest */
 };
 
 struct gw_cors {
@@ -203,6 +203,8 @@ void gw_store_ref(struct gw_store *s);
 void gw_store_unref(struct gw_store *s);
 /* Publish a new store (feed thread); the old one goes when its last reference does. */
 void gw_store_publish(struct gw_store *s);
+/* Generation of the newest published store (an atomic load; 0 before the first). */
+uint64_t gw_store_generation(void);
 
 /*
  * Build a store from the feed's model (the snapshot JSON as kept up to
@@ -304,8 +306,14 @@ struct gw_req {
 	char rl_limit[24], rl_remaining[24], rl_reset[24];  /* X-RateLimit-* to send (empty: none) */
 };
 
-/* Phases, in order (pipeline.c runs them; each file owns its phase). */
-enum gw_rc gw_phase_route(struct gw_req *r);      /* route.c */
+/*
+ * Phases, in order (pipeline.c runs them; each file owns its phase):
+ * route → cors → geo → authn → authz → throttle → proxy; the log step
+ * (analytics) always runs at the end.
+ */
+enum gw_rc gw_phase_route(struct gw_req *r);      /* route.c: 404/405/400 */
+enum gw_rc gw_phase_cors(struct gw_req *r);       /* cors.c: answers preflights, notes the origin */
+enum gw_rc gw_phase_geo(struct gw_req *r);        /* geo.c: per-API allow/deny by country (external) */
 enum gw_rc gw_phase_authn(struct gw_req *r);      /* authn.c (JWT, opaque, API key; Basic via zone) */
 enum gw_rc gw_phase_authz(struct gw_req *r);      /* authz.c */
 enum gw_rc gw_phase_throttle(struct gw_req *r);   /* throttle.c */
@@ -314,10 +322,25 @@ enum gw_rc gw_phase_proxy(struct gw_req *r);      /* proxy.c (responds itself) *
 /* Re-enter the pipeline after a phase returned GW_AGAIN (worker thread). */
 void gw_pipeline_resume(struct gw_req *r, enum gw_rc rc);
 
+/* The gh_http handler of the public listeners (arg: the struct gw_worker). */
+void gw_pipeline_start(struct gh_http_req *req, void *arg);
+/* The head hook: the body limit of the API the request routes to. */
+void gw_pipeline_head(struct gh_http_req *req, void *arg);
+
+/*
+ * Send a response on r (copies body) with the X-RateLimit-* headers the
+ * throttle phase left; sets r->status and detaches r->http.  Nothing is
+ * sent when the client already went away.  Response headers added before
+ * with gh_http_resp_header(r->http, ...) go with it.
+ */
+void gw_respond(struct gw_req *r, int status, const char *ctype, const void *body, size_t len);
+
 /*
  * Answer r with a WSO2-style gateway error: status, code (e.g. 900901),
- * message and description, plus WWW-Authenticate for 401s; sets
- * r->status and r->error_code.  Returns GW_DONE.
+ * message and description ({"code","message","description"}); a 401
+ * gets `WWW-Authenticate: Bearer realm="gatehouse"` unless the phase
+ * added its own before.  Sets r->status and r->error_code.  Returns
+ * GW_DONE.
  */
 enum gw_rc gw_reply_error(struct gw_req *r, int status, long code, const char *message,
     const char *description);
@@ -340,7 +363,48 @@ int gw_zone_init(const struct gh_settings *cfg);
 /* SIGHUP: reopen what the zone reads from disk (GeoIP database). */
 void gw_zone_reload(void);
 
-/* ---- the process (main.c, worker.c) ---- */
+/* ---- workers (worker.c) ---- */
+
+struct gw_token_cache;
+struct gw_introspect_cache;
+
+struct gw_worker {
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+	struct gh_http_server *https, *http;  /* http: internal zone's plain listener or NULL */
+	struct gw_store *store;         /* this worker's reference to the current store */
+	uint64_t store_gen;
+	struct gh_httpc *upstream;      /* backends (proxy.c) */
+	struct gh_httpc *km;            /* key manager's internal port, gateway certificate (authn) */
+	struct gw_token_cache *tokens;  /* verified JWTs (jwt.c) */
+	struct gw_introspect_cache *opaque;  /* introspected opaque tokens (introspect.c) */
+	void *proxy_ctx, *authn_ctx, *analytics_ctx, *throttle_ctx;  /* modules' own per-worker state */
+	struct event *tick;             /* 100 ms: store pick-up, housekeeping */
+	int pending_shutdowns;          /* listeners still draining at stop */
+};
+
+/* The worker's current store, moved to the newest published one when it changed (no lock when not). */
+struct gw_store *gw_worker_store(struct gw_worker *w);
+
+/*
+ * Module start-up (main thread, before the workers start; 0 or -1 after
+ * printing why) and per-worker set-up and teardown (on the worker thread).
+ */
+int gw_authn_init(void);
+int gw_authn_worker_init(struct gw_worker *w);
+void gw_authn_worker_free(struct gw_worker *w);
+int gw_proxy_init(void);
+int gw_proxy_worker_init(struct gw_worker *w);
+void gw_proxy_worker_free(struct gw_worker *w);
+int gw_throttle_init(void);
+int gw_analytics_init(void);
+void gw_analytics_worker_free(struct gw_worker *w);
+void gw_analytics_shutdown(void);       /* flush and fsync the spool */
+/* This node's backend-JWT key: load it from node.data_dir or make one (backend_jwt.c). */
+int gw_backend_jwt_init(void);
+
+/* ---- the process (main.c) ---- */
 
 struct gw_metrics {
 	uint64_t requests, responses_2xx, responses_4xx, responses_5xx, auth_failures,

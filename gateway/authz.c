@@ -1,0 +1,4 @@
+/* Authorization (being written: placeholder until its owner replaces it). */
+#include "gateway/gw.h"
+
+enum gw_rc gw_phase_authz(struct gw_req *r) { (void)r; return GW_OK; }

@@ -1,0 +1,33 @@
+/*
+ * The gateway process's state (struct gw) and its settings: each binary
+ * reads its own section of the node file ([gw-internal] or
+ * [gw-external], gw_zone.name) through gw_setting_str/int.
+ */
+#include <stdio.h>
+
+#include "gateway/gw.h"
+
+struct gw gw;
+
+static const char *
+key(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s.%s", gw_zone.name, name);
+	return buf;
+}
+
+const char *
+gw_setting_str(const char *name)
+{
+	char k[128];
+
+	return gh_settings_str(gw.cfg, key(k, sizeof(k), name));
+}
+
+int64_t
+gw_setting_int(const char *name)
+{
+	char k[128];
+
+	return gh_settings_int(gw.cfg, key(k, sizeof(k), name));
+}
