@@ -429,14 +429,14 @@ gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64
 	if (total - klen > UINT16_MAX)
 		return;                 /* a scope too long to be worth caching */
 	h = hash_bytes(key, klen, c->seed);
-	if ((i = lookup(c, key, klen, h)) != NIL)
-		slot_clear(c, i);
 	blob = malloc(total);
 	if (blob == NULL)
 		return;
-	i = (uint32_t)c->ring;
-	c->ring = (c->ring + 1) % c->max;
-	slot_clear(c, i);               /* the oldest entry goes */
+	if ((i = lookup(c, key, klen, h)) == NIL) {
+		i = (uint32_t)c->ring;  /* the oldest entry goes */
+		c->ring = (c->ring + 1) % c->max;
+	}
+	slot_clear(c, i);
 	e = &c->e[i];
 	e->blob = blob;
 	e->klen = (uint32_t)klen;
