@@ -68,7 +68,7 @@ search_parse(struct gh_call *c, struct search *s)
 	all[5] = &s->description;
 	if (q == NULL)
 		return 0;
-	if (strlen(q) > 300 || (q[0] != '\0' && !portal_text_ok(q, 300))) {
+	if (strlen(q) > 300 || (q[0] != '\0' && !gh_body_text_ok(q, 300, 0))) {
 		gh_reply_error(c, 400, "Bad Request", "query must be at most 300 characters of text");
 		return -1;
 	}
@@ -247,7 +247,7 @@ api_params(struct gh_call *c, const struct portal_viewer *v, const char **p)
 
 	portal_vis_params(v, !v->browse_given, p);
 	p[4] = id;
-	if (!portal_id_ok(id)) {
+	if (!gh_body_id_ok(id)) {
 		gh_reply_error(c, 404, "Not Found", "No API has this id");
 		return -1;
 	}

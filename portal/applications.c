@@ -29,7 +29,7 @@ app_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return portal_text_ok(s, NAME_MAX_LEN) && strpbrk(s, "~!@#;%^*+={}|\\<>\"',") == NULL &&
+	return gh_body_text_ok(s, NAME_MAX_LEN, 0) && strpbrk(s, "~!@#;%^*+={}|\\<>\"',") == NULL &&
 	    s[0] != ' ' && s[n - 1] != ' ';
 }
 
@@ -41,7 +41,7 @@ portal_app_find(struct gh_pg *db, const struct portal_viewer *v, const char *id,
 	PGresult *res;
 
 	memset(a, 0, sizeof(*a));
-	if (v->anon || !portal_id_ok(id))
+	if (v->anon || !gh_body_id_ok(id))
 		return 1;
 	res = gh_pg_exec(db, lock ?
 	    "SELECT p.id, p.name, p.owner, p.tenant, p.tier, p.token_type FROM gh_applications p "
@@ -156,7 +156,7 @@ groups_in(struct gh_call *c, const struct portal_viewer *v, struct json_object *
 		const char *s = json_object_is_type(g, json_type_string) ? json_object_get_string(g) : NULL;
 		int dup = 0;
 
-		if (s == NULL || !portal_name_ok(s, 64)) {
+		if (s == NULL || !gh_body_name_ok(s, 64)) {
 			json_object_put(out);
 			gh_reply_error(c, 400, "Bad Request", "groups must be an array of group names "
 			    "(1 to 64 letters, digits, spaces, '_', '.' or '-')");
@@ -191,8 +191,8 @@ attributes_in(struct gh_call *c, struct json_object *o, struct app_in *in)
 		goto bad;
 	json_object_object_foreach(a, key, val) {
 		const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
-		if (++n > ATTRS_MAX || !portal_text_ok(key, 100) || s == NULL ||
-		    (s[0] != '\0' && !portal_text_ok(s, 1024)))
+		if (++n > ATTRS_MAX || !gh_body_text_ok(key, 100, 0) || s == NULL ||
+		    (s[0] != '\0' && !gh_body_text_ok(s, 1024, 0)))
 			goto bad;
 	}
 	in->attributes = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
@@ -299,7 +299,7 @@ apps_list(struct gh_call *c, struct gh_pg *db)
 	if (portal_page(c, &limit, &offset) != 0)
 		goto out;
 	q = gh_call_query(c, "query");
-	if (q != NULL && q[0] != '\0' && !portal_text_ok(q, 100)) {
+	if (q != NULL && q[0] != '\0' && !gh_body_text_ok(q, 100, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "query must be at most 100 characters of text");
 		goto out;
 	}
@@ -368,7 +368,7 @@ apps_create(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if ((o = portal_body(c)) == NULL || app_input(c, db, &v, o, 1, &in) != 0)
+	if ((o = gh_call_body(c, 415)) == NULL || app_input(c, db, &v, o, 1, &in) != 0)
 		goto out;
 	t.c = c;
 	t.v = &v;
@@ -505,7 +505,7 @@ apps_update(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if ((o = portal_body(c)) == NULL || app_input(c, db, &v, o, 0, &in) != 0)
+	if ((o = gh_call_body(c, 415)) == NULL || app_input(c, db, &v, o, 0, &in) != 0)
 		goto out;
 	t.c = c;
 	t.v = &v;
