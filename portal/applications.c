@@ -289,10 +289,9 @@ static void
 apps_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24], *q = NULL;
 	const char *p[6];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
@@ -309,20 +308,14 @@ apps_list(struct gh_call *c, struct gh_pg *db)
 	p[3] = q != NULL && q[0] != '\0' ? q : NULL;
 	p[4] = gh_pg_i64(lim, limit);
 	p[5] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (SELECT p.* FROM gh_applications p WHERE " PORTAL_APP_VISIBLE
+	portal_reply_page(c, db, "The applications could not be listed", limit, offset,
+	    "WITH v AS (SELECT p.* FROM gh_applications p WHERE " PORTAL_APP_VISIBLE
 	    "  AND ($4::text IS NULL OR strpos(lower(p.name), lower($4)) > 0)) "
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" PORTAL_APP_OBJECT " ORDER BY p.name, p.id) "
 	    "  FROM (SELECT * FROM v ORDER BY name, id LIMIT $5::bigint OFFSET $6::bigint) p), '[]')::text",
 	    6, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The applications could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
 	free(q);
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 

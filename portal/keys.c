@@ -478,6 +478,19 @@ done:
 
 /* ---- API keys ---- */
 
+/* The application of an API key route and its keyType.  0, or -1 when it replied. */
+static int
+apikey_app(struct gh_call *c, struct gh_pg *db, struct portal_viewer *v, struct portal_app *a, const char *kt)
+{
+	if (portal_app_load(c, db, v, gh_call_param(c, "applicationId"), a) != 0)
+		return -1;
+	if (!key_type_ok(kt)) {
+		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 apikey_generate(struct gh_call *c, struct gh_pg *db)
 {
@@ -491,12 +504,8 @@ apikey_generate(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:api_key") != 0)
 		return;
-	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0)
+	if (apikey_app(c, db, &v, &a, kt) != 0)
 		goto done;
-	if (!key_type_ok(kt)) {
-		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
-		goto done;
-	}
 	if (c->body_len > 0) {
 		if ((o = gh_call_body(c, 415)) == NULL)
 			goto done;
@@ -575,12 +584,8 @@ apikey_revoke(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:api_key") != 0)
 		return;
-	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0)
+	if (apikey_app(c, db, &v, &a, kt) != 0)
 		goto done;
-	if (!key_type_ok(kt)) {
-		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
-		goto done;
-	}
 	if ((o = gh_call_body(c, 415)) == NULL || portal_str(c, o, "apikey", 16384, PORTAL_STR_REQUIRED, &key) != 0)
 		goto done;
 	claims = apikey_claims(key);

@@ -184,6 +184,14 @@ int portal_page(struct gh_call *c, int64_t *limit, int64_t *offset);
  */
 struct json_object *portal_list(struct json_object *list, int64_t total, int64_t limit, int64_t offset);
 
+/*
+ * Run sql (n parameters p), whose one row is (total count, JSON array text
+ * of the page), and reply 200 with portal_list of it; on a database error
+ * reply portal_db_error with what.
+ */
+void portal_reply_page(struct gh_call *c, struct gh_pg *db, const char *what, int64_t limit, int64_t offset,
+    const char *sql, int n, const char *const *p);
+
 /* The one text value of a one-row query, malloc'd; NULL on error or no row (SQLSTATE on db). */
 char *portal_one_text(struct gh_pg *db, const char *sql, int n, const char *const *p);
 

@@ -108,6 +108,23 @@ portal_list(struct json_object *list, int64_t total, int64_t limit, int64_t offs
 	return o;
 }
 
+void
+portal_reply_page(struct gh_call *c, struct gh_pg *db, const char *what, int64_t limit, int64_t offset,
+    const char *sql, int n, const char *const *p)
+{
+	PGresult *res = gh_pg_exec(db, sql, n, p);
+	int64_t total = 0;
+
+	if (res == NULL || gh_pg_nrows(res) != 1) {
+		portal_db_error(c, db, what);
+		goto out;
+	}
+	gh_pg_get_int64(res, 0, 0, &total);
+	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
+out:
+	PQclear(res);
+}
+
 char *
 portal_one_text(struct gh_pg *db, const char *sql, int n, const char *const *p)
 {

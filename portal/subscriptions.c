@@ -54,10 +54,9 @@ subs_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
 	struct portal_app app;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24], *app_id = NULL, *api_id = NULL;
 	const char *p[7];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:sub_manage") != 0)
 		return;
@@ -78,22 +77,16 @@ subs_list(struct gh_call *c, struct gh_pg *db)
 	p[4] = api_id;
 	p[5] = gh_pg_i64(lim, limit);
 	p[6] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (SELECT s.id, s.created_at " SUB_FROM "WHERE " PORTAL_APP_VISIBLE
+	portal_reply_page(c, db, "The subscriptions could not be listed", limit, offset,
+	    "WITH v AS (SELECT s.id, s.created_at " SUB_FROM "WHERE " PORTAL_APP_VISIBLE
 	    "  AND ($4::text IS NULL OR s.app_id = $4) AND ($5::text IS NULL OR s.api_id = $5)) "
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" SUB_OBJECT " ORDER BY w.created_at, s.id) "
 	    "  FROM (SELECT * FROM v ORDER BY created_at, id LIMIT $6::bigint OFFSET $7::bigint) w "
 	    "  JOIN gh_subscriptions s ON s.id = w.id JOIN gh_apis a ON a.id = s.api_id "
 	    "  JOIN gh_applications p ON p.id = s.app_id), '[]')::text", 7, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The subscriptions could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
 	free(app_id);
 	free(api_id);
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 
