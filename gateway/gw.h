@@ -366,6 +366,8 @@ int gw_zone_country(const char *ip, char cc[3]);
 int gw_zone_init(const struct gh_settings *cfg);
 /* SIGHUP: reopen what the zone reads from disk (GeoIP database). */
 void gw_zone_reload(void);
+/* Shutdown: stop the zone's threads, close its files. */
+void gw_zone_shutdown(void);
 
 /* ---- workers (worker.c) ---- */
 
