@@ -163,17 +163,22 @@ rate_run() {
 		>"$out" 2>&1 || { cat "$out" >&2; fail "$name: bench_rate failed"; }
 	line=$(grep '^rate: ' "$out") || { cat "$out" >&2; fail "$name: no result from bench_rate"; }
 	case $line in
-	*" errors=0 non2xx=0 "*) ;;
+	*" errors=0 "*" non2xx=0 "*) ;;
 	*) fail "$name: bench_rate saw errors or non-2xx answers: $line" ;;
 	esac
+	case $line in *" timeouts=0 "*) ;; *) echo "# $name: $line" >&2 ;; esac
 	printf '%s\n' "$line" | sed -n 's/.* achieved=\([0-9.]*\) .* p99_ms=\([0-9.]*\) .*/\2 \1/p'
 }
 
-# rss_sampler PID FILE: VmRSS (kB) of PID every 0.2 s into FILE until killed.
+# rss_sampler PID FILE: VmRSS (kB) of PID every 0.25 s into FILE until killed (shell
+# builtins but sleep: it shares the load generator's CPU).
 rss_sampler() {
-	while :; do
-		awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null >>"$2" || return 0
-		sleep 0.2
+	local k v rest
+	while [ -r "/proc/$1/status" ]; do
+		while read -r k v rest; do
+			[ "$k" = VmRSS: ] && { printf '%s\n' "$v" >>"$2"; break; }
+		done <"/proc/$1/status"
+		sleep 0.25
 	done
 }
 
@@ -258,6 +263,9 @@ function init(args)
 		n = n + 1
 		toks[n] = "Bearer " .. line
 	end
+	-- each run starts at another place of the cycle
+	math.randomseed(os.time())
+	i = math.random(n) - 1
 end
 function request()
 	i = i % n + 1
@@ -518,6 +526,11 @@ if [ -n "$BASELINES_ONLY" ]; then
 	echo "# GH_BENCH_GW_BASELINES is set: the gateway was not measured, no ratio"
 	exit 0
 fi
+# Evidence that the phases ran: the gateway's counters and its analytics spool.
+curl -s "http://127.0.0.1:$GW_MGMT_PORT/metrics" | grep -E '^gatehouse_gw_[a-z_]*(requests|token|jwt|cache|verif|throttl|analytics|spool|subscri)[a-z_]*(\{| )' |
+	head -n 20 | sed 's/^/# metric: /'
+SPOOL=$(sed -n 's/^data_dir = //p' "$KM_CONF" | head -n 1)/spool-gw-internal
+echo "# analytics spool $SPOOL: $(du -sb "$SPOOL" 2>/dev/null | cut -f1) bytes"
 RSS_KB=$(sort -n "$TMP/rss.txt" | tail -n 1)
 [ -n "$RSS_KB" ] || fail "no VmRSS sample of the gateway"
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
