@@ -204,11 +204,13 @@ mint() {
 
 # check_auth NAME URL: 200 {"ok":true} with a valid token, 401 with a broken signature or none.
 check_auth() {
-	local name=$1 url=$2 body bad
+	local name=$1 url=$2 body bad c
 	body=$(curl -s -k --max-time 5 -H "Authorization: Bearer $TOKEN" -w ' %{http_code}' "$url")
 	[ "$body" = '{"ok":true} 200' ] || fail "$name: a valid token got: $body"
-	# The last signature character changed: same length, still base64url.
-	case ${TOKEN: -1} in A) bad=${TOKEN%?}B ;; *) bad=${TOKEN%?}A ;; esac
+	# The 10th signature character from the end changed (not the last one: its low bits are
+	# unused, so some changes there still verify): same length, still base64url.
+	case ${TOKEN: -10:1} in A) c=B ;; *) c=A ;; esac
+	bad=${TOKEN:0:${#TOKEN}-10}$c${TOKEN: -9}
 	[ "$(code_of -H "Authorization: Bearer $bad" "$url")" = 401 ] || fail "$name: a token with a broken signature was not refused with 401"
 	[ "$(code_of "$url")" = 401 ] || fail "$name: a request without a token was not refused with 401"
 	[ "$(code_of -H "Authorization: Bearer $(sed -n 2p "$TMP/tokens100k")" "$url")" = 200 ] ||
@@ -360,19 +362,26 @@ wait_port "$NX_PORT" "$NX_PID" || { cat "$TMP/nginx.out" "$TMP/proxy.err" >&2; f
 
 # HAProxy: the key manager's RS256 public key as a bare PEM (jwt_verify refuses certificates).
 KID=$(printf '%s' "${TOKEN%%.*}" | /usr/bin/python3 -c 'import base64,json,sys; h=sys.stdin.read().strip(); print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4))).get("kid",""))')
+# The JWK's n and e as a DER RSAPublicKey (python3 without extra modules), then openssl makes
+# the SubjectPublicKeyInfo PEM.
 km_curl "$KM_URL/oauth2/jwks" | /usr/bin/python3 -c '
 import base64, json, sys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-kid = sys.argv[1]
-b = lambda s: int.from_bytes(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)), "big")
+def der_len(n):
+    if n < 128: return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+def der_int(b64):
+    v = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).lstrip(b"\0")
+    if not v or v[0] & 0x80: v = b"\0" + v
+    return b"\x02" + der_len(len(v)) + v
 for k in json.load(sys.stdin)["keys"]:
-    if k.get("kid") == kid and k.get("kty") == "RSA":
-        pub = rsa.RSAPublicNumbers(b(k["e"]), b(k["n"])).public_key()
-        sys.stdout.write(pub.public_bytes(serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    if k.get("kid") == sys.argv[1] and k.get("kty") == "RSA":
+        body = der_int(k["n"]) + der_int(k["e"])
+        sys.stdout.buffer.write(b"\x30" + der_len(len(body)) + body)
         sys.exit(0)
-sys.exit(1)' "$KID" >"$TMP/km-pub.pem" || fail "no RSA key $KID in the key manager's JWKS"
+sys.exit(1)' "$KID" >"$TMP/km-pub.der" || fail "no RSA key $KID in the key manager's JWKS"
+openssl rsa -RSAPublicKey_in -inform DER -in "$TMP/km-pub.der" -pubout -out "$TMP/km-pub.pem" 2>"$TMP/openssl.err" ||
+	{ cat "$TMP/openssl.err" >&2; fail "openssl could not make a PEM of the key manager's key"; }
 HA_PORT=$(gh_free_port)
 cat >"$TMP/haproxy.cfg" <<CONF
 global
