@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #include "core/gh_http.h"
-#include "core/gh_log.h"
 #include "gateway/gw.h"
 #include "gateway/store_int.h"
 
@@ -329,8 +328,7 @@ endpoint_parse(struct gw_store_maps *m, const char *url, struct gw_endpoint *ep)
 
 /* production_endpoints / sandbox_endpoints: a URL, {"url"} or a list of either. */
 static void
-endpoints_parse(struct gw_store_maps *m, struct json_object *v, const char *api_id,
-    struct gw_endpoint **out, size_t *nout)
+endpoints_parse(struct gw_store_maps *m, struct json_object *v, struct gw_endpoint **out, size_t *nout)
 {
 	int is_list = json_object_is_type(v, json_type_array);
 	size_t n = is_list ? json_object_array_length(v) : 1;
@@ -343,11 +341,9 @@ endpoints_parse(struct gw_store_maps *m, struct json_object *v, const char *api_
 		struct json_object *e = is_list ? json_object_array_get_idx(v, i) : v;
 		const char *url = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : jstr(e, "url");
 
+		/* the publisher validated them: one that is not an http(s) URL is skipped */
 		if (endpoint_parse(m, url, &(*out)[*nout]) == 0)
 			(*nout)++;
-		else
-			gh_log_warn("store", NULL, "API %s: endpoint '%.200s' is not an http(s) URL; skipped",
-			    api_id, url ? url : "?");
 	}
 }
 
@@ -522,9 +518,9 @@ api_parse(struct gw_store_maps *m, struct json_object *o, const char *env)
 	if ((ec = jget(o, "endpointConfig", json_type_object)) != NULL) {
 		struct json_object *v;
 
-		endpoints_parse(m, json_object_object_get_ex(ec, "production_endpoints", &v) ? v : NULL, id,
+		endpoints_parse(m, json_object_object_get_ex(ec, "production_endpoints", &v) ? v : NULL,
 		    &api->prod, &api->nprod);
-		endpoints_parse(m, json_object_object_get_ex(ec, "sandbox_endpoints", &v) ? v : NULL, id,
+		endpoints_parse(m, json_object_object_get_ex(ec, "sandbox_endpoints", &v) ? v : NULL,
 		    &api->sand, &api->nsand);
 	}
 	if (operations_parse(m, jget(o, "operations", json_type_array), api) != 0)
