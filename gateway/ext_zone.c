@@ -27,6 +27,12 @@ gw_zone_reload(void)
 	gw_geo_reload();
 }
 
+void
+gw_zone_shutdown(void)
+{
+	gw_geo_close();
+}
+
 enum gw_rc
 gw_zone_basic(struct gw_req *r, const char *authorization)
 {

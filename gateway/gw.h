@@ -288,6 +288,10 @@ struct gw_principal {
 	char *scope;                    /* space-separated, malloc'd, "" when none */
 	char **roles;                   /* Basic only: the user's LDAP roles (NULL-terminated) */
 	int64_t exp;
+	/* added by authn.c: */
+	int64_t iat;                    /* issued at (0: unknown); checked against the client's not-before */
+	char app_name[128], app_tier[64], app_owner[256], app_tenant[256];  /* the token's application claim */
+	struct gw_app claim_app;        /* r->app when the store lacks the application (points into these) */
 };
 
 struct gw_req {
@@ -368,6 +372,8 @@ int gw_zone_country(const char *ip, char cc[3]);
 int gw_zone_init(const struct gh_settings *cfg);
 /* SIGHUP: reopen what the zone reads from disk (GeoIP database). */
 void gw_zone_reload(void);
+/* Shutdown: stop the zone's threads, close its files. */
+void gw_zone_shutdown(void);
 
 /* ---- workers (worker.c) ---- */
 

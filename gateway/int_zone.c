@@ -25,6 +25,12 @@ gw_zone_reload(void)
 {
 }
 
+void
+gw_zone_shutdown(void)
+{
+	gw_basic_shutdown();
+}
+
 int
 gw_zone_country(const char *ip, char cc[3])
 {

@@ -156,6 +156,7 @@ out:
 		gw_workers_stop();
 	if (feed)
 		gw_feed_stop();
+	gw_zone_shutdown();
 	gw_analytics_shutdown();
 	for (int i = 0; i < 3; i++)
 		if (sig[i] != NULL)

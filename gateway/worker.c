@@ -120,9 +120,10 @@ worker_main(void *arg)
 	gh_http_server_free(w->https);
 	gh_http_server_free(w->http);
 	w->https = w->http = NULL;
-	gw_analytics_worker_free(w);
-	gw_proxy_worker_free(w);
+	/* authn first: freeing its clients resumes waiting requests, which end in analytics */
 	gw_authn_worker_free(w);
+	gw_proxy_worker_free(w);
+	gw_analytics_worker_free(w);
 	if (w->store != NULL)
 		gw_store_unref(w->store);
 	w->store = NULL;
