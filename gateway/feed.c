@@ -49,6 +49,7 @@ struct feed {
 	char base_url[1024];            /* cluster.feed_url without a trailing '/' */
 	char env_q[512];                /* the environment, percent-encoded */
 	char snap_path[1024];
+	int snap_fd;                    /* opened before the privilege drop: the in-place fallback */
 	int dirty, write_pending;
 	int64_t last_write_ms, last_answer_ms;
 	int jwks_busy, jwks_again, jwks_backoff_ms;
@@ -112,6 +113,36 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Rewrite the snapshot through the descriptor opened before the privilege
+ * drop, when the folder is not writable by the unprivileged user: not
+ * atomic (a crash mid-write leaves a file the next start refuses to parse,
+ * and it then needs the feed), so only the fallback.
+ */
+static int
+snapshot_write_in_place(const char *text)
+{
+	size_t n = strlen(text), off = 0;
+
+	while (off < n) {
+		ssize_t w = pwrite(F.snap_fd, text + off, n - off, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (ftruncate(F.snap_fd, (off_t)n) != 0 || fsync(F.snap_fd) != 0)
+		goto fail;
+	F.last_write_ms = now_ms();
+	F.dirty = 0;
+	return 0;
+fail:
+	gh_log_warn("feed", NULL, "cannot write the snapshot %s: %s", F.snap_path, strerror(errno));
+	return -1;
+}
+
 /* Write the model to F.snap_path (tmp, fsync, rename, fsync of the folder).  0 or -1 (logged). */
 static int
 snapshot_write(void)
@@ -125,6 +156,8 @@ snapshot_write(void)
 	text = json_object_to_json_string_ext(F.model, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", F.snap_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && (errno == EACCES || errno == EPERM) && F.snap_fd >= 0)
+		return snapshot_write_in_place(text);
 	if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
 		gh_log_warn("feed", NULL, "cannot write the snapshot %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -553,7 +586,7 @@ on_feed(struct gh_httpc_resp *r, void *arg)
 		return;
 	}
 	if (!snapshot && r->status == 410) {
-		gh_log_info("feed", NULL, "event %lld is past the feed's retention: taking a fresh snapshot",
+		gh_log_warn("feed", NULL, "event %lld is past the feed's retention: taking a fresh snapshot",
 		    (long long)F.last);
 		F.need_snapshot = 1;
 		feed_next();
@@ -729,6 +762,9 @@ feed_free(void)
 	F.base = NULL;
 	json_object_put(F.model);
 	F.model = NULL;
+	if (F.snap_fd >= 0)
+		close(F.snap_fd);
+	F.snap_fd = -1;
 }
 
 int
@@ -739,6 +775,7 @@ gw_feed_start(void)
 	int rc;
 
 	memset(&F, 0, sizeof(F));
+	F.snap_fd = -1;
 	settings();
 	F.backoff_ms = BACKOFF_MIN_MS;
 	if ((rc = first_snapshot()) < 0)
@@ -754,6 +791,8 @@ gw_feed_start(void)
 		gh_log_warn("feed", NULL, "serving the snapshot on disk (%s, event %lld) until the feed answers",
 		    F.snap_path, (long long)F.last);
 	}
+	/* after the first (atomic) write: a descriptor that stays writable after the privilege drop */
+	F.snap_fd = open(F.snap_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	first_jwks();
 	cfg.ssl = gw.tls_internal;
 	F.base = event_base_new();
