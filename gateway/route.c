@@ -239,27 +239,52 @@ split(const char *rest, struct segs *sg)
 	return 0;
 }
 
-/* "v{id}.json" against s[0..n): literal pieces exact, each {x} one or more characters. */
+/*
+ * "v{id}.json" against s[0..n): literal pieces exact, each {x} one or more
+ * characters.  Wildcard matching with one backtrack point (each {x} is
+ * "one character, then any"): O(len(s) * len(pat)) at worst, whatever the
+ * pattern, so no request can make it backtrack exponentially.
+ */
+enum { TOK_ANY1 = 256, TOK_STAR = 257 };
+
 static int
 pat_match(const char *pat, const char *s, size_t n)
 {
-	while (*pat != '\0' && *pat != '{') {
-		if (n == 0 || *pat != *s)
+	int tok[512];
+	size_t m = 0, i = 0, j = 0, mark = 0, star = (size_t)-1;
+
+	for (const char *p = pat; *p != '\0'; p++) {
+		if (m + 2 > sizeof(tok) / sizeof(tok[0]))
 			return 0;
-		pat++;
-		s++;
-		n--;
+		if (*p == '{') {
+			const char *end = strchr(p, '}');
+
+			if (end == NULL)
+				return 0;
+			tok[m++] = TOK_ANY1;
+			tok[m++] = TOK_STAR;
+			p = end;
+		} else {
+			tok[m++] = (unsigned char)*p;
+		}
 	}
-	if (*pat == '\0')
-		return n == 0;
-	pat = strchr(pat, '}');
-	if (pat == NULL)
-		return 0;
-	pat++;
-	for (size_t k = 1; k <= n; k++)
-		if (pat_match(pat, s + k, n - k))
-			return 1;
-	return 0;
+	while (i < n) {
+		if (j < m && (tok[j] == TOK_ANY1 || tok[j] == (unsigned char)s[i])) {
+			i++;
+			j++;
+		} else if (j < m && tok[j] == TOK_STAR) {
+			star = j++;
+			mark = i;
+		} else if (star != (size_t)-1) {
+			j = star + 1;
+			i = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (j < m && tok[j] == TOK_STAR)
+		j++;
+	return j == m;
 }
 
 static int
@@ -364,8 +389,8 @@ gw_route(const struct gw_store *s, const char *host, const char *path, const cha
 	if (s == NULL || path == NULL || path[0] != '/' || method == NULL)
 		return 404;
 	plen = strlen(path);
-	/* contexts longest first: every prefix that ends before a '/' or at the end */
-	for (size_t k = plen; k > 0 && api == NULL; k--) {
+	/* contexts longest first: every prefix that ends before a '/' or at the end (no longer than the longest) */
+	for (size_t k = plen < gw_store_context_max(s) ? plen : gw_store_context_max(s); k > 0 && api == NULL; k--) {
 		const struct gw_ctx *c;
 		const char *after, *vend;
 

@@ -50,7 +50,7 @@ struct gw_store_maps {
 	int oom;
 	struct smap apis, apps, keys, subs, policies, tenants, revoked, not_before, contexts;
 	struct gw_ctx *ctxs;
-	size_t nctxs;
+	size_t nctxs, ctx_max;
 	size_t nvhosts;
 };
 
@@ -758,8 +758,11 @@ contexts_build(struct gw_store *s)
 		m->ctxs[n - 1].napis++;
 	}
 	m->nctxs = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		smap_put(&m->contexts, m->ctxs[i].context, m->ctxs[i].len, &m->ctxs[i]);
+		if (m->ctxs[i].len > m->ctx_max)
+			m->ctx_max = m->ctxs[i].len;
+	}
 	return 0;
 }
 
@@ -1066,6 +1069,12 @@ const struct gw_ctx *
 gw_store_context(const struct gw_store *s, const char *ctx, size_t len)
 {
 	return s == NULL ? NULL : smap_get(&s->maps->contexts, ctx, len);
+}
+
+size_t
+gw_store_context_max(const struct gw_store *s)
+{
+	return s == NULL ? 0 : s->maps->ctx_max;
 }
 
 size_t

@@ -25,6 +25,9 @@ struct gw_ctx {
  */
 const struct gw_ctx *gw_store_context(const struct gw_store *s, const char *ctx, size_t len);
 
+/* Length of the longest context (0 when there is none): no longer prefix needs a lookup. */
+size_t gw_store_context_max(const struct gw_store *s);
+
 /* Number of vhosts of the store's environment (0 when it lists none). */
 size_t gw_store_vhost_count(const struct gw_store *s);
 

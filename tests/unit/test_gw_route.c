@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/gw.h"
 #include "gateway/store_int.h"
@@ -65,7 +66,8 @@ static const char *const normalised[][2] = {
 " {\"target\":\"/v{n}.json\",\"verb\":\"GET\"},{\"target\":\"/v{n}\",\"verb\":\"PUT\"},{\"target\":\"/{any}\",\"verb\":\"PUT\"}," \
 " {\"target\":\"/a/{x}/c\",\"verb\":\"GET\"},{\"target\":\"/a/b/{y}\",\"verb\":\"GET\"}," \
 " {\"target\":\"/admin\",\"verb\":\"GET\"},{\"target\":\"/public/*\",\"verb\":\"GET\",\"authType\":\"None\"}," \
-" {\"target\":\"/h\",\"verb\":\"HEAD\"},{\"target\":\"/h\",\"verb\":\"GET\"},{\"target\":\"/a:b\",\"verb\":\"GET\"}]}," \
+" {\"target\":\"/h\",\"verb\":\"HEAD\"},{\"target\":\"/h\",\"verb\":\"GET\"},{\"target\":\"/a:b\",\"verb\":\"GET\"}," \
+" {\"target\":\"/m/{a}-{b}-{c}-{d}.x\",\"verb\":\"GET\"}]}," \
 "{\"id\":\"p2\",\"context\":\"/pizza\",\"version\":\"2.0\",\"isDefaultVersion\":true,\"lifeCycleStatus\":\"PUBLISHED\"," \
 " \"operations\":[{\"target\":\"/menu\",\"verb\":\"GET\"}]}," \
 "{\"id\":\"acme\",\"tenant\":\"acme.com\",\"context\":\"/t/acme.com/pizza\",\"version\":\"1.0\",\"isDefaultVersion\":true," \
@@ -117,6 +119,10 @@ static const struct route_case routes[] = {
 	{ "a.example", "/pizza/1.0/a/b/c", "GET", 0, "p1", "/a/b/{y}", "/a/b/c" },
 	{ "a.example", "/pizza/1.0/a/z/c", "GET", 0, "p1", "/a/{x}/c", "/a/z/c" },
 	{ "a.example", "/pizza/1.0/a:b", "GET", 0, "p1", "/a:b", "/a:b" },
+	{ "a.example", "/pizza/1.0/m/1-2-3-4.x", "GET", 0, "p1", "/m/{a}-{b}-{c}-{d}.x", "/m/1-2-3-4.x" },
+	{ "a.example", "/pizza/1.0/m/1-2--3-4-5.x", "GET", 0, "p1", "/m/{a}-{b}-{c}-{d}.x", "/m/1-2--3-4-5.x" },
+	{ "a.example", "/pizza/1.0/m/1-2-3.x", "GET", 405, "p1", NULL, "/m/1-2-3.x" },
+	{ "a.example", "/pizza/1.0/m/-1-2-3.x", "GET", 405, "p1", NULL, "/m/-1-2-3.x" },
 	{ "a.example", "/t/acme.com/pizza/1.0/menu", "GET", 0, "acme", "/menu", "/menu" },
 	{ "a.example", "/t/acme.com/pizza/menu", "GET", 0, "acme", "/menu", "/menu" },
 	{ "a.example", "/t/other.com/pizza/menu", "GET", 404, NULL, NULL, NULL },
@@ -239,6 +245,30 @@ main(void)
 		gw_match_clear(&m);
 		TH_CHECK_EQ_INT(route_raw(s, "a.example", "/pizza/1.0/ADMIN", "GET", &m), 405);
 		gw_match_clear(&m);
+	}
+
+	TH_TEST("hostile sizes stay cheap");
+	{
+		size_t n = 16000;
+		char *big = malloc(n + 64);
+		clock_t t0 = clock();
+
+		/* 8000 one-letter segments; then a 16 KB segment against a pattern of four parameters */
+		for (size_t i = 0; i < n; i += 2) {
+			big[i] = '/';
+			big[i + 1] = 'a';
+		}
+		big[n] = '\0';
+		TH_CHECK_EQ_INT(gw_route(s, "a.example", big, "GET", &m), 404);
+		gw_match_clear(&m);
+		strcpy(big, "/pizza/1.0/m/");
+		memset(big + 13, '-', n - 20);
+		strcpy(big + 13 + n - 20, "y");
+		TH_CHECK(gw_route(s, "a.example", big, "GET", &m) == 405);
+		gw_match_clear(&m);
+		TH_CHECK_MSG((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0, "%.2f s",
+		    (double)(clock() - t0) / CLOCKS_PER_SEC);
+		free(big);
 	}
 
 	TH_TEST("a store without APIs");
