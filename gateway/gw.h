@@ -92,6 +92,7 @@ struct gw_endpoint {
 struct gw_tmpl_seg {
 	char *lit;                      /* literal text, or NULL for {param} */
 	int param;                      /* 1: {name} matches one non-empty segment */
+	char *pat;                      /* mixed segment such as "v{id}.json" (lit NULL, param 0) */
 };
 
 struct gw_operation {
@@ -205,6 +206,11 @@ void gw_store_unref(struct gw_store *s);
 void gw_store_publish(struct gw_store *s);
 /* Generation of the newest published store (an atomic load; 0 before the first). */
 uint64_t gw_store_generation(void);
+/*
+ * gw_store_publish takes over the caller's reference (gw_store_build's)
+ * as the "current" one; gw_store_publish(NULL) drops the current store
+ * (gw_feed_stop, at exit).
+ */
 
 /*
  * Build a store from the feed's model (the snapshot JSON as kept up to

@@ -83,9 +83,9 @@ zone_check(void)
 		return -1;
 	ok = s->env_type != NULL && strcmp(s->env_type, gw_zone.env_type) == 0;
 	if (!ok)
-		fprintf(stderr, "%s: environment '%s' is of type '%s'; a %s gateway serves only environments "
+		fprintf(stderr, "%s: environment '%s' is of type '%s'; %s serves only environments "
 		    "of type '%s' (set %s.environment to one of those)\n", prog, gw.env,
-		    s->env_type ? s->env_type : "?", gw_zone.env_type, gw_zone.env_type, gw_zone.name);
+		    s->env_type ? s->env_type : "?", prog, gw_zone.env_type, gw_zone.name);
 	gw_store_unref(s);
 	return ok ? 0 : -1;
 }
@@ -120,8 +120,9 @@ main(int argc, char **argv)
 	    gw_analytics_init() != 0)
 		goto out;
 	if (gw_feed_start() != 0) {
-		fprintf(stderr, "%s: no configuration: the data feed (%s) cannot be reached and there is "
-		    "no snapshot on disk yet\n", prog, gh_settings_str(gw.cfg, "cluster.feed_url"));
+		fprintf(stderr, "%s: no configuration: environment '%s' could be loaded neither from the "
+		    "data feed (%s) nor from a snapshot on disk\n", prog, gw.env,
+		    gh_settings_str(gw.cfg, "cluster.feed_url"));
 		goto out;
 	}
 	feed = 1;
