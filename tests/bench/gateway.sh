@@ -546,6 +546,13 @@ HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
 echo "# gateway VmRSS: max $RSS_KB kB over $(wc -l <"$TMP/rss.txt") samples during gw_tokens100; VmHWM $HWM_KB kB at the end"
 RSS_MIB=$(divide "$RSS_KB" 1024 1)
 printf 'bench: gw_rss_mib %s MiB\n' "$RSS_MIB"
+# On a shared machine req/s swings (NOTES.md); CPU per request is steadier.  On one core a
+# proxy's throughput is about 1 / (its CPU + the backend's CPU) per request:
+DCPU=$(median ${CPU[direct]})
+echo "# by CPU per request (proxy + backend): gw_vs_nginx $(divide "$(awk -v a="$(median ${CPU[nginx]})" -v b="$DCPU" 'BEGIN {print a + b}')" \
+	"$(awk -v a="$(median ${CPU[gw_tokens100]})" -v b="$DCPU" 'BEGIN {print a + b}')"), gw_100k_vs_haproxy_jwt $(divide \
+	"$(awk -v a="$(median ${CPU[haproxy_jwt]})" -v b="$DCPU" 'BEGIN {print a + b}')" \
+	"$(awk -v a="$(median ${CPU[gw_tokens100k]})" -v b="$DCPU" 'BEGIN {print a + b}')")"
 echo "ratio: gw_vs_nginx $(divide "${M[gw_tokens100]}" "${M[nginx]}") target>=0.8"
 echo "ratio: gw_100k_vs_haproxy_jwt $(divide "${M[gw_tokens100k]}" "${M[haproxy_jwt]}") target>=1.2"
 echo "ratio: gw_p99_vs_nginx $(divide "$(median ${RP99[gw]})" "$(median ${RP99[nginx]})") target<=1.5"
