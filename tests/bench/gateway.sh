@@ -475,8 +475,8 @@ declare -A M
 for n in "${names[@]}"; do
 	M[$n]=$(median ${RPS[$n]})
 	printf 'bench: %s_req_per_s %.0f req/s\n' "$n" "${M[$n]}"
-	printf 'bench: %s_p99 %s ms\n' "$n" "$(median ${P99[$n]})"
-	printf 'bench: %s_cpu_per_req %s us\n' "$n" "$(median ${CPU[$n]})"
+	printf 'bench: %s_p99 %.3f ms\n' "$n" "$(median ${P99[$n]})"
+	printf 'bench: %s_cpu_per_req %.1f us\n' "$n" "$(median ${CPU[$n]})"
 done
 
 # --- fixed-rate latency: nginx and the gateway at half nginx's throughput ---------
@@ -497,7 +497,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 printf 'bench: fixed_rate %s req/s\n' "$RATE"
 for n in "${rnames[@]}"; do
-	printf 'bench: %s_fixed_rate_p99 %s ms\n' "$n" "$(median ${RP99[$n]})"
+	printf 'bench: %s_fixed_rate_p99 %.3f ms\n' "$n" "$(median ${RP99[$n]})"
 done
 
 # --- TLS: nginx and the gateway -------------------------------------------------
@@ -525,8 +525,8 @@ done
 for n in "${tnames[@]}"; do
 	M[$n]=$(median ${RPS[$n]})
 	printf 'bench: %s_req_per_s %.0f req/s\n' "$n" "${M[$n]}"
-	printf 'bench: %s_p99 %s ms\n' "$n" "$(median ${P99[$n]})"
-	printf 'bench: %s_cpu_per_req %s us\n' "$n" "$(median ${CPU[$n]})"
+	printf 'bench: %s_p99 %.3f ms\n' "$n" "$(median ${P99[$n]})"
+	printf 'bench: %s_cpu_per_req %.1f us\n' "$n" "$(median ${CPU[$n]})"
 done
 
 # --- ratios ---------------------------------------------------------------------
@@ -539,7 +539,7 @@ fi
 curl -s "http://127.0.0.1:$GW_MGMT_PORT/metrics" | grep -E '^gatehouse_gw_[a-z_]*(requests|token|jwt|cache|verif|throttl|analytics|spool|subscri)[a-z_]*(\{| )' |
 	head -n 20 | sed 's/^/# metric: /'
 SPOOL=$(sed -n 's/^data_dir = //p' "$KM_CONF" | head -n 1)/spool-gw-internal
-echo "# analytics spool $SPOOL: $(du -sb "$SPOOL" 2>/dev/null | cut -f1) bytes"
+echo "# analytics spool $SPOOL: $(du -sb "$SPOOL" 2>/dev/null | cut -f1 | grep . || echo "no folder,") bytes"
 RSS_KB=$(sort -n "$TMP/rss.txt" | tail -n 1)
 [ -n "$RSS_KB" ] || fail "no VmRSS sample of the gateway"
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
