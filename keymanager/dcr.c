@@ -50,12 +50,12 @@ dcr_str(struct gh_call *c, struct json_object *o, const char *wso2, const char *
 	const char *a = NULL, *b = NULL;
 	char why[160];
 
-	if (km_in_str(o, wso2, &a) < 0) {
+	if (gh_body_str(o, wso2, &a) < 0) {
 		snprintf(why, sizeof(why), "%s must be a string", wso2);
 		gh_reply_error(c, 400, "Bad Request", why);
 		return -1;
 	}
-	if (rfc != NULL && km_in_str(o, rfc, &b) < 0) {
+	if (rfc != NULL && gh_body_str(o, rfc, &b) < 0) {
 		snprintf(why, sizeof(why), "%s must be a string", rfc);
 		gh_reply_error(c, 400, "Bad Request", why);
 		return -1;
@@ -91,12 +91,13 @@ dcr_parse(struct gh_call *c, struct json_object *o, struct dcr_req *r)
 		gh_reply_error(c, 400, "Bad Request", "clientName (or client_name) is required");
 		return -1;
 	}
-	if (!km_in_name_ok(r->name, DCR_NAME_MAX)) {
+	if (!gh_body_name_ok(r->name, DCR_NAME_MAX)) {
 		gh_reply_error(c, 400, "Bad Request",
 		    "clientName must be 1 to 100 characters of letters, digits, space, '_', '.' and '-'");
 		return -1;
 	}
-	if (km_in_array(o, "redirect_uris", &uris) < 0 || km_in_array(o, "grant_types", &grants) < 0) {
+	if (gh_body_member(o, "redirect_uris", json_type_array, &uris) < 0 ||
+	    gh_body_member(o, "grant_types", json_type_array, &grants) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "redirect_uris and grant_types must be arrays of strings");
 		return -1;
 	}
@@ -162,7 +163,7 @@ dcr_parse(struct gh_call *c, struct json_object *o, struct dcr_req *r)
 		gh_reply_error(c, 400, "Bad Request", "saasApp must be a boolean");
 		return -1;
 	}
-	if (r->token_scope != NULL && r->token_scope[0] != '\0' && !km_in_text_ok(r->token_scope, DCR_SCOPE_MAX)) {
+	if (r->token_scope != NULL && r->token_scope[0] != '\0' && !gh_body_text_ok(r->token_scope, DCR_SCOPE_MAX, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "tokenScope must be at most 100 characters of text");
 		return -1;
 	}
@@ -369,7 +370,7 @@ dcr_register(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 503, "Service Unavailable", "The user store is unavailable");
 		goto out;
 	}
-	body = km_in_body(c);
+	body = gh_call_body(c, 400);
 	if (body == NULL || dcr_parse(c, body, &r) != 0 || dcr_owner(c, db, &r, cuser, ctenant, &owner) != 0)
 		goto out;
 	km_client_new_credentials(&client_id, &secret);

@@ -18,31 +18,6 @@ struct json_object;
 /* Room for a space-separated list of every allowed grant type, NUL included. */
 #define KM_IN_GRANTS_MAX 96
 
-/*
- * The body of c as a JSON object: the Content-Type must be application/json
- * (parameters allowed) and the body one strict JSON object.  Returns a new
- * reference (caller puts it), or NULL after replying 400 (gh_reply_error).
- */
-struct json_object *km_in_body(struct gh_call *c);
-
-/*
- * Member key of o as a string.  Returns 0 with *out borrowed from o, 1 when
- * absent or null (*out NULL), -1 when of another type or holding a NUL.
- */
-int km_in_str(struct json_object *o, const char *key, const char **out);
-
-/*
- * Member key of o as a JSON array; 0 with *out borrowed, 1 absent or null,
- * -1 another type.
- */
-int km_in_array(struct json_object *o, const char *key, struct json_object **out);
-
-/* 1 when s is 1..max bytes of [A-Za-z0-9 _.-] (names of clients, tiers, roles). */
-int km_in_name_ok(const char *s, size_t max);
-
-/* 1 when s is 1..max bytes of UTF-8 text without control characters. */
-int km_in_text_ok(const char *s, size_t max);
-
 /* 1 when s is 1..KM_IN_URL_MAX bytes of printable ASCII without spaces. */
 int km_in_url_ok(const char *s);
 

@@ -35,22 +35,6 @@ struct key_tx {
 	int64_t not_before;
 };
 
-static int
-app_id_ok(const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > 128)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '_' || ch == '.' || ch == ':' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 static struct json_object *
 strv_json(char **v)
 {
@@ -210,7 +194,7 @@ grants_member(struct gh_call *c, struct json_object *o, char *out, size_t outlen
 {
 	struct json_object *a = NULL;
 	const char *why = NULL;
-	int x = km_in_array(o, "grantTypes", &a);
+	int x = gh_body_member(o, "grantTypes", json_type_array, &a);
 
 	*given = x == 0;
 	if (x < 0) {
@@ -242,7 +226,7 @@ grants_member(struct gh_call *c, struct json_object *o, char *out, size_t outlen
 static int
 callback_member(struct gh_call *c, struct json_object *o, const char **out, int *given)
 {
-	int x = km_in_str(o, "callbackUrl", out);
+	int x = gh_body_str(o, "callbackUrl", out);
 
 	*given = json_object_object_get_ex(o, "callbackUrl", NULL);
 	if (x < 0 || (*out != NULL && (*out)[0] != '\0' && !km_in_url_ok(*out))) {
@@ -294,12 +278,12 @@ clients_create(struct gh_call *c, struct gh_pg *db)
 	long long v = 0;
 	int given, x, rc;
 
-	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "portal") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
-	if (km_in_str(o, "owner", &t.owner) < 0 || km_in_str(o, "tenant", &t.tenant) < 0 ||
-	    km_in_str(o, "applicationId", &t.app_id) < 0 || km_in_str(o, "applicationName", &t.app_name) < 0 ||
-	    km_in_str(o, "tier", &t.tier) < 0 || km_in_str(o, "keyType", &t.key_type) < 0 ||
-	    km_in_str(o, "tokenType", &tt) < 0) {
+	if (gh_body_str(o, "owner", &t.owner) < 0 || gh_body_str(o, "tenant", &t.tenant) < 0 ||
+	    gh_body_str(o, "applicationId", &t.app_id) < 0 || gh_body_str(o, "applicationName", &t.app_name) < 0 ||
+	    gh_body_str(o, "tier", &t.tier) < 0 || gh_body_str(o, "keyType", &t.key_type) < 0 ||
+	    gh_body_str(o, "tokenType", &tt) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "owner, tenant, applicationId, applicationName, tier, "
 		    "keyType and tokenType must be strings");
 		goto out;
@@ -317,7 +301,7 @@ clients_create(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
-	if (!km_in_text_ok(t.owner, 300) || strrchr(t.owner, '@') == t.owner) {
+	if (!gh_body_text_ok(t.owner, 300, 0) || strrchr(t.owner, '@') == t.owner) {
 		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
@@ -333,18 +317,18 @@ clients_create(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 400, "Bad Request", "owner is not a user of tenant (give the full user name)");
 		goto out;
 	}
-	if (!app_id_ok(t.app_id)) {
+	if (!gh_body_id_ok(t.app_id)) {
 		gh_reply_error(c, 400, "Bad Request",
 		    "applicationId must be 1 to 128 characters of letters, digits, '_', '.', ':' and '-'");
 		goto out;
 	}
-	if (!km_in_text_ok(t.app_name, 100)) {
+	if (!gh_body_text_ok(t.app_name, 100, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
 		goto out;
 	}
 	if (t.tier == NULL)
 		t.tier = "Unlimited";
-	if (!km_in_name_ok(t.tier, 64)) {
+	if (!gh_body_name_ok(t.tier, 64)) {
 		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}
@@ -460,18 +444,18 @@ clients_update(struct gh_call *c, struct gh_pg *db)
 	char grants[KM_IN_GRANTS_MAX] = "";
 	int grants_given = 0, rc;
 
-	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "portal") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
 	t.client_id = gh_call_param(c, "clientId");
-	if (km_in_str(o, "applicationName", &t.app_name) < 0 || km_in_str(o, "tier", &t.tier) < 0) {
+	if (gh_body_str(o, "applicationName", &t.app_name) < 0 || gh_body_str(o, "tier", &t.tier) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "applicationName and tier must be strings");
 		goto out;
 	}
-	if (t.app_name != NULL && !km_in_text_ok(t.app_name, 100)) {
+	if (t.app_name != NULL && !gh_body_text_ok(t.app_name, 100, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "applicationName must be 1 to 100 characters of text");
 		goto out;
 	}
-	if (t.tier != NULL && !km_in_name_ok(t.tier, 64)) {
+	if (t.tier != NULL && !gh_body_name_ok(t.tier, 64)) {
 		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}

@@ -35,13 +35,13 @@ tokens_mint(struct gh_call *c, struct gh_pg *db)
 	long long ttl = 0;
 	int x, loaded = 0;
 
-	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "portal") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
-	if (km_in_str(o, "clientId", &client_id) != 0 || client_id[0] == '\0') {
+	if (gh_body_str(o, "clientId", &client_id) != 0 || client_id[0] == '\0') {
 		gh_reply_error(c, 400, "Bad Request", "clientId (a string) is required");
 		goto out;
 	}
-	if (km_in_str(o, "scope", &scope) < 0 || (scope != NULL && strlen(scope) > 2000)) {
+	if (gh_body_str(o, "scope", &scope) < 0 || (scope != NULL && strlen(scope) > 2000)) {
 		gh_reply_error(c, 400, "Bad Request", "scope must be a space-separated string of scopes");
 		goto out;
 	}
@@ -91,22 +91,6 @@ out:
 	free(tenant);
 }
 
-static int
-jti_ok(const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > 128)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* The apis member: an array of objects of strings, copied for the claims.  0, -1 replied 400. */
 static int
 apikey_apis(struct gh_call *c, struct json_object *o, struct json_object **out)
@@ -114,7 +98,7 @@ apikey_apis(struct gh_call *c, struct json_object *o, struct json_object **out)
 	struct json_object *a = NULL;
 
 	*out = NULL;
-	if (km_in_array(o, "apis", &a) < 0 || (a != NULL && json_object_array_length(a) > APIKEY_APIS_MAX))
+	if (gh_body_member(o, "apis", json_type_array, &a) < 0 || (a != NULL && json_object_array_length(a) > APIKEY_APIS_MAX))
 		goto bad;
 	if (a == NULL)
 		return 0;
@@ -148,11 +132,11 @@ apikeys_issue(struct gh_call *c, struct gh_pg *db)
 	int64_t now = (int64_t)time(NULL), ttl;
 	int x;
 
-	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "portal") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
-	if (km_in_str(o, "applicationId", &app_id) < 0 || km_in_str(o, "keyType", &key_type) < 0 ||
-	    km_in_str(o, "tenant", &tenant) < 0 || km_in_str(o, "owner", &owner) < 0 ||
-	    km_in_str(o, "applicationName", &app_name) < 0 || km_in_str(o, "tier", &tier) < 0) {
+	if (gh_body_str(o, "applicationId", &app_id) < 0 || gh_body_str(o, "keyType", &key_type) < 0 ||
+	    gh_body_str(o, "tenant", &tenant) < 0 || gh_body_str(o, "owner", &owner) < 0 ||
+	    gh_body_str(o, "applicationName", &app_name) < 0 || gh_body_str(o, "tier", &tier) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "applicationId, keyType, tenant, owner, applicationName and "
 		    "tier must be strings");
 		goto out;
@@ -162,7 +146,7 @@ apikeys_issue(struct gh_call *c, struct gh_pg *db)
 		    "are required");
 		goto out;
 	}
-	if (!km_in_text_ok(app_id, 128) || !km_in_text_ok(app_name, 100)) {
+	if (!gh_body_text_ok(app_id, 128, 0) || !gh_body_text_ok(app_name, 100, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "applicationId and applicationName must be short text");
 		goto out;
 	}
@@ -172,7 +156,7 @@ apikeys_issue(struct gh_call *c, struct gh_pg *db)
 	}
 	if (tier == NULL)
 		tier = "Unlimited";
-	if (!km_in_name_ok(tier, 64)) {
+	if (!gh_body_name_ok(tier, 64)) {
 		gh_reply_error(c, 400, "Bad Request", "tier must be 1 to 64 letters, digits, space, '_', '.' or '-'");
 		goto out;
 	}
@@ -190,7 +174,7 @@ apikeys_issue(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 500, "Internal Server Error", "Database unavailable");
 		goto out;
 	}
-	if (!km_in_text_ok(owner, 300) || strrchr(owner, '@') == owner) {
+	if (!gh_body_text_ok(owner, 300, 0) || strrchr(owner, '@') == owner) {
 		gh_reply_error(c, 400, "Bad Request", "owner is not a valid user name");
 		goto out;
 	}
@@ -292,9 +276,9 @@ apikeys_revoke(struct gh_call *c, struct gh_pg *db)
 	long long exp = 0;
 	int x;
 
-	if (km_in_require_role(c, "portal") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "portal") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
-	if (km_in_str(o, "jti", &t.jti) != 0 || !jti_ok(t.jti)) {
+	if (gh_body_str(o, "jti", &t.jti) != 0 || !gh_body_chars_ok(t.jti, 128, "_.-")) {
 		gh_reply_error(c, 400, "Bad Request", "jti (1 to 128 letters, digits, '_', '.' or '-') is required");
 		goto out;
 	}
@@ -302,7 +286,7 @@ apikeys_revoke(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 400, "Bad Request", "exp (the API key's expiry, seconds since the epoch) is required");
 		goto out;
 	}
-	if (km_in_str(o, "tenant", &t.tenant) < 0) {
+	if (gh_body_str(o, "tenant", &t.tenant) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "tenant must be a string");
 		goto out;
 	}

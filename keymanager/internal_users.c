@@ -64,7 +64,7 @@ user_member(struct gh_call *c, struct json_object *o, const char *key, const cha
 	size_t len, tl = strlen(tenant);
 	char *u, why[160];
 
-	if (km_in_str(o, key, &s) != 0) {
+	if (gh_body_str(o, key, &s) != 0) {
 		snprintf(why, sizeof(why), "%s (a string) is required", key);
 		gh_reply_error(c, 400, "Bad Request", why);
 		return NULL;
@@ -89,7 +89,7 @@ tenant_member(struct gh_call *c, struct gh_pg *db, struct json_object *o, const 
 {
 	int x;
 
-	if (km_in_str(o, "tenant", tenant) != 0 || !gh_ldap_tenant_valid(*tenant)) {
+	if (gh_body_str(o, "tenant", tenant) != 0 || !gh_ldap_tenant_valid(*tenant)) {
 		gh_reply_error(c, 400, "Bad Request", "tenant (a tenant domain) is required");
 		return -1;
 	}
@@ -113,13 +113,13 @@ profile_members(struct gh_call *c, struct json_object *o, const char *user, char
 	const char *first = NULL, *last = NULL, *mail = NULL;
 
 	*cn = NULL;
-	if (km_in_str(o, "firstName", &first) < 0 || km_in_str(o, "lastName", &last) < 0 ||
-	    km_in_str(o, "email", &mail) < 0) {
+	if (gh_body_str(o, "firstName", &first) < 0 || gh_body_str(o, "lastName", &last) < 0 ||
+	    gh_body_str(o, "email", &mail) < 0) {
 		gh_reply_error(c, 400, "Bad Request", "firstName, lastName and email must be strings");
 		return -1;
 	}
-	if ((first != NULL && first[0] && !km_in_text_ok(first, 100)) ||
-	    (last != NULL && last[0] && !km_in_text_ok(last, 100))) {
+	if ((first != NULL && first[0] && !gh_body_text_ok(first, 100, 0)) ||
+	    (last != NULL && last[0] && !gh_body_text_ok(last, 100, 0))) {
 		gh_reply_error(c, 400, "Bad Request", "firstName and lastName must be at most 100 characters of text");
 		return -1;
 	}
@@ -182,10 +182,10 @@ users_signup(struct gh_call *c, struct gh_pg *db)
 	struct gh_ldap *ld;
 	int x;
 
-	if (km_in_require_role(c, "portal,publisher") != 0 || (o = km_in_body(c)) == NULL ||
+	if (km_in_require_role(c, "portal,publisher") != 0 || (o = gh_call_body(c, 400)) == NULL ||
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
-	if (km_in_str(o, "password", &password) < 0 || !password_ok(password)) {
+	if (gh_body_str(o, "password", &password) < 0 || !password_ok(password)) {
 		reply_weak_password(c, "password");
 		goto out;
 	}
@@ -372,16 +372,16 @@ users_tenant_create(struct gh_call *c, struct gh_pg *db)
 	int64_t n = 0;
 	int x, made = 0;
 
-	if (km_in_require_role(c, "publisher") != 0 || (o = km_in_body(c)) == NULL)
+	if (km_in_require_role(c, "publisher") != 0 || (o = gh_call_body(c, 400)) == NULL)
 		goto out;
-	if (km_in_str(o, "domain", &dom) != 0 || (domain = domain_normalize(dom)) == NULL) {
+	if (gh_body_str(o, "domain", &dom) != 0 || (domain = domain_normalize(dom)) == NULL) {
 		gh_reply_error(c, 400, "Bad Request", "domain must be a domain name such as example.com "
 		    "(letters, digits, '-' and at least one '.')");
 		goto out;
 	}
 	if ((admin = user_member(c, o, "adminUsername", domain)) == NULL)
 		goto out;
-	if (km_in_str(o, "adminPassword", &password) < 0 || !password_ok(password)) {
+	if (gh_body_str(o, "adminPassword", &password) < 0 || !password_ok(password)) {
 		reply_weak_password(c, "adminPassword");
 		goto out;
 	}
@@ -474,14 +474,14 @@ users_password_change(struct gh_call *c, struct gh_pg *db)
 	struct gh_ldap *ld;
 	int x;
 
-	if (km_in_require_role(c, "portal,publisher") != 0 || (o = km_in_body(c)) == NULL ||
+	if (km_in_require_role(c, "portal,publisher") != 0 || (o = gh_call_body(c, 400)) == NULL ||
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
-	if (km_in_str(o, "oldPassword", &old) != 0 || old[0] == '\0') {
+	if (gh_body_str(o, "oldPassword", &old) != 0 || old[0] == '\0') {
 		gh_reply_error(c, 400, "Bad Request", "oldPassword is required");
 		goto out;
 	}
-	if (km_in_str(o, "newPassword", &new) < 0 || !password_ok(new)) {
+	if (gh_body_str(o, "newPassword", &new) < 0 || !password_ok(new)) {
 		reply_weak_password(c, "newPassword");
 		goto out;
 	}
@@ -520,10 +520,10 @@ users_password_reset(struct gh_call *c, struct gh_pg *db)
 	struct gh_ldap *ld;
 	int x;
 
-	if (km_in_require_role(c, "publisher") != 0 || (o = km_in_body(c)) == NULL ||
+	if (km_in_require_role(c, "publisher") != 0 || (o = gh_call_body(c, 400)) == NULL ||
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
-	if (km_in_str(o, "newPassword", &new) < 0 || !password_ok(new)) {
+	if (gh_body_str(o, "newPassword", &new) < 0 || !password_ok(new)) {
 		reply_weak_password(c, "newPassword");
 		goto out;
 	}
@@ -586,16 +586,16 @@ users_roles_set(struct gh_call *c, struct gh_pg *db)
 	size_t nhave = 0, nnow = 0;
 	int x;
 
-	if (km_in_require_role(c, "publisher") != 0 || (o = km_in_body(c)) == NULL ||
+	if (km_in_require_role(c, "publisher") != 0 || (o = gh_call_body(c, 400)) == NULL ||
 	    tenant_member(c, db, o, &tenant) != 0 || (user = user_member(c, o, "username", tenant)) == NULL)
 		goto out;
-	if (km_in_array(o, "roles", &want) != 0 || json_object_array_length(want) > ROLES_MAX) {
+	if (gh_body_member(o, "roles", json_type_array, &want) != 0 || json_object_array_length(want) > ROLES_MAX) {
 		gh_reply_error(c, 400, "Bad Request", "roles (an array of at most 64 role names) is required");
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(want); i++) {
 		struct json_object *r = json_object_array_get_idx(want, i);
-		if (!json_object_is_type(r, json_type_string) || !km_in_name_ok(json_object_get_string(r), 64)) {
+		if (!json_object_is_type(r, json_type_string) || !gh_body_name_ok(json_object_get_string(r), 64)) {
 			gh_reply_error(c, 400, "Bad Request", "roles must be role names (letters, digits, space, "
 			    "'_', '.' or '-')");
 			goto out;

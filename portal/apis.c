@@ -68,7 +68,7 @@ search_parse(struct gh_call *c, struct search *s)
 	all[5] = &s->description;
 	if (q == NULL)
 		return 0;
-	if (strlen(q) > 300 || (q[0] != '\0' && !portal_text_ok(q, 300))) {
+	if (strlen(q) > 300 || (q[0] != '\0' && !gh_body_text_ok(q, 300, 0))) {
 		gh_reply_error(c, 400, "Bad Request", "query must be at most 300 characters of text");
 		return -1;
 	}
@@ -127,10 +127,9 @@ apis_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
 	struct search s = { 0 };
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24];
 	const char *p[13];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, PORTAL_ANON_OK, NULL) != 0)
 		return;
@@ -146,7 +145,8 @@ apis_list(struct gh_call *c, struct gh_pg *db)
 	p[10] = s.word;
 	p[11] = gh_pg_i64(lim, limit);
 	p[12] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (SELECT a.* FROM gh_apis a WHERE " PORTAL_API_VISIBLE
+	portal_reply_page(c, db, "The APIs could not be listed", limit, offset,
+	    "WITH v AS (SELECT a.* FROM gh_apis a WHERE " PORTAL_API_VISIBLE
 	    "  AND ($5::text IS NULL OR strpos(lower(a.name), lower($5)) > 0) "
 	    "  AND ($6::text IS NULL OR " TAG_MATCH("$6") ") "
 	    "  AND ($7::text IS NULL OR strpos(lower(a.context), lower($7)) > 0) "
@@ -159,14 +159,7 @@ apis_list(struct gh_call *c, struct gh_pg *db)
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" PORTAL_API_INFO_OBJECT
 	    "  ORDER BY a.name, a.version, a.id) FROM (SELECT * FROM v ORDER BY name, version, id "
 	    "  LIMIT $12::bigint OFFSET $13::bigint) a), '[]')::text", 13, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The APIs could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
-	PQclear(res);
 	free(s.buf);
 	portal_viewer_end(&v);
 }
@@ -247,7 +240,7 @@ api_params(struct gh_call *c, const struct portal_viewer *v, const char **p)
 
 	portal_vis_params(v, !v->browse_given, p);
 	p[4] = id;
-	if (!portal_id_ok(id)) {
+	if (!gh_body_id_ok(id)) {
 		gh_reply_error(c, 404, "Not Found", "No API has this id");
 		return -1;
 	}
@@ -393,10 +386,9 @@ static void
 tags_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24];
 	const char *p[6];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, PORTAL_ANON_OK, NULL) != 0)
 		return;
@@ -405,20 +397,14 @@ tags_list(struct gh_call *c, struct gh_pg *db)
 	portal_vis_params(&v, 0, p);
 	p[4] = gh_pg_i64(lim, limit);
 	p[5] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH t AS (SELECT tg AS value, count(*) AS n FROM gh_apis a, "
+	portal_reply_page(c, db, "The tags could not be listed", limit, offset,
+	    "WITH t AS (SELECT tg AS value, count(*) AS n FROM gh_apis a, "
 	    "  jsonb_array_elements_text(" PORTAL_JARR("a.definition->'tags'") ") tg "
 	    "  WHERE " PORTAL_API_VISIBLE " GROUP BY tg) "
 	    "SELECT (SELECT count(*) FROM t), coalesce((SELECT jsonb_agg(jsonb_build_object('value', value, "
 	    "  'count', n) ORDER BY value) FROM (SELECT * FROM t ORDER BY value LIMIT $5::bigint "
 	    "  OFFSET $6::bigint) x), '[]')::text", 6, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The tags could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 

@@ -29,7 +29,7 @@ app_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return portal_text_ok(s, NAME_MAX_LEN) && strpbrk(s, "~!@#;%^*+={}|\\<>\"',") == NULL &&
+	return gh_body_text_ok(s, NAME_MAX_LEN, 0) && strpbrk(s, "~!@#;%^*+={}|\\<>\"',") == NULL &&
 	    s[0] != ' ' && s[n - 1] != ' ';
 }
 
@@ -41,7 +41,7 @@ portal_app_find(struct gh_pg *db, const struct portal_viewer *v, const char *id,
 	PGresult *res;
 
 	memset(a, 0, sizeof(*a));
-	if (v->anon || !portal_id_ok(id))
+	if (v->anon || !gh_body_id_ok(id))
 		return 1;
 	res = gh_pg_exec(db, lock ?
 	    "SELECT p.id, p.name, p.owner, p.tenant, p.tier, p.token_type FROM gh_applications p "
@@ -156,7 +156,7 @@ groups_in(struct gh_call *c, const struct portal_viewer *v, struct json_object *
 		const char *s = json_object_is_type(g, json_type_string) ? json_object_get_string(g) : NULL;
 		int dup = 0;
 
-		if (s == NULL || !portal_name_ok(s, 64)) {
+		if (s == NULL || !gh_body_name_ok(s, 64)) {
 			json_object_put(out);
 			gh_reply_error(c, 400, "Bad Request", "groups must be an array of group names "
 			    "(1 to 64 letters, digits, spaces, '_', '.' or '-')");
@@ -191,8 +191,8 @@ attributes_in(struct gh_call *c, struct json_object *o, struct app_in *in)
 		goto bad;
 	json_object_object_foreach(a, key, val) {
 		const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
-		if (++n > ATTRS_MAX || !portal_text_ok(key, 100) || s == NULL ||
-		    (s[0] != '\0' && !portal_text_ok(s, 1024)))
+		if (++n > ATTRS_MAX || !gh_body_text_ok(key, 100, 0) || s == NULL ||
+		    (s[0] != '\0' && !gh_body_text_ok(s, 1024, 0)))
 			goto bad;
 	}
 	in->attributes = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
@@ -289,17 +289,16 @@ static void
 apps_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24], *q = NULL;
 	const char *p[6];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
 	if (portal_page(c, &limit, &offset) != 0)
 		goto out;
 	q = gh_call_query(c, "query");
-	if (q != NULL && q[0] != '\0' && !portal_text_ok(q, 100)) {
+	if (q != NULL && q[0] != '\0' && !gh_body_text_ok(q, 100, 0)) {
 		gh_reply_error(c, 400, "Bad Request", "query must be at most 100 characters of text");
 		goto out;
 	}
@@ -309,20 +308,14 @@ apps_list(struct gh_call *c, struct gh_pg *db)
 	p[3] = q != NULL && q[0] != '\0' ? q : NULL;
 	p[4] = gh_pg_i64(lim, limit);
 	p[5] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (SELECT p.* FROM gh_applications p WHERE " PORTAL_APP_VISIBLE
+	portal_reply_page(c, db, "The applications could not be listed", limit, offset,
+	    "WITH v AS (SELECT p.* FROM gh_applications p WHERE " PORTAL_APP_VISIBLE
 	    "  AND ($4::text IS NULL OR strpos(lower(p.name), lower($4)) > 0)) "
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" PORTAL_APP_OBJECT " ORDER BY p.name, p.id) "
 	    "  FROM (SELECT * FROM v ORDER BY name, id LIMIT $5::bigint OFFSET $6::bigint) p), '[]')::text",
 	    6, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The applications could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
 	free(q);
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 
@@ -368,7 +361,7 @@ apps_create(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if ((o = portal_body(c)) == NULL || app_input(c, db, &v, o, 1, &in) != 0)
+	if ((o = gh_call_body(c, 415)) == NULL || app_input(c, db, &v, o, 1, &in) != 0)
 		goto out;
 	t.c = c;
 	t.v = &v;
@@ -505,7 +498,7 @@ apps_update(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if ((o = portal_body(c)) == NULL || app_input(c, db, &v, o, 0, &in) != 0)
+	if ((o = gh_call_body(c, 415)) == NULL || app_input(c, db, &v, o, 0, &in) != 0)
 		goto out;
 	t.c = c;
 	t.v = &v;

@@ -63,7 +63,7 @@ names_member(struct json_object *o, const char *key, size_t max_items, char **ou
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *s = json_object_array_get_idx(a, i);
 		const char *v = json_object_is_type(s, json_type_string) ? json_object_get_string(s) : NULL;
-		if (v == NULL || !portal_text_ok(v, 200) || strchr(v, ' ') != NULL)
+		if (v == NULL || !gh_body_text_ok(v, 200, 0) || strchr(v, ' ') != NULL)
 			return -1;
 		len += strlen(v) + 1;
 	}
@@ -145,7 +145,7 @@ keys_generate(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0 || (o = portal_body(c)) == NULL)
+	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0 || (o = gh_call_body(c, 415)) == NULL)
 		goto out;
 	if (portal_str(c, o, "keyType", 16, PORTAL_STR_REQUIRED, &key_type) != 0 ||
 	    portal_str(c, o, "keyManager", 100, 0, &km) != 0)
@@ -283,7 +283,7 @@ key_load(struct gh_call *c, struct gh_pg *db, struct portal_viewer *v, struct po
 	*obj = NULL;
 	if (portal_app_load(c, db, v, gh_call_param(c, "applicationId"), a) != 0)
 		return -1;
-	if (!portal_id_ok(km)) {
+	if (!gh_body_id_ok(km)) {
 		gh_reply_error(c, 404, "Not Found", "The application has no key with this keyMappingId");
 		return -1;
 	}
@@ -333,7 +333,7 @@ key_update(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if (key_load(c, db, &v, &a, &k, kt) != 0 || (o = portal_body(c)) == NULL)
+	if (key_load(c, db, &v, &a, &k, kt) != 0 || (o = gh_call_body(c, 415)) == NULL)
 		goto out;
 	if (names_member(o, "supportedGrantTypes", 10, &grants) != 0 ||
 	    (grants == NULL && names_member(o, "grantTypesToBeSupported", 10, &grants) != 0)) {
@@ -445,7 +445,7 @@ key_token(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:app_manage") != 0)
 		return;
-	if (key_load(c, db, &v, &a, &k, kt) != 0 || (o = portal_body(c)) == NULL)
+	if (key_load(c, db, &v, &a, &k, kt) != 0 || (o = gh_call_body(c, 415)) == NULL)
 		goto done;
 	if (names_member(o, "scopes", SCOPES_MAX, &scopes) != 0) {
 		gh_reply_error(c, 400, "Bad Request", "scopes must be an array of at most 50 scope names");
@@ -478,6 +478,19 @@ done:
 
 /* ---- API keys ---- */
 
+/* The application of an API key route and its keyType.  0, or -1 when it replied. */
+static int
+apikey_app(struct gh_call *c, struct gh_pg *db, struct portal_viewer *v, struct portal_app *a, const char *kt)
+{
+	if (portal_app_load(c, db, v, gh_call_param(c, "applicationId"), a) != 0)
+		return -1;
+	if (!key_type_ok(kt)) {
+		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 apikey_generate(struct gh_call *c, struct gh_pg *db)
 {
@@ -491,14 +504,10 @@ apikey_generate(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:api_key") != 0)
 		return;
-	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0)
+	if (apikey_app(c, db, &v, &a, kt) != 0)
 		goto done;
-	if (!key_type_ok(kt)) {
-		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
-		goto done;
-	}
 	if (c->body_len > 0) {
-		if ((o = portal_body(c)) == NULL)
+		if ((o = gh_call_body(c, 415)) == NULL)
 			goto done;
 		if (int_member(o, "validityPeriod", &validity) < 0) {
 			gh_reply_error(c, 400, "Bad Request", "validityPeriod must be a number of seconds");
@@ -575,13 +584,9 @@ apikey_revoke(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:api_key") != 0)
 		return;
-	if (portal_app_load(c, db, &v, gh_call_param(c, "applicationId"), &a) != 0)
+	if (apikey_app(c, db, &v, &a, kt) != 0)
 		goto done;
-	if (!key_type_ok(kt)) {
-		gh_reply_error(c, 400, "Bad Request", "keyType must be PRODUCTION or SANDBOX");
-		goto done;
-	}
-	if ((o = portal_body(c)) == NULL || portal_str(c, o, "apikey", 16384, PORTAL_STR_REQUIRED, &key) != 0)
+	if ((o = gh_call_body(c, 415)) == NULL || portal_str(c, o, "apikey", 16384, PORTAL_STR_REQUIRED, &key) != 0)
 		goto done;
 	claims = apikey_claims(key);
 	if (claims == NULL || !json_object_object_get_ex(claims, "application", &app) ||

@@ -57,10 +57,9 @@ static void
 policies_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24];
 	const char *p[4];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, PORTAL_ANON_OK, NULL) != 0)
 		return;
@@ -68,17 +67,11 @@ policies_list(struct gh_call *c, struct gh_pg *db)
 		goto out;
 	p[2] = gh_pg_i64(lim, limit);
 	p[3] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (" POLICIES_OF ") "
+	portal_reply_page(c, db, "The throttling policies could not be listed", limit, offset,
+	    "WITH v AS (" POLICIES_OF ") "
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" POLICY_OBJECT " ORDER BY t.name) "
 	    "  FROM (SELECT * FROM v ORDER BY name LIMIT $3::bigint OFFSET $4::bigint) t), '[]')::text", 4, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The throttling policies could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 

@@ -84,9 +84,6 @@ int portal_site_lists(const struct portal_site *site, const char *env);
 int portal_km_call(const char *method, const char *path, const char *json_body, char **body,
     size_t *body_len);
 
-/* The worker thread's LDAP connection (read only).  NULL when LDAP is down. */
-struct gh_ldap *portal_ldap(void);
-
 /* Route tables. */
 void portal_api_routes(struct gh_router *r);    /* /api/am/devportal/v3 */
 void portal_mgmt_routes(struct gh_router *r);   /* /health, /metrics (19444) */

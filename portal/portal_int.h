@@ -160,12 +160,6 @@ int portal_event_subscription(struct gh_pg *db, const char *id, const char *type
 
 /* ---- request helpers (request.c) ---- */
 
-/*
- * The request body as a JSON object: 415 when not application/json, 400
- * when not one strict JSON object.  New reference, or NULL when replied.
- */
-struct json_object *portal_body(struct gh_call *c);
-
 /* Text rules of portal_str. */
 #define PORTAL_STR_REQUIRED 0x1         /* absent, null or empty: 400 */
 #define PORTAL_STR_NAME     0x2         /* letters, digits, space, '_', '.', '-' only */
@@ -178,15 +172,6 @@ struct json_object *portal_body(struct gh_call *c);
 int portal_str(struct gh_call *c, struct json_object *o, const char *key, size_t max, int flags,
     const char **out);
 
-/* 1 when s (max bytes) is text: valid UTF-8, no control characters, not empty. */
-int portal_text_ok(const char *s, size_t max);
-
-/* 1 when s is 1..max letters, digits, space, '_', '.' or '-'. */
-int portal_name_ok(const char *s, size_t max);
-
-/* 1 when s is an id (UUID, client id): 1..128 of letters, digits, '_', '.', ':' and '-'. */
-int portal_id_ok(const char *s);
-
 /*
  * limit (default 25, 1..1000) and offset (default 0, 0..1000000) query
  * parameters.  0, or -1 when it replied 400.
@@ -198,6 +183,14 @@ int portal_page(struct gh_call *c, int64_t *limit, int64_t *offset);
  * next, previous}}; list is taken (NULL: empty).  New reference.
  */
 struct json_object *portal_list(struct json_object *list, int64_t total, int64_t limit, int64_t offset);
+
+/*
+ * Run sql (n parameters p), whose one row is (total count, JSON array text
+ * of the page), and reply 200 with portal_list of it; on a database error
+ * reply portal_db_error with what.
+ */
+void portal_reply_page(struct gh_call *c, struct gh_pg *db, const char *what, int64_t limit, int64_t offset,
+    const char *sql, int n, const char *const *p);
 
 /* The one text value of a one-row query, malloc'd; NULL on error or no row (SQLSTATE on db). */
 char *portal_one_text(struct gh_pg *db, const char *sql, int n, const char *const *p);

@@ -1,7 +1,7 @@
 /*
- * Small pieces every DevPortal handler uses: the strict JSON body and
- * its typed, bounded string members; limit/offset and WSO2's list
- * envelope; one-value queries; database errors; the audit row.  Nothing
+ * Small pieces every DevPortal handler uses: typed, bounded string
+ * members of a JSON body (parsed and checked by appliance/pg/call_body.c);
+ * limit/offset and WSO2's list envelope; one-value queries; database errors; the audit row.  Nothing
  * here keeps state between calls.
  */
 #include <json-c/json.h>
@@ -14,67 +14,6 @@
 #include "core/gh_log.h"
 #include "portal/portal_int.h"
 
-struct json_object *
-portal_body(struct gh_call *c)
-{
-	struct json_object *o;
-	const char *why = NULL;
-
-	if (!gh_call_ctype_is(c, "application/json")) {
-		gh_reply_error(c, 415, "Unsupported Media Type", "The Content-Type must be application/json");
-		return NULL;
-	}
-	o = gh_json_parse_object(c->body, c->body_len, &why);
-	if (o == NULL)
-		gh_reply_error(c, 400, "Bad Request", why);
-	return o;
-}
-
-int
-portal_text_ok(const char *s, size_t max)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > max || !gh_utf8_valid(s, len))
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-int
-portal_name_ok(const char *s, size_t max)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == ' ' || ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-int
-portal_id_ok(const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len == 0 || len > 128)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '_' || ch == '.' || ch == ':' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 int
 portal_str(struct gh_call *c, struct json_object *o, const char *key, size_t max, int flags,
     const char **out)
@@ -82,15 +21,16 @@ portal_str(struct gh_call *c, struct json_object *o, const char *key, size_t max
 	struct json_object *v = NULL;
 	char desc[300];
 	const char *s;
+	int rc = gh_body_member(o, key, json_type_string, &v);
 
 	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
+	if (rc > 0) {
 		if (!(flags & PORTAL_STR_REQUIRED))
 			return 0;
 		snprintf(desc, sizeof(desc), "%s is required", key);
 		goto bad;
 	}
-	if (!json_object_is_type(v, json_type_string)) {
+	if (rc < 0) {
 		snprintf(desc, sizeof(desc), "%s must be a string", key);
 		goto bad;
 	}
@@ -98,7 +38,7 @@ portal_str(struct gh_call *c, struct json_object *o, const char *key, size_t max
 	if (s[0] == '\0' && !(flags & PORTAL_STR_REQUIRED))
 		return 0;
 	if (strlen(s) != (size_t)json_object_get_string_len(v) ||
-	    ((flags & PORTAL_STR_NAME) ? !portal_name_ok(s, max) : !portal_text_ok(s, max))) {
+	    ((flags & PORTAL_STR_NAME) ? !gh_body_name_ok(s, max) : !gh_body_text_ok(s, max, 0))) {
 		snprintf(desc, sizeof(desc), (flags & PORTAL_STR_NAME) ?
 		    "%s must be 1 to %zu letters, digits, spaces, '_', '.' or '-'" :
 		    "%s must be 1 to %zu characters of text without control characters", key, max);
@@ -166,6 +106,23 @@ portal_list(struct json_object *list, int64_t total, int64_t limit, int64_t offs
 	json_object_object_add(pg, "previous", json_object_new_string(buf));
 	json_object_object_add(o, "pagination", pg);
 	return o;
+}
+
+void
+portal_reply_page(struct gh_call *c, struct gh_pg *db, const char *what, int64_t limit, int64_t offset,
+    const char *sql, int n, const char *const *p)
+{
+	PGresult *res = gh_pg_exec(db, sql, n, p);
+	int64_t total = 0;
+
+	if (res == NULL || gh_pg_nrows(res) != 1) {
+		portal_db_error(c, db, what);
+		goto out;
+	}
+	gh_pg_get_int64(res, 0, 0, &total);
+	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
+out:
+	PQclear(res);
 }
 
 char *

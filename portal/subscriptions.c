@@ -54,10 +54,9 @@ subs_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct portal_viewer v;
 	struct portal_app app;
-	int64_t limit, offset, total = 0;
+	int64_t limit, offset;
 	char lim[24], off[24], *app_id = NULL, *api_id = NULL;
 	const char *p[7];
-	PGresult *res = NULL;
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:sub_manage") != 0)
 		return;
@@ -67,7 +66,7 @@ subs_list(struct gh_call *c, struct gh_pg *db)
 	api_id = gh_call_query(c, "apiId");
 	if (app_id != NULL && portal_app_load(c, db, &v, app_id, &app) != 0)
 		goto out;
-	if (api_id != NULL && !portal_id_ok(api_id)) {
+	if (api_id != NULL && !gh_body_id_ok(api_id)) {
 		gh_reply_error(c, 404, "Not Found", "No API has this id");
 		goto out;
 	}
@@ -78,22 +77,16 @@ subs_list(struct gh_call *c, struct gh_pg *db)
 	p[4] = api_id;
 	p[5] = gh_pg_i64(lim, limit);
 	p[6] = gh_pg_i64(off, offset);
-	res = gh_pg_exec(db, "WITH v AS (SELECT s.id, s.created_at " SUB_FROM "WHERE " PORTAL_APP_VISIBLE
+	portal_reply_page(c, db, "The subscriptions could not be listed", limit, offset,
+	    "WITH v AS (SELECT s.id, s.created_at " SUB_FROM "WHERE " PORTAL_APP_VISIBLE
 	    "  AND ($4::text IS NULL OR s.app_id = $4) AND ($5::text IS NULL OR s.api_id = $5)) "
 	    "SELECT (SELECT count(*) FROM v), coalesce((SELECT jsonb_agg(" SUB_OBJECT " ORDER BY w.created_at, s.id) "
 	    "  FROM (SELECT * FROM v ORDER BY created_at, id LIMIT $6::bigint OFFSET $7::bigint) w "
 	    "  JOIN gh_subscriptions s ON s.id = w.id JOIN gh_apis a ON a.id = s.api_id "
 	    "  JOIN gh_applications p ON p.id = s.app_id), '[]')::text", 7, p);
-	if (res == NULL || gh_pg_nrows(res) != 1) {
-		portal_db_error(c, db, "The subscriptions could not be listed");
-		goto out;
-	}
-	gh_pg_get_int64(res, 0, 0, &total);
-	portal_reply(c, 200, portal_list(portal_json_text(gh_pg_get(res, 0, 1)), total, limit, offset));
 out:
 	free(app_id);
 	free(api_id);
-	PQclear(res);
 	portal_viewer_end(&v);
 }
 
@@ -107,7 +100,7 @@ api_check(struct gh_call *c, struct gh_pg *db, const struct portal_viewer *v, co
 	char desc[300];
 	int rc = -1;
 
-	if (!portal_id_ok(api_id)) {
+	if (!gh_body_id_ok(api_id)) {
 		gh_reply_error(c, 404, "Not Found", "No API has this id");
 		return -1;
 	}
@@ -195,7 +188,7 @@ subs_create(struct gh_call *c, struct gh_pg *db)
 
 	if (portal_viewer_begin(c, db, &v, 0, "apim:sub_manage") != 0)
 		return;
-	if ((o = portal_body(c)) == NULL ||
+	if ((o = gh_call_body(c, 415)) == NULL ||
 	    portal_str(c, o, "apiId", 128, PORTAL_STR_REQUIRED, &api_id) != 0 ||
 	    portal_str(c, o, "applicationId", 128, PORTAL_STR_REQUIRED, &app_id) != 0 || tier_in(c, o, &tier) != 0)
 		goto out;
@@ -230,7 +223,7 @@ sub_lock(struct gh_pg *db, const struct portal_viewer *v, const char *id, char s
 	const char *p[4] = { v->p.tenant, v->p.sub, v->roles_json, id };
 	PGresult *res;
 
-	if (!portal_id_ok(id))
+	if (!gh_body_id_ok(id))
 		return TX_NOT_FOUND;
 	res = gh_pg_exec(db, "SELECT s.status, s.api_id FROM gh_subscriptions s JOIN gh_applications p "
 	    "ON p.id = s.app_id WHERE s.id = $4 AND " PORTAL_APP_VISIBLE " FOR UPDATE OF s", 4, p);
@@ -259,7 +252,7 @@ subs_get(struct gh_call *c, struct gh_pg *db)
 	p[1] = v.p.sub;
 	p[2] = v.roles_json;
 	p[3] = gh_call_param(c, "subscriptionId");
-	if (!portal_id_ok(p[3])) {
+	if (!gh_body_id_ok(p[3])) {
 		gh_reply_error(c, 404, "Not Found", "No subscription of yours has this id");
 		goto out;
 	}
@@ -343,7 +336,7 @@ subs_update(struct gh_call *c, struct gh_pg *db)
 	t.c = c;
 	t.v = &v;
 	t.id = gh_call_param(c, "subscriptionId");
-	if ((o = portal_body(c)) == NULL || tier_in(c, o, &t.tier) != 0 ||
+	if ((o = gh_call_body(c, 415)) == NULL || tier_in(c, o, &t.tier) != 0 ||
 	    portal_str(c, o, "apiId", 128, 0, &api_id) != 0 || portal_str(c, o, "applicationId", 128, 0, &app_id) != 0)
 		goto out;
 	rc = gh_pg_run_tx(db, 0, update_tx, &t);

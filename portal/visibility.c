@@ -103,7 +103,7 @@ caller_roles(struct gh_call *c, struct portal_viewer *v)
 		v->roles_json = strdup("[]");
 		return v->roles_json != NULL ? 0 : -1;
 	}
-	ld = portal_ldap();
+	ld = gh_ldap_thread(&portal.ldap_cfg);
 	rc = ld != NULL ? gh_ldap_user_roles(ld, v->p.tenant, v->p.user, &v->roles, &n) : GH_LDAP_ERROR;
 	if (rc == GH_LDAP_NOT_FOUND) {
 		v->roles = calloc(1, sizeof(char *));

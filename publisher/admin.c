@@ -54,38 +54,11 @@ pub_adm_require_super(struct gh_call *c, const struct gh_principal *p, const cha
 struct json_object *
 pub_adm_body(struct gh_call *c)
 {
-	struct json_object *o;
-	const char *why = NULL;
-
-	if (!gh_call_ctype_is(c, "application/json")) {
-		gh_reply_error(c, 415, "Unsupported Media Type", "The Content-Type must be application/json");
-		return NULL;
-	}
-	if (c->body == NULL || c->body_len == 0) {
+	if (gh_call_ctype_is(c, "application/json") && (c->body == NULL || c->body_len == 0)) {
 		gh_reply_error(c, 400, "Bad Request", "A JSON object is required");
 		return NULL;
 	}
-	o = gh_json_parse_object(c->body, c->body_len, &why);
-	if (o == NULL)
-		gh_reply_error(c, 400, "Bad Request", why ? why : "The body is not a JSON object");
-	return o;
-}
-
-int
-pub_adm_text_ok(const char *s, size_t max, int multiline)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len > max || !gh_utf8_valid(s ? s : "", len))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (multiline && (ch == '\n' || ch == '\t' || ch == '\r'))
-			continue;
-		if (ch < 0x20 || ch == 0x7f)
-			return 0;
-	}
-	return 1;
+	return gh_call_body(c, 415);
 }
 
 static void
@@ -104,20 +77,22 @@ pub_adm_str(struct gh_call *c, struct json_object *o, const char *key, int requi
 	struct json_object *v = NULL;
 	const char *s;
 	char what[120];
+	int rc = gh_body_member(o, key, json_type_string, &v);
 
 	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
+	if (rc > 0) {
 		if (!required)
 			return 0;
 		reply_member(c, key, "(a string) is required");
 		return -1;
 	}
-	if (!json_object_is_type(v, json_type_string)) {
+	if (rc < 0) {
 		reply_member(c, key, "must be a string");
 		return -1;
 	}
 	s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v) || !pub_adm_text_ok(s, max, multiline) ||
+	if (strlen(s) != (size_t)json_object_get_string_len(v) ||
+	    !gh_body_text_ok(s, max, GH_BODY_EMPTY_OK | (multiline ? GH_BODY_MULTILINE : 0)) ||
 	    (required && s[0] == '\0')) {
 		snprintf(what, sizeof(what), "must be %s1 to %zu characters of text without control characters",
 		    required ? "" : "0 or ", max);
@@ -132,10 +107,11 @@ int
 pub_adm_bool(struct gh_call *c, struct json_object *o, const char *key, int *out)
 {
 	struct json_object *v = NULL;
+	int rc = gh_body_member(o, key, json_type_boolean, &v);
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+	if (rc > 0)
 		return 1;
-	if (!json_object_is_type(v, json_type_boolean)) {
+	if (rc < 0) {
 		reply_member(c, key, "must be true or false");
 		return -1;
 	}
@@ -150,11 +126,12 @@ pub_adm_int(struct gh_call *c, struct json_object *o, const char *key, long long
 	struct json_object *v = NULL;
 	char what[120];
 	long long x;
+	int rc = gh_body_member(o, key, json_type_int, &v);
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+	if (rc > 0)
 		return 1;
 	snprintf(what, sizeof(what), "must be an integer from %lld to %lld", min, max);
-	if (!json_object_is_type(v, json_type_int)) {
+	if (rc < 0) {
 		reply_member(c, key, what);
 		return -1;
 	}
@@ -171,17 +148,11 @@ pub_adm_int(struct gh_call *c, struct json_object *o, const char *key, long long
 int
 pub_adm_obj(struct gh_call *c, struct json_object *o, const char *key, struct json_object **out)
 {
-	struct json_object *v = NULL;
+	int rc = gh_body_member(o, key, json_type_object, out);
 
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 1;
-	if (!json_object_is_type(v, json_type_object)) {
+	if (rc < 0)
 		reply_member(c, key, "must be an object");
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return rc;
 }
 
 int
@@ -189,11 +160,12 @@ pub_adm_arr(struct gh_call *c, struct json_object *o, const char *key, size_t ma
 {
 	struct json_object *v = NULL;
 	char what[80];
+	int rc = gh_body_member(o, key, json_type_array, &v);
 
 	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+	if (rc > 0)
 		return 1;
-	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > max) {
+	if (rc < 0 || json_object_array_length(v) > max) {
 		snprintf(what, sizeof(what), "must be an array of at most %zu items", max);
 		reply_member(c, key, what);
 		return -1;
@@ -214,7 +186,7 @@ pub_adm_known(struct gh_call *c, struct json_object *o, const char *const *allow
 				break;
 		if (allowed[i] == NULL) {
 			char why[200];
-			snprintf(why, sizeof(why), "Unknown member \"%.100s\"", pub_adm_text_ok(key, 100, 0) ?
+			snprintf(why, sizeof(why), "Unknown member \"%.100s\"", gh_body_text_ok(key, 100, GH_BODY_EMPTY_OK) ?
 			    key : "?");
 			gh_reply_error(c, 400, "Bad Request", why);
 			return -1;

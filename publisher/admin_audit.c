@@ -36,7 +36,7 @@ filter_ok(const char *s, size_t max, const char *set)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max || !pub_adm_text_ok(s, max, 0))
+	if (n == 0 || n > max || !gh_body_text_ok(s, max, GH_BODY_EMPTY_OK))
 		return 0;
 	for (size_t i = 0; set != NULL && i < n; i++)
 		if (!strchr(set, s[i]))

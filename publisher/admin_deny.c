@@ -47,7 +47,7 @@ ip_parse(const char *s, unsigned char *buf, char *norm, size_t normlen)
 static int
 token_ok(const char *s, size_t max)
 {
-	if (s == NULL || s[0] == '\0' || !pub_adm_text_ok(s, max, 0))
+	if (s == NULL || s[0] == '\0' || !gh_body_text_ok(s, max, GH_BODY_EMPTY_OK))
 		return 0;
 	for (const char *p = s; *p; p++)
 		if (*p == ' ')

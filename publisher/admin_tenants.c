@@ -62,7 +62,7 @@ reply_from_km(struct gh_call *c, int status, const char *message, const struct g
 	struct json_object *o = r->body ? gh_json_parse_object(r->body, r->body_len, &why) : NULL;
 	const char *d = o ? gh_json_str(o, "description") : NULL;
 
-	gh_reply_error(c, status, message, d && pub_adm_text_ok(d, 500, 0) ? d : fallback);
+	gh_reply_error(c, status, message, d && gh_body_text_ok(d, 500, GH_BODY_EMPTY_OK) ? d : fallback);
 	json_object_put(o);
 }
 

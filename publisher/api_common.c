@@ -190,6 +190,18 @@ pub_api_load(struct gh_pg *db, const char *tenant, const char *id, int lock, str
 	return 0;
 }
 
+int
+pub_api_load_reply(struct gh_call *c, struct gh_pg *db, const char *tenant, struct pub_api_row *out)
+{
+	int rc = pub_api_load(db, tenant, gh_call_param(c, "apiId"), 0, out);
+
+	if (rc < 0)
+		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
+	else if (rc > 0)
+		pub_reply_api_404(c, gh_call_param(c, "apiId"));
+	return rc != 0 ? -1 : 0;
+}
+
 void
 pub_api_row_clear(struct pub_api_row *r)
 {
@@ -217,6 +229,23 @@ pub_api_render(struct gh_pg *db, const char *id)
 	if (gh_pg_nrows(res) == 1)
 		out = dup_or_null(gh_pg_get(res, 0, 0));
 	PQclear(res);
+	return out;
+}
+
+struct json_object *
+pub_list_page(const PGresult *res, int64_t total, int64_t limit, int64_t offset)
+{
+	struct json_object *out = json_object_new_object(), *list = json_object_new_array(), *pg;
+
+	for (int i = 0; i < gh_pg_nrows(res); i++)
+		json_object_array_add(list, json_tokener_parse(gh_pg_get(res, i, 0)));
+	json_object_object_add(out, "count", json_object_new_int(gh_pg_nrows(res)));
+	json_object_object_add(out, "list", list);
+	pg = json_object_new_object();
+	json_object_object_add(pg, "offset", json_object_new_int64(offset));
+	json_object_object_add(pg, "limit", json_object_new_int64(limit));
+	json_object_object_add(pg, "total", json_object_new_int64(total));
+	json_object_object_add(out, "pagination", pg);
 	return out;
 }
 

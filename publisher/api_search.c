@@ -125,7 +125,7 @@ page_link(long long limit, long long offset, const char *query)
 void
 pub_api_search(struct gh_call *c, struct gh_pg *db)
 {
-	struct json_object *lists[Q_N] = { 0 }, *out = NULL, *list, *pg;
+	struct json_object *lists[Q_N] = { 0 }, *out = NULL, *pg;
 	struct gh_principal p;
 	struct pub_err e = { 0 };
 	const char *prm[10];
@@ -161,21 +161,12 @@ pub_api_search(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
 		goto out;
 	}
-	out = json_object_new_object();
-	list = json_object_new_array();
-	for (int i = 0; i < gh_pg_nrows(res); i++)
-		json_object_array_add(list, json_tokener_parse(gh_pg_get(res, i, 0)));
-	json_object_object_add(out, "count", json_object_new_int(gh_pg_nrows(res)));
-	json_object_object_add(out, "list", list);
-	pg = json_object_new_object();
-	json_object_object_add(pg, "offset", json_object_new_int64(offset));
-	json_object_object_add(pg, "limit", json_object_new_int64(limit));
-	json_object_object_add(pg, "total", json_object_new_int64(total));
+	out = pub_list_page(res, total, limit, offset);
+	pg = json_object_object_get(out, "pagination");
 	json_object_object_add(pg, "next", offset + limit < total ? page_link(limit, offset + limit, query) :
 	    json_object_new_string(""));
 	json_object_object_add(pg, "previous", offset > 0 ?
 	    page_link(limit, offset > limit ? offset - limit : 0, query) : json_object_new_string(""));
-	json_object_object_add(out, "pagination", pg);
 	gh_reply_json(c, 200, out);
 out:
 	PQclear(res);

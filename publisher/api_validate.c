@@ -34,19 +34,6 @@ static const char *const known_members[] = { "name", "version", "context", "desc
 	"maxRequestBodyBytes", "backendJwt", NULL };
 
 /* 1 when s is valid UTF-8 without control characters (multiline: \t \n \r allowed). */
-static int
-text_ok(const char *s, size_t len, int multiline)
-{
-	if (!gh_utf8_valid(s, len))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == 0x7f || (ch < 0x20 && !(multiline && (ch == '\t' || ch == '\n' || ch == '\r'))))
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * Member key of o as a string: *out NULL when absent or null.  0, or 400
  * in e for a wrong type, an over-long value or control characters.
@@ -68,7 +55,8 @@ get_str(struct json_object *o, const char *key, size_t maxlen, int multiline, co
 	len = (size_t)json_object_get_string_len(v);
 	if (len > maxlen)
 		return pub_fail(e, 400, "'%s' is longer than %zu characters", key, maxlen);
-	if (strlen(s) != len || !text_ok(s, len, multiline))
+	if (strlen(s) != len ||
+	    !gh_body_text_ok(s, len, GH_BODY_EMPTY_OK | (multiline ? GH_BODY_MULTILINE : 0)))
 		return pub_fail(e, 400, "'%s' holds control characters or invalid UTF-8", key);
 	*out = s;
 	return 0;
@@ -109,7 +97,7 @@ get_str_list(struct json_object *o, const char *key, size_t maxlen, elem_ok_fn o
 		}
 		len = (size_t)json_object_get_string_len(x);
 		if (len == 0 || len > maxlen || len >= sizeof(buf) ||
-		    strlen(json_object_get_string(x)) != len || !text_ok(json_object_get_string(x), len, 0)) {
+		    strlen(json_object_get_string(x)) != len || !gh_body_text_ok(json_object_get_string(x), len, 0)) {
 			json_object_put(a);
 			return pub_fail(e, 400, "'%s' holds an empty, over-long (%zu) or invalid value", key, maxlen);
 		}
@@ -200,7 +188,7 @@ pub_name_check(const char *name, struct pub_err *e)
 		return pub_fail(e, 400, "'name' is required");
 	if (len > 60)
 		return pub_fail(e, 400, "'name' is longer than 60 characters");
-	if (name[0] == ' ' || name[len - 1] == ' ' || !text_ok(name, len, 0) ||
+	if (name[0] == ' ' || name[len - 1] == ' ' || !gh_body_text_ok(name, len, 0) ||
 	    strpbrk(name, "~!@#;:%^*()+={}|\\<>\"',&$[]/") != NULL)
 		return pub_fail(e, 400, "'name' holds characters that are not allowed "
 		    "(~!@#;:%%^*()+={}|\\<>\"',&$[]/, control characters, leading or trailing spaces)");

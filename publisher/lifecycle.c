@@ -223,16 +223,10 @@ pub_lifecycle_state(struct gh_call *c, struct gh_pg *db)
 	struct gh_principal p;
 	struct pub_api_row row;
 	struct json_object *o;
-	int rc;
 
 	if (pub_auth(c, db, "apim:api_view", NULL, &p) != 0)
 		return;
-	rc = pub_api_load(db, p.tenant, gh_call_param(c, "apiId"), 0, &row);
-	if (rc < 0) {
-		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
-	} else if (rc > 0) {
-		pub_reply_api_404(c, gh_call_param(c, "apiId"));
-	} else {
+	if (pub_api_load_reply(c, db, p.tenant, &row) == 0) {
 		o = state_json(row.status);
 		gh_reply_json(c, 200, o);
 		json_object_put(o);
@@ -248,18 +242,11 @@ pub_lifecycle_history(struct gh_call *c, struct gh_pg *db)
 	struct pub_api_row row;
 	const char *prm[1];
 	PGresult *res;
-	int rc;
 
 	if (pub_auth(c, db, "apim:api_view", NULL, &p) != 0)
 		return;
-	rc = pub_api_load(db, p.tenant, gh_call_param(c, "apiId"), 0, &row);
-	if (rc != 0) {
-		if (rc < 0)
-			gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
-		else
-			pub_reply_api_404(c, gh_call_param(c, "apiId"));
+	if (pub_api_load_reply(c, db, p.tenant, &row) != 0)
 		goto out;
-	}
 	prm[0] = row.id;
 	res = gh_pg_exec(db, "SELECT jsonb_build_object('count', count(*), 'list', coalesce(jsonb_agg("
 	    "jsonb_build_object('previousState', previous_state, 'postState', post_state, 'action', action, "

@@ -450,18 +450,11 @@ pub_openapi_get(struct gh_call *c, struct gh_pg *db)
 	struct gh_principal p;
 	struct pub_api_row row;
 	struct json_object *def, *doc;
-	int rc;
 
 	if (pub_auth(c, db, "apim:api_view", NULL, &p) != 0)
 		return;
-	rc = pub_api_load(db, p.tenant, gh_call_param(c, "apiId"), 0, &row);
-	if (rc != 0) {
-		if (rc < 0)
-			gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
-		else
-			pub_reply_api_404(c, gh_call_param(c, "apiId"));
+	if (pub_api_load_reply(c, db, p.tenant, &row) != 0)
 		goto out;
-	}
 	if (row.swagger != NULL) {
 		pub_reply_text(c, 200, row.swagger);
 		goto out;

@@ -33,7 +33,7 @@ void
 pub_owner_subs_list(struct gh_call *c, struct gh_pg *db)
 {
 	struct gh_principal p;
-	struct json_object *out = NULL, *list, *pg;
+	struct json_object *out = NULL;
 	struct pub_api_row row = { 0 };
 	char *api = NULL, lim[24], off[24];
 	const char *prm[4];
@@ -71,17 +71,7 @@ pub_owner_subs_list(struct gh_call *c, struct gh_pg *db)
 		gh_reply_error(c, 503, "Service Unavailable", "The database is unavailable");
 		goto out;
 	}
-	out = json_object_new_object();
-	list = json_object_new_array();
-	for (int i = 0; i < gh_pg_nrows(res); i++)
-		json_object_array_add(list, json_tokener_parse(gh_pg_get(res, i, 0)));
-	json_object_object_add(out, "count", json_object_new_int(gh_pg_nrows(res)));
-	json_object_object_add(out, "list", list);
-	pg = json_object_new_object();
-	json_object_object_add(pg, "offset", json_object_new_int64(offset));
-	json_object_object_add(pg, "limit", json_object_new_int64(limit));
-	json_object_object_add(pg, "total", json_object_new_int64(total));
-	json_object_object_add(out, "pagination", pg);
+	out = pub_list_page(res, total, limit, offset);
 	gh_reply_json(c, 200, out);
 out:
 	PQclear(res);

@@ -43,12 +43,6 @@ int pub_adm_require_super(struct gh_call *c, const struct gh_principal *p, const
 struct json_object *pub_adm_body(struct gh_call *c);
 
 /*
- * 1 when s is 1..max bytes of valid UTF-8 without control characters
- * (tab and newline allowed when multiline).
- */
-int pub_adm_text_ok(const char *s, size_t max, int multiline);
-
-/*
  * Member key of o as a string into *out (borrowed from o; NULL when
  * absent or null).  Refuses (400, naming the member) a wrong type, a NUL,
  * more than max bytes or a control character (multiline: tab and newline

@@ -81,10 +81,22 @@ struct pub_api_row {
 	char *swagger;                  /* may be NULL */
 };
 int pub_api_load(struct gh_pg *db, const char *tenant, const char *id, int lock, struct pub_api_row *out);
+/*
+ * pub_api_load of c's apiId in tenant, without a lock: 0 with *out filled
+ * (clear it), or -1 after replying 503 (database) or 404 (no such API).
+ */
+int pub_api_load_reply(struct gh_call *c, struct gh_pg *db, const char *tenant, struct pub_api_row *out);
+
 void pub_api_row_clear(struct pub_api_row *r);
 
 /* The full API object of id (SQL-rendered JSON text, malloc'd) or NULL (db error or no row). */
 char *pub_api_render(struct gh_pg *db, const char *id);
+
+/*
+ * WSO2's list envelope {count, list, pagination:{offset, limit, total}}
+ * of res, whose rows hold one JSON text each.  New reference.
+ */
+struct json_object *pub_list_page(const PGresult *res, int64_t total, int64_t limit, int64_t offset);
 
 /* Integer query parameter name in [min, max] (def when absent): 0 or -1 (bad: replied 400). */
 int pub_query_int(struct gh_call *c, const char *name, long long def, long long min, long long max,

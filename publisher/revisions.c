@@ -547,18 +547,21 @@ deploy_request(struct gh_call *c, struct gh_pg *db, struct rev_tx *t, struct gh_
 	return 0;
 }
 
-void
-pub_revision_deploy(struct gh_call *c, struct gh_pg *db)
+/* Deploy (201 with the deployments) or undeploy (201 with the targets) one revision. */
+static void
+deploy_call(struct gh_call *c, struct gh_pg *db, int undeploy)
 {
 	struct rev_tx t = { .c = c, .api_id = gh_call_param(c, "apiId") };
 	struct gh_principal p = { 0 };
 	char *rev = NULL;
 	int rc;
 
-	if (deploy_request(c, db, &t, &p, 0, &rev) == 0) {
-		rc = gh_pg_run_tx(db, 0, deploy_tx, &t);
+	if (deploy_request(c, db, &t, &p, undeploy, &rev) == 0) {
+		rc = gh_pg_run_tx(db, 0, undeploy ? undeploy_tx : deploy_tx, &t);
 		if (rc != 0)
 			pub_reply_tx(c, db, rc, &t.err);
+		else if (undeploy)
+			gh_reply_json(c, 201, t.targets);
 		else
 			pub_reply_text(c, 201, t.out);
 	}
@@ -569,23 +572,15 @@ pub_revision_deploy(struct gh_call *c, struct gh_pg *db)
 }
 
 void
+pub_revision_deploy(struct gh_call *c, struct gh_pg *db)
+{
+	deploy_call(c, db, 0);
+}
+
+void
 pub_revision_undeploy(struct gh_call *c, struct gh_pg *db)
 {
-	struct rev_tx t = { .c = c, .api_id = gh_call_param(c, "apiId") };
-	struct gh_principal p = { 0 };
-	char *rev = NULL;
-	int rc;
-
-	if (deploy_request(c, db, &t, &p, 1, &rev) == 0) {
-		rc = gh_pg_run_tx(db, 0, undeploy_tx, &t);
-		if (rc != 0)
-			pub_reply_tx(c, db, rc, &t.err);
-		else
-			gh_reply_json(c, 201, t.targets);
-	}
-	json_object_put(t.targets);
-	free(rev);
-	gh_principal_clear(&p);
+	deploy_call(c, db, 1);
 }
 
 void

@@ -130,6 +130,15 @@ int gh_ldap_connect(struct gh_ldap *ld);
 /* Unbind, wipe the service password and free; NULL is allowed. */
 void gh_ldap_free(struct gh_ldap *ld);
 
+/*
+ * The calling thread's own connection (thread.c): made with cfg on the
+ * thread's first call, reused after, freed when the thread exits.  One
+ * configuration per process (later calls' cfg is not read once the thread
+ * has its connection).  Borrowed: never free it.  NULL when it cannot be
+ * made (cfg incomplete, out of memory), as gh_ldap_new.
+ */
+struct gh_ldap *gh_ldap_thread(const struct gh_ldap_config *cfg);
+
 /* The configured base DN (owned by ld). */
 const char *gh_ldap_base_dn(const struct gh_ldap *ld);
 

@@ -104,6 +104,50 @@ void gh_reply_error(struct gh_call *c, int status, const char *message, const ch
 void gh_reply_oauth_error(struct gh_call *c, int status, const char *error, const char *description);
 void gh_reply_header(struct gh_call *c, const char *name, const char *value);  /* copied */
 
+/* ---- request bodies (call_body.c) ---- */
+
+/*
+ * The body of c as one strict JSON object (core/gh_json.h): the
+ * Content-Type must be application/json (parameters allowed), else it
+ * replies ctype_status (415 Unsupported Media Type, or 400 Bad Request);
+ * a body that is not one JSON object replies 400 with the parser's reason.
+ * Returns a new reference (caller puts it), or NULL after replying.
+ */
+struct json_object *gh_call_body(struct gh_call *c, int ctype_status);
+
+/*
+ * Member key of o when of JSON type type (an enum json_type).  Returns 0
+ * with *out borrowed from o, 1 when absent or null (*out NULL), -1 when of
+ * another type (*out NULL).  Replies nothing.
+ */
+int gh_body_member(struct json_object *o, const char *key, int type, struct json_object **out);
+
+/*
+ * Member key of o as a string: 0 with *out borrowed from o, 1 when absent
+ * or null (*out NULL), -1 when of another type or holding a NUL byte.
+ */
+int gh_body_str(struct json_object *o, const char *key, const char **out);
+
+/* gh_body_text_ok flags */
+#define GH_BODY_EMPTY_OK  1             /* NULL or "" is fine */
+#define GH_BODY_MULTILINE 2             /* \t \n \r are fine */
+
+/*
+ * 1 when s is 1..max bytes of valid UTF-8 without control characters
+ * (flags: GH_BODY_EMPTY_OK also takes NULL and "", GH_BODY_MULTILINE also
+ * takes tab, newline and carriage return), else 0.
+ */
+int gh_body_text_ok(const char *s, size_t max, int flags);
+
+/* 1 when s is 1..max bytes of ASCII letters, digits and the characters of extra. */
+int gh_body_chars_ok(const char *s, size_t max, const char *extra);
+
+/* 1 when s is 1..max bytes of [A-Za-z0-9 _.-] (names of applications, clients, tiers, roles). */
+int gh_body_name_ok(const char *s, size_t max);
+
+/* 1 when s is 1..128 bytes of [A-Za-z0-9_.:-] (ids of applications and keys). */
+int gh_body_id_ok(const char *s);
+
 /* ---- management callers (call_auth.c) ---- */
 
 struct gh_mauth;

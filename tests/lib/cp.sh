@@ -123,4 +123,13 @@ pcall() {
 	BODY=${o%$'\n'*}; CODE=${o##*$'\n'}
 }
 
+# jpost TOKEN URL JSON: POST a JSON body with pcall (sets CODE and BODY).
+jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
+
+# maxev: the id of the newest gh_events row (0 when none).
+maxev() { sql "SELECT coalesce(max(id), 0) FROM gh_events"; }
+
+# code CURL-COMMAND...: run it and print only the HTTP status.
+code() { "$@" -o /dev/null -w '%{http_code}'; }
+
 feed_curl() { local r=$1; shift; curl -s --cacert "$KM_CA" --cert "$KM_PKI/$r.crt" --key "$KM_PKI/$r.key" "$@"; }

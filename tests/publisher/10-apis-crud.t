@@ -8,7 +8,6 @@ trap cp_stop EXIT
 cp_start p10 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
 TOK=$(admin_token)
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 jput() { pcall "$1" -X PUT -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 
 # A minimal API: every default as WSO2 fills it.

@@ -7,7 +7,6 @@ trap cp_stop EXIT
 cp_start p12 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
 TOK=$(admin_token)
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 n=0
 for i in 1 2 3 4 5 6; do
 	jpost "$TOK" "$P/apis" "{\"name\":\"Item$i\",\"context\":\"/items$i\",\"version\":\"1.0.0\",\"description\":\"thing number $i\"}"

@@ -8,7 +8,6 @@
 trap cp_stop EXIT
 cp_start p20 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 ADM=$(admin_token)
 ldap_user carbon.super chris Cr3ator-pw creator
 ldap_user carbon.super pat Publ1sher-pw publisher

@@ -9,7 +9,6 @@ trap cp_stop EXIT
 cp_start p30 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
 TOK=$(admin_token)
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 lc() { pcall "$TOK" -X POST -G --data-urlencode "action=$1" --data-urlencode "apiId=$2" "$P/apis/change-lifecycle"; }
 
 jpost "$TOK" "$P/apis" '{"name":"Life","context":"/life","version":"1"}'

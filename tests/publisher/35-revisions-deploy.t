@@ -9,7 +9,6 @@ trap cp_stop EXIT
 cp_start p35 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
 TOK=$(admin_token)
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 ev() { sql "SELECT type, environments FROM gh_events WHERE id > $1 ORDER BY id"; }
 last() { sql "SELECT coalesce(max(id), 0) FROM gh_events"; }
 

@@ -10,7 +10,6 @@ trap cp_stop EXIT
 cp_start p45 || { echo "0 passed, 1 failed"; exit 1; }
 P=$PUB_URL/api/am/publisher/v4
 TOK=$(admin_token)
-jpost() { pcall "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2"; }
 count() { sql "SELECT count(*) FROM gh_apis"; }
 SQLI="'; DROP TABLE gh_apis; --"
 

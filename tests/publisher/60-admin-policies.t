@@ -13,7 +13,6 @@ P=$PUB_URL/api/am/admin/v4/throttling/policies
 J='Content-Type: application/json'
 TOK=$(admin_token)
 state() { sql "SELECT count(*) || ':' || md5(coalesce(string_agg(id || tenant || definition::text, ',' ORDER BY id), '')) FROM gh_throttle_policies"; }
-maxev() { sql "SELECT coalesce(max(id), 0) FROM gh_events"; }
 
 pcall "$TOK" "$P/subscription"
 check_eq "GET subscription policies" "200 5" "$CODE $(jget "$BODY" count)"

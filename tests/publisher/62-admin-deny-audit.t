@@ -12,7 +12,6 @@ D=$A/throttling/deny-policies
 J='Content-Type: application/json'
 TOK=$(admin_token)
 state() { sql "SELECT count(*) || ':' || md5(coalesce(string_agg(id || condition_value::text || condition_status, ',' ORDER BY id), '')) FROM gh_deny_policies"; }
-maxev() { sql "SELECT coalesce(max(id), 0) FROM gh_events"; }
 
 E0=$(maxev)
 pcall "$TOK" -X POST -H "$J" -d '{"conditionType":"IP","conditionValue":{"fixedIp":"192.0.2.10","invert":false},"conditionStatus":true}' "$D"

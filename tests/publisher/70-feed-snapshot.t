@@ -22,7 +22,6 @@ mkcert() {
 		-days 1 -out "$GH_TMP/$3.crt" -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:gatehouse://%s/%s/%s\n' "$1" "$2" "$3") 2>/dev/null
 }
 mycurl() { local n=$1; shift; curl -s --cacert "$KM_CA" --cert "$GH_TMP/$n.crt" --key "$GH_TMP/$n.key" "$@"; }
-code() { "$@" -o /dev/null -w '%{http_code}'; }
 
 sql "INSERT INTO gh_apis (id, tenant, name, context, version, provider, status, definition) VALUES
  ('api-a','carbon.super','A','/a','1.0','admin','PUBLISHED','{}'), ('api-b','carbon.super','B','/b','1.0','admin','PUBLISHED','{}'),

@@ -15,7 +15,6 @@ LOCK=$((0x67685f6f7574626f))
 ev() { sql "BEGIN; SELECT pg_advisory_xact_lock($LOCK); WITH e AS (INSERT INTO gh_events (tenant, type, payload, environments) VALUES ('carbon.super', '$1', '{\"n\": 1}', $2) RETURNING id) SELECT pg_notify('gh_events', id::text) FROM e; COMMIT" >/dev/null; }
 poll() { feed_curl "$1" "$F/events?environment=$2&after=$3${4:+&$4}"; }
 types() { printf '%s' "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(e["type"] for e in d["events"]), d["last"])'; }
-code() { "$@" -o /dev/null -w '%{http_code}'; }
 pcode() { feed_curl "$1" -o /dev/null -w '%{http_code}' "$F/events?environment=$2&after=$3${4:+&$4}"; }
 
 E0=$(sql "SELECT coalesce(max(id), 0) FROM gh_events")

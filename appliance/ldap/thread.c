@@ -1,12 +1,14 @@
 /*
- * The portal's read-only LDAP connections: each worker thread keeps its
- * own (pthread key), opened on first use with the node's LDAP settings.
- * The portal only reads the directory (a user's groups, for RESTRICTED
- * APIs and application sharing); writes go through the key manager.
+ * Per-thread LDAP connections for the control-plane workers: each thread
+ * that asks keeps its own struct gh_ldap (pthread key), made on first use
+ * and freed when the thread exits, so workers never queue behind one
+ * shared connection's mutex.  The thread owns its connection; callers
+ * borrow it.
  */
 #include <pthread.h>
+#include <stddef.h>
 
-#include "portal/portal_int.h"
+#include "ldap/gh_ldap.h"
 
 static pthread_key_t ldap_key;
 static pthread_once_t ldap_once = PTHREAD_ONCE_INIT;
@@ -24,14 +26,14 @@ ldap_key_make(void)
 }
 
 struct gh_ldap *
-portal_ldap(void)
+gh_ldap_thread(const struct gh_ldap_config *cfg)
 {
 	struct gh_ldap *ld;
 
 	pthread_once(&ldap_once, ldap_key_make);
 	ld = pthread_getspecific(ldap_key);
 	if (ld == NULL) {
-		ld = gh_ldap_new(&portal.ldap_cfg);
+		ld = gh_ldap_new(cfg);
 		if (ld == NULL)
 			return NULL;
 		pthread_setspecific(ldap_key, ld);

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""A recording backend for the gateway tests (tests/lib/gw.sh starts it).
+
+Listens on 127.0.0.1:PORT (0: any free port; the port is printed as "READY PORT"),
+reads HTTP/1.1 requests with its own small parser, appends every byte received to
+LOG.raw and one JSON line per request to LOG, and answers 200 with a JSON echo:
+{"backend": NAME, "method", "path", "query", "headers": {...}, "body"}.
+
+Special paths: /status/NNN answers NNN; /slow/MS waits MS ms first; /die sends half a
+response and closes; /close answers and closes; /big/N answers N bytes.
+"""
+import json
+import socket
+import sys
+import threading
+import time
+
+name, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lock = threading.Lock()
+
+
+def record(raw, req):
+    with lock:
+        with open(log + ".raw", "ab") as f:
+            f.write(raw)
+        if req is not None:
+            with open(log, "a") as f:
+                f.write(json.dumps(req) + "\n")
+
+
+def read_request(sock, buf):
+    """Returns (request dict, raw bytes, rest of buffer) or (None, raw, b"") at EOF."""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            return None, buf, b""
+        buf += data
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = (lines[0].split(" ") + ["", "", ""])[:3]
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.setdefault(k.strip().lower(), v.strip())
+    body = b""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            while b"\r\n" not in rest:
+                data = sock.recv(65536)
+                if not data:
+                    return None, head + rest, b""
+                rest += data
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                data = sock.recv(65536)
+                if not data:
+                    return None, head + rest, b""
+                rest += data
+            body += rest[:size]
+            rest = rest[size + 2:]
+            if size == 0:
+                break
+    else:
+        n = int(headers.get("content-length", "0") or 0)
+        while len(rest) < n:
+            data = sock.recv(65536)
+            if not data:
+                return None, head + rest, b""
+            rest += data
+        body, rest = rest[:n], rest[n:]
+    path, _, query = target.partition("?")
+    req = {"backend": name, "method": method, "path": path, "query": query, "headers": headers,
+           "body": body.decode("utf-8", "replace")}
+    raw = head + b"\r\n\r\n" + body
+    return req, raw, rest
+
+
+def serve(sock):
+    buf = b""
+    try:
+        while True:
+            req, raw, buf = read_request(sock, buf)
+            record(raw, req)
+            if req is None:
+                return
+            path = req["path"]
+            status, close, payload = 200, False, json.dumps(req).encode()
+            if path.startswith("/status/"):
+                status = int(path.split("/")[2])
+            elif path.startswith("/slow/"):
+                time.sleep(int(path.split("/")[2]) / 1000.0)
+            elif path == "/die":
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial")
+                return
+            elif path == "/close":
+                close = True
+            elif path.startswith("/big/"):
+                payload = b"x" * int(path.split("/")[2])
+            hdr = "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" % (
+                status, len(payload), "Connection: close\r\n" if close else "")
+            sock.sendall(hdr.encode() + payload)
+            if close:
+                return
+    except (OSError, ValueError):
+        return
+    finally:
+        sock.close()
+
+
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(128)
+print("READY %d" % srv.getsockname()[1], flush=True)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
