@@ -26,6 +26,7 @@ check_match "the backend saw them" 'CONTROL2' "$(cat "$BE_PROD_LOG")"
 run_cases() {	# label host port mode
 	local out n=0
 	out=$(/usr/bin/python3 "$GH_ROOT/tests/gateway/smuggle.py" "$2" "$3" "$4" /smug/1.0 "$TOKEN")
+	printf '%s\n' "$out" >"$GH_TMP/smuggle-$1.out"
 	while IFS= read -r line; do
 		n=$((n + 1))
 		case $line in
@@ -34,6 +35,8 @@ run_cases() {	# label host port mode
 		esac
 	done <<<"$out"
 	check_eq "$1: every case ran" 77 "$n"
+	# refused by the parser or the router, not later (a 401 would mean the token was lost)
+	check_eq "$1: no case reached authentication" "" "$(grep -E '\((401|403|429)\)' "$GH_TMP/smuggle-$1.out")"
 }
 run_cases internal 127.0.0.1 "${GWI_HTTP_URL##*:}" plain
 run_cases external 127.0.0.1 "${GWE_URL##*:}" tls
