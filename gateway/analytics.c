@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,30 +70,43 @@ spool_file_open(unsigned seq)
 	return 0;
 }
 
+/* Append b[0..len) (whole lines); a new file starts once one reaches SPOOL_ROTATE. */
 static void
 spool_write(const char *b, size_t len)
 {
-	if (sp.fd >= 0 && sp.size >= SPOOL_ROTATE) {
-		fsync(sp.fd);
-		close(sp.fd);
-		sp.fd = -1;
-		if (spool_file_open(sp.seq + 1) != 0)
-			gh_log_error("spool", NULL, "cannot open the next spool file: %s", strerror(errno));
-	}
-	if (sp.fd < 0 && spool_file_open(sp.seq) != 0)
-		return;
 	while (len > 0) {
-		ssize_t n = write(sp.fd, b, len);
+		size_t part = len;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			gh_log_error("spool", NULL, "write: %s", strerror(errno));
-			return;
+		if (sp.fd >= 0 && sp.size >= SPOOL_ROTATE) {
+			fdatasync(sp.fd);
+			close(sp.fd);
+			sp.fd = -1;
+			if (spool_file_open(sp.seq + 1) != 0)
+				gh_log_error("spool", NULL, "cannot open the next spool file: %s", strerror(errno));
 		}
-		b += n;
-		len -= (size_t)n;
-		sp.size += (size_t)n;
+		if (sp.fd < 0 && spool_file_open(sp.seq) != 0)
+			return;
+		/* up to the line that crosses the rotation size */
+		if (sp.size + len > SPOOL_ROTATE) {
+			const char *nl = memchr(b + (SPOOL_ROTATE - sp.size) - 1, '\n',
+			    len - (SPOOL_ROTATE - sp.size) + 1);
+
+			part = nl != NULL ? (size_t)(nl - b) + 1 : len;
+		}
+		len -= part;
+		while (part > 0) {
+			ssize_t n = write(sp.fd, b, part);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				gh_log_error("spool", NULL, "write: %s", strerror(errno));
+				return;
+			}
+			b += n;
+			part -= (size_t)n;
+			sp.size += (size_t)n;
+		}
 	}
 }
 
@@ -231,6 +245,35 @@ gw_spool_close(void)
 
 static int access_log;
 
+/*
+ * The spool outlives the privilege drop: when started as root, hand the
+ * folder and its files to node.run_as so that rotation can make new files.
+ */
+static void
+spool_chown(const char *dir)
+{
+	const char *user = gh_settings_str(gw.cfg, "node.run_as");
+	struct passwd *pw;
+	struct dirent *e;
+	DIR *d;
+	char path[1100];
+
+	if (getuid() != 0 || user == NULL || (pw = getpwnam(user)) == NULL)
+		return;
+	if (chown(dir, pw->pw_uid, pw->pw_gid) != 0)
+		gh_log_warn("spool", NULL, "chown %s: %s", dir, strerror(errno));
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "spool-", 6) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+			gh_log_warn("spool", NULL, "chown %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+}
+
 int
 gw_analytics_init(void)
 {
@@ -242,7 +285,10 @@ gw_analytics_init(void)
 		snprintf(def, sizeof(def), "%s/spool-%s", gh_settings_str(gw.cfg, "node.data_dir"), gw_zone.name);
 		dir = def;
 	}
-	return gw_spool_open(dir);
+	if (gw_spool_open(dir) != 0)
+		return -1;
+	spool_chown(dir);
+	return 0;
 }
 
 void

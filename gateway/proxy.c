@@ -211,7 +211,7 @@ request_header_dropped(const char *n, const char *conn)
 {
 	static const char *const own[] = { "authorization", "apikey", "x-jwt-assertion",
 		"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "forwarded",
-		NULL };
+		"expect", NULL };
 
 	if (hop_by_hop(n) || (conn != NULL && nominated(conn, n)))
 		return 1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/gh_jose.h"
@@ -250,6 +251,44 @@ test_spool(void)
 }
 
 static void
+test_rotation(void)
+{
+	char dir[] = "/tmp/gw-spool-test.XXXXXX", path[600], line[1024];
+	struct stat st0, st1;
+	int ok = 1, lines = 0, ch, last = '\n';
+	FILE *f;
+
+	TH_TEST("analytics spool rotation at 8 MiB, on line boundaries");
+	TH_CHECK(mkdtemp(dir) != NULL);
+	TH_CHECK_EQ_INT(gw_spool_open(dir), 0);
+	memset(line, 'e', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	for (int i = 0; i < 9 * 1024; i++)
+		gw_spool_append(line, sizeof(line));
+	gw_spool_close();
+	snprintf(path, sizeof(path), "%s/spool-00000000.jsonl", dir);
+	TH_CHECK(stat(path, &st0) == 0 && st0.st_size == 8 << 20);
+	snprintf(path, sizeof(path), "%s/spool-00000001.jsonl", dir);
+	TH_CHECK(stat(path, &st1) == 0 && st1.st_size == 1 << 20);
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/spool-%08d.jsonl", dir, k);
+		f = fopen(path, "r");
+		while (f != NULL && (ch = fgetc(f)) != EOF) {
+			lines += ch == '\n';
+			ok &= ch == 'e' || ch == '\n';
+			last = ch;
+		}
+		if (f != NULL)
+			fclose(f);
+		TH_CHECK(last == '\n');
+		unlink(path);
+	}
+	TH_CHECK(ok);
+	TH_CHECK_EQ_INT(lines, 9 * 1024);
+	rmdir(dir);
+}
+
+static void
 test_backend_jwt(void)
 {
 	struct gw_api api;
@@ -324,6 +363,7 @@ main(void)
 	test_addr();
 	test_health();
 	test_spool();
+	test_rotation();
 	test_backend_jwt();
 	TH_END();
 }
