@@ -5,7 +5,9 @@
  * lock-protected queue; a dedicated writer thread drains it to the local
  * spool (spool_dir/spool-NNNNNNNN.jsonl, rotated at 8 MiB) and fsyncs in
  * batches (every 100 ms or 1,000 events), so workers never wait on disk.
- * The access log is one JSON line per request on the log (stderr).
+ * The access log is one JSON line per request on the log (stderr),
+ * event "gw_access", with what only the gateway knows (API, application,
+ * user, upstream, error code) beside the core server's own "access" line.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -415,7 +417,7 @@ gw_analytics_log(struct gw_req *r)
 	if (access_log && gh_log_enabled(GH_LOG_INFO)) {
 		b.len = 0;
 		b.overflow = 0;
-		gh_log_head_buf(&b, GH_LOG_INFO, "access", l ? l->request_id : NULL);
+		gh_log_head_buf(&b, GH_LOG_INFO, "gw_access", l ? l->request_id : NULL);
 		mem(&b, "client", l ? l->client_addr : NULL);
 		mem(&b, "method", l ? l->method : NULL);
 		mem(&b, "path", l ? l->path : NULL);

@@ -36,6 +36,7 @@ static char tmpdir[] = "/tmp/gh-test.gwproxy.XXXXXX";
 static char prod_log[600], sand_log[600];
 static pid_t be_pids[2];
 static int requests;
+static char log_path[600];
 
 static int64_t
 mono_us(void)
@@ -254,10 +255,12 @@ setup(const char *py)
 	static char *origins[] = { "https://portal.example", NULL };
 
 	TH_CHECK(mkdtemp(tmpdir) != NULL);
+	snprintf(log_path, sizeof(log_path), "%s/gw.log", tmpdir);
+	gh_log_init("gw-external", open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600), GH_LOG_INFO);
 	snprintf(conf, sizeof(conf), "%s/gatehouse.conf", tmpdir);
 	f = fopen(conf, "w");
 	fprintf(f, "[node]\nname = test-node\ndata_dir = %s\n[gw-external]\nupstream_connect_timeout = 500ms\n"
-	    "upstream_timeout = 1s\nupstream_eject = 1s\ntrusted_proxies = 127.0.0.2\naccess_log = off\n", tmpdir);
+	    "upstream_timeout = 1s\nupstream_eject = 1s\ntrusted_proxies = 127.0.0.2\naccess_log = on\n", tmpdir);
 	fclose(f);
 	gw.cfg = gh_config_load(conf, GH_COMP_GW_EXTERNAL);
 	TH_CHECK(gw.cfg != NULL);
@@ -493,8 +496,33 @@ test_spool(void)
 	if (f != NULL)
 		fclose(f);
 	free(line);
+	line = NULL;
+	cap = 0;
 	TH_CHECK_EQ_INT(n, requests);
 	TH_CHECK(seen_req && seen_gone);
+
+	TH_TEST("access log: one gw_access JSON line per request (beside the server's own access line)");
+	n = 0;
+	f = fopen(log_path, "r");
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		struct json_object *o = json_tokener_parse(line);
+		const char *ev = o ? gh_json_str(o, "event") : NULL;
+
+		TH_CHECK_MSG(o != NULL, "not JSON: %s", line);
+		if (ev != NULL && strcmp(ev, "gw_access") == 0) {
+			n++;
+			if (strcmp(gh_json_str(o, "request_id") ? gh_json_str(o, "request_id") : "", "req-123") == 0) {
+				TH_CHECK_EQ_STR(gh_json_str(o, "path"), "/1/items/7");
+				TH_CHECK_EQ_STR(gh_json_str(o, "method"), "GET");
+				TH_CHECK(json_object_get_int(json_object_object_get(o, "status")) == 200);
+			}
+		}
+		json_object_put(o);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	TH_CHECK_EQ_INT(n, requests);
 }
 
 int
@@ -507,7 +535,6 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	gh_log_init("test", 2, GH_LOG_ERROR);
 	setup(argv[1]);
 	test_forwarding();
 	test_errors();
