@@ -181,7 +181,7 @@ run: deps
 	appliance/run-local.sh
 
 stop:
-	@bash -c 'for d in portal publisher keymanager; do [ -f var/$$d.pid ] && kill $$(cat var/$$d.pid) 2>/dev/null; rm -f var/$$d.pid; done; . appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; [ -e var/pg ] && gh_pg_stop $$(readlink -f var/pg); echo stopped'
+	@bash -c 'for d in gw-external gw-internal portal publisher keymanager; do [ -f var/$$d.pid ] && kill $$(cat var/$$d.pid) 2>/dev/null; rm -f var/$$d.pid; done; . appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; [ -e var/pg ] && gh_pg_stop $$(readlink -f var/pg); echo stopped'
 
 clean:
 	rm -rf build

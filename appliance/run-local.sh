@@ -86,6 +86,10 @@ start() {
 start keymanager gatehouse-keymanager 19445
 start publisher gatehouse-publisher 19443
 start portal gatehouse-portal 19444
+# The gateways (gw-internal: HTTPS 8244 and HTTP 8281; gw-external: HTTPS 8243), configured
+# by the publisher's data feed.
+start gw-internal gatehouse-gw-internal 18244
+start gw-external gatehouse-gw-external 18243
 
 CA=$VAR/data/pki/ca.crt
 PW=$(cat "$VAR/admin-password")
@@ -106,7 +110,8 @@ Gatehouse all-in-one node is up:
   publisher    https://localhost:9443/api/am/publisher/v4/apis   admin: /api/am/admin/v4/...
   data feed    https://localhost:9446/internal/data/v1/...   (gateway certificates only)
   portal       https://localhost:9444/api/am/devportal/v3/apis
-               health and metrics: http://127.0.0.1:1944{5,3,4}/health, /metrics
+  gateways     internal https://localhost:8244 and http://127.0.0.1:8281, external https://localhost:8243
+               health and metrics: http://127.0.0.1:1944{5,3,4}/health and 1824{4,3} (gateways), /metrics
   PostgreSQL   $PGC  (gatehouse's own login: user gatehouse, password in var/dbpw)
   slapd        ldap://127.0.0.1:$LDAP_PORT  base dc=gatehouse  (root password in var/slapd/rootpw)
   config       var/gatehouse.conf   (check it: build/bin/gatehouse check-config var/gatehouse.conf)

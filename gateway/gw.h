@@ -275,6 +275,7 @@ void gw_match_clear(struct gw_match *m);
 /* ---- a request in the pipeline (pipeline.c) ---- */
 
 struct gw_worker;
+struct gw_req_log;
 
 /* Who called, after authentication. */
 struct gw_principal {
@@ -314,6 +315,7 @@ struct gw_req {
 	int retries;
 	void *phase_ctx;                /* the waiting phase's own data */
 	char rl_limit[24], rl_remaining[24], rl_reset[24];  /* X-RateLimit-* to send (empty: none) */
+	struct gw_req_log *log;         /* analytics.c: the request's facts kept past the response */
 };
 
 /*
@@ -462,5 +464,12 @@ void gw_feed_jwks_refresh(void);
 
 /* Append r's analytics event to the local spool and write its access-log line (worker). */
 void gw_analytics_log(struct gw_req *r);
+/*
+ * Keep what the analytics event and the access log need from r->http
+ * (request id, client address, user agent, method, path), which is gone
+ * once the response is sent.  Call at the start of the pipeline; calling
+ * it again does nothing.  gw_analytics_log frees it.
+ */
+void gw_analytics_begin(struct gw_req *r);
 
 #endif

@@ -81,7 +81,7 @@ answer(struct gw_req *r, const unsigned char key[32], const struct gh_httpc_resp
 {
 	struct gw_introspect_cache *ic = r->w->opaque;
 	struct json_object *o;
-	const char *why = NULL, *iss;
+	const char *why = NULL, *cwhy = NULL, *iss;
 	int64_t now = gw_auth_now_ms(), until;
 	int active = 0;
 	enum gw_rc rc;
@@ -102,8 +102,8 @@ answer(struct gw_req *r, const unsigned char key[32], const struct gh_httpc_resp
 		why = "The token is not meant for the gateways";
 	else if (iss != NULL && r->store->issuer != NULL && strcmp(iss, r->store->issuer) != 0)
 		why = "The token's issuer is not the key manager";
-	else if (gw_principal_from_claims(o, 2, &r->who, &why) != 0)
-		;
+	else if (gw_principal_from_claims(o, 2, &r->who, &cwhy) != 0)
+		why = cwhy;
 	else if (r->who.exp != 0 && r->who.exp * 1000 <= now)
 		why = "The token expired";
 	json_object_put(o);

@@ -128,6 +128,7 @@ gw_pipeline_start(struct gh_http_req *req, void *arg)
 	r->w = w;
 	r->http = req;
 	r->t_start_us = now_us();
+	gw_analytics_begin(r);
 	r->store = gw_worker_store(w);
 	if (r->store == NULL) {
 		free(r);

@@ -1,7 +1,464 @@
-/* The proxy (being written: placeholder until its owner replaces it). */
-#include "gateway/gw.h"
+/*
+ * The proxy phase: picks an endpoint of the API (production or sandbox
+ * list by the caller's key type, round-robin, skipping endpoints ejected
+ * by passive health), forwards the request through the worker's gh_httpc
+ * keep-alive pools with its end-to-end headers (never hop-by-hop, framing
+ * or credential headers) plus X-Forwarded-*, X-Request-ID and the backend
+ * JWT, retries an idempotent request once on another endpoint when the
+ * connection failed before any response byte, and answers with the
+ * backend's status, end-to-end headers and body, or 502/504 (101503,
+ * 101504).  Bodies are buffered whole both ways (the core server reads
+ * the request body within the API's limit before the pipeline runs, and
+ * gh_httpc returns whole responses): streaming is a known gap.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
-enum gw_rc gw_phase_proxy(struct gw_req *r) { return gw_reply_error(r, 502, 101503, "Runtime Error", "unwritten"); }
-int gw_proxy_init(void) { return 0; }
-int gw_proxy_worker_init(struct gw_worker *w) { (void)w; return 0; }
-void gw_proxy_worker_free(struct gw_worker *w) { (void)w; }
+#include "core/gh_log.h"
+#include "gateway/backend_jwt.h"
+#include "gateway/gw.h"
+#include "gateway/ipaddr.h"
+#include "gateway/proxy.h"
+
+#define HEALTH_SLOTS 4096
+#define MAX_FWD_HEADERS 128
+#define UPSTREAM_MAX_BODY (64u << 20)
+
+/* ---- passive health ---- */
+
+struct health_slot {
+	uint64_t hash;                  /* 0: free */
+	int64_t until_ms;
+};
+
+static struct health_slot health[HEALTH_SLOTS];
+
+static uint64_t
+url_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h == 0 ? 1 : h;
+}
+
+/* The slot of url (claimed when create), or NULL. */
+static struct health_slot *
+health_slot(const char *url, int create)
+{
+	uint64_t h = url_hash(url);
+
+	for (size_t i = 0; i < 16; i++) {
+		struct health_slot *s = &health[(h + i) % HEALTH_SLOTS];
+		uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE), zero = 0;
+
+		if (cur == h)
+			return s;
+		if (cur == 0) {
+			if (!create)
+				return NULL;
+			if (__atomic_compare_exchange_n(&s->hash, &zero, h, 0, __ATOMIC_ACQ_REL,
+			    __ATOMIC_ACQUIRE) || zero == h)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+void
+gw_health_eject(const char *url, int64_t now_ms, int64_t for_ms)
+{
+	struct health_slot *s = health_slot(url, 1);
+
+	if (s != NULL)
+		__atomic_store_n(&s->until_ms, now_ms + for_ms, __ATOMIC_RELEASE);
+}
+
+int
+gw_health_ejected(const char *url, int64_t now_ms)
+{
+	struct health_slot *s = health_slot(url, 0);
+
+	return s != NULL && __atomic_load_n(&s->until_ms, __ATOMIC_ACQUIRE) > now_ms;
+}
+
+/* ---- per worker ---- */
+
+struct proxy_worker {
+	unsigned rr;
+	struct gw_bjwt_cache *bjwt;
+};
+
+static int64_t eject_ms, connect_timeout_ms, timeout_ms;
+static const char *trusted;
+
+int
+gw_proxy_init(void)
+{
+	eject_ms = gw_setting_int("upstream_eject");
+	connect_timeout_ms = gw_setting_int("upstream_connect_timeout");
+	timeout_ms = gw_setting_int("upstream_timeout");
+	trusted = gw_setting_str("trusted_proxies");
+	return 0;
+}
+
+int
+gw_proxy_worker_init(struct gw_worker *w)
+{
+	struct gh_httpc_cfg c;
+	struct proxy_worker *pw = calloc(1, sizeof(*pw));
+
+	if (pw == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.ssl = gw.tls_upstream;
+	c.connect_timeout_ms = (int)connect_timeout_ms;
+	c.timeout_ms = (int)timeout_ms;
+	c.max_idle_per_host = 64;
+	c.max_body_bytes = UPSTREAM_MAX_BODY;
+	w->upstream = gh_httpc_new(w->base, &c);
+	pw->bjwt = gw_bjwt_cache_new();
+	if (w->upstream == NULL || pw->bjwt == NULL) {
+		gh_httpc_free(w->upstream);
+		w->upstream = NULL;
+		gw_bjwt_cache_free(pw->bjwt);
+		free(pw);
+		return -1;
+	}
+	pw->rr = (unsigned)w->id * 7919u;
+	w->proxy_ctx = pw;
+	return 0;
+}
+
+void
+gw_proxy_worker_free(struct gw_worker *w)
+{
+	struct proxy_worker *pw = w->proxy_ctx;
+
+	/* in-flight requests get their callbacks (ECLOSED) here */
+	gh_httpc_free(w->upstream);
+	w->upstream = NULL;
+	if (pw != NULL) {
+		gw_bjwt_cache_free(pw->bjwt);
+		free(pw);
+	}
+	w->proxy_ctx = NULL;
+}
+
+/* ---- the request ---- */
+
+struct proxy_req {
+	struct gw_req *r;
+	const struct gw_endpoint *eps;
+	size_t neps;
+	size_t tried;                   /* index of the endpoint of the last attempt */
+	struct gh_http_header h[MAX_FWD_HEADERS];
+	size_t nh;
+	char xff[1024], xfproto[8], *bjwt;
+};
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Headers never forwarded either way: hop-by-hop and framing. */
+static int
+hop_by_hop(const char *n)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "te", "trailer", "trailers",
+		"transfer-encoding", "upgrade", "content-length", "host", "proxy-connection", NULL };
+
+	if (strncasecmp(n, "proxy-", 6) == 0)
+		return 1;
+	for (size_t i = 0; hop[i] != NULL; i++)
+		if (strcasecmp(n, hop[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether name is listed in a Connection header value (nominated hop-by-hop). */
+static int
+nominated(const char *conn, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = conn; p != NULL && *p != '\0';) {
+		const char *e;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		e = p;
+		while (*e != '\0' && *e != ',' && *e != ' ' && *e != '\t')
+			e++;
+		if ((size_t)(e - p) == nl && strncasecmp(p, name, nl) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+static int
+request_header_dropped(const char *n, const char *conn)
+{
+	static const char *const own[] = { "authorization", "apikey", "x-jwt-assertion",
+		"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "forwarded",
+		"expect", NULL };
+
+	if (hop_by_hop(n) || (conn != NULL && nominated(conn, n)))
+		return 1;
+	for (size_t i = 0; own[i] != NULL; i++)
+		if (strcasecmp(n, own[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_header(struct proxy_req *p, const char *name, const char *value)
+{
+	if (p->nh < MAX_FWD_HEADERS) {
+		p->h[p->nh].name = (char *)name;
+		p->h[p->nh].value = (char *)value;
+		p->nh++;
+	}
+}
+
+/* The forwarded header set (borrowing from r->http, which outlives every attempt). */
+static void
+build_headers(struct proxy_req *p, struct gh_http_req *hr, struct gw_worker *w)
+{
+	const char *conn = gh_http_req_header(hr, "connection");
+	const char *host = gh_http_req_header(hr, "host");
+	const struct gw_api *api = p->r->match.api;
+	size_t xl = 0;
+
+	for (size_t i = 0; i < hr->nheaders; i++)
+		if (!request_header_dropped(hr->headers[i].name, conn))
+			add_header(p, hr->headers[i].name, hr->headers[i].value);
+	/*
+	 * X-Forwarded-For: through a trusted proxy the chain it sent plus the
+	 * proxy; from anyone else only the address we saw (a client's own
+	 * X-Forwarded-For is not passed on).
+	 */
+	p->xff[0] = '\0';
+	if (gw_ip_in_list(hr->peer_addr, trusted)) {
+		for (size_t i = 0; i < hr->nheaders; i++) {
+			if (strcasecmp(hr->headers[i].name, "x-forwarded-for") != 0)
+				continue;
+			xl += (size_t)snprintf(p->xff + xl, sizeof(p->xff) - xl, "%s%s", xl ? ", " : "",
+			    hr->headers[i].value);
+			if (xl >= sizeof(p->xff)) {
+				xl = 0;         /* too long to be honest: start again from what we saw */
+				p->xff[0] = '\0';
+				break;
+			}
+		}
+		if (xl > 0)
+			snprintf(p->xff + xl, sizeof(p->xff) - xl, ", %s", hr->peer_addr);
+	}
+	if (p->xff[0] == '\0')
+		snprintf(p->xff, sizeof(p->xff), "%s", hr->client_addr);
+	add_header(p, "X-Forwarded-For", p->xff);
+	snprintf(p->xfproto, sizeof(p->xfproto), "%s", hr->tls ? "https" : "http");
+	add_header(p, "X-Forwarded-Proto", p->xfproto);
+	if (host != NULL)
+		add_header(p, "X-Forwarded-Host", host);
+	add_header(p, "X-Request-ID", hr->request_id);
+	if (api->backend_jwt) {
+		struct proxy_worker *pw = w->proxy_ctx;
+		const char *t = gw_backend_jwt_assertion(pw->bjwt, p->r);
+
+		p->bjwt = t ? strdup(t) : NULL;
+		if (p->bjwt != NULL)
+			add_header(p, "X-JWT-Assertion", p->bjwt);
+	}
+}
+
+/* Index of the endpoint to try next (not skip), or -1 when none is left. */
+static long
+pick(struct proxy_req *p, struct proxy_worker *pw, long skip)
+{
+	int64_t now = now_us() / 1000;
+	unsigned start = pw->rr++;
+	long fallback = -1;
+
+	for (size_t i = 0; i < p->neps; i++) {
+		size_t k = (start + i) % p->neps;
+
+		if ((long)k == skip)
+			continue;
+		if (!gw_health_ejected(p->eps[k].url, now))
+			return (long)k;
+		if (fallback < 0)
+			fallback = (long)k;
+	}
+	/* every endpoint is ejected: try one anyway rather than refuse */
+	return fallback;
+}
+
+static char *
+upstream_url(const struct gw_endpoint *ep, const char *rest, const char *query)
+{
+	const char *h = ep->host;
+	int v6 = strchr(h, ':') != NULL;
+	size_t n = strlen(ep->scheme) + strlen(h) + strlen(ep->base_path) + strlen(rest) +
+	    (query ? strlen(query) : 0) + 32;
+	char *u = malloc(n);
+
+	if (u == NULL)
+		return NULL;
+	snprintf(u, n, "%s://%s%s%s:%d%s%s%s%s", ep->scheme, v6 ? "[" : "", h, v6 ? "]" : "", ep->port,
+	    ep->base_path, (*rest == '\0' && *ep->base_path == '\0') ? "/" : rest, query ? "?" : "",
+	    query ? query : "");
+	return u;
+}
+
+static void proxy_done(struct gh_httpc_resp *resp, void *arg);
+
+/* Start one attempt on endpoint k.  0 started, -1 (nothing will call back). */
+static int
+attempt(struct proxy_req *p, size_t k)
+{
+	struct gw_req *r = p->r;
+	struct gh_http_req *hr = r->http;
+	char *url = upstream_url(&p->eps[k], r->match.rest ? r->match.rest : "", hr->query);
+	int rc;
+
+	if (url == NULL)
+		return -1;
+	p->tried = k;
+	r->ep = &p->eps[k];
+	if (r->t_upstream_us == 0)
+		r->t_upstream_us = now_us();
+	rc = gh_httpc_request(r->w->upstream, hr->method, url, p->h, p->nh, hr->body, hr->body_len,
+	    proxy_done, p);
+	free(url);
+	return rc;
+}
+
+static void
+proxy_free(struct proxy_req *p)
+{
+	free(p->bjwt);
+	free(p);
+}
+
+static int
+idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+	    strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* Copy the backend's end-to-end response headers onto the client's response. */
+static void
+copy_response_headers(struct gh_http_req *hr, const struct gh_httpc_resp *resp)
+{
+	const char *conn = gh_httpc_resp_header(resp, "connection");
+	size_t own = hr->nresp_headers;     /* set by the gateway's phases (CORS) */
+
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		const char *n = resp->headers[i].name;
+		int dup = 0;
+
+		if (hop_by_hop(n) || (conn != NULL && nominated(conn, n)) || strcasecmp(n, "date") == 0 ||
+		    strcasecmp(n, "x-request-id") == 0)
+			continue;
+		/* the gateway's own CORS answer wins over the backend's */
+		for (size_t j = 0; j < own; j++)
+			if (strncasecmp(n, "access-control-", 15) == 0 && strcasecmp(hr->resp_headers[j].name, n) == 0)
+				dup = 1;
+		if (!dup)
+			gh_http_resp_header(hr, n, resp->headers[i].value);
+	}
+}
+
+static void
+proxy_done(struct gh_httpc_resp *resp, void *arg)
+{
+	struct proxy_req *p = arg;
+	struct gw_req *r = p->r;
+	struct proxy_worker *pw = r->w->proxy_ctx;
+	int before_response = resp->error == GH_HTTPC_ECONNECT ||
+	    (resp->error == GH_HTTPC_ETIMEOUT && resp->errstr != NULL &&
+	    strcmp(resp->errstr, "connect timeout") == 0);
+
+	r->t_upstream_done_us = now_us();
+	if (before_response)
+		gw_health_eject(p->eps[p->tried].url, r->t_upstream_done_us / 1000, eject_ms);
+	if (r->http == NULL) {
+		/* the client went away: nothing to answer */
+		proxy_free(p);
+		gw_pipeline_resume(r, GW_DONE);
+		return;
+	}
+	if (resp->error != GH_HTTPC_OK) {
+		long k;
+
+		GW_COUNT(upstream_errors);
+		gh_log_warn("upstream", r->http->request_id, "%s: %s", p->eps[p->tried].url,
+		    resp->errstr ? resp->errstr : "error");
+		if (before_response && r->retries == 0 && idempotent(r->http->method) && pw != NULL &&
+		    (k = pick(p, pw, (long)p->tried)) >= 0) {
+			r->retries++;
+			if (attempt(p, (size_t)k) == 0)
+				return;
+		}
+		proxy_free(p);
+		if (resp->error == GH_HTTPC_ETIMEOUT)
+			gw_reply_error(r, 504, 101504, "Runtime Error", "Timed out waiting for the back end");
+		else if (resp->error == GH_HTTPC_ECONNECT)
+			gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");
+		else
+			gw_reply_error(r, 502, 101503, "Runtime Error",
+			    "The back end sent an incomplete or malformed response");
+		gw_pipeline_resume(r, GW_DONE);
+		return;
+	}
+	r->upstream_status = resp->status;
+	copy_response_headers(r->http, resp);
+	gw_respond(r, resp->status, NULL, resp->body, resp->body_len);
+	proxy_free(p);
+	gw_pipeline_resume(r, GW_DONE);
+}
+
+enum gw_rc
+gw_phase_proxy(struct gw_req *r)
+{
+	const struct gw_api *api = r->match.api;
+	struct proxy_worker *pw = r->w->proxy_ctx;
+	int sandbox = strcmp(r->who.key_type, "SANDBOX") == 0;
+	struct proxy_req *p;
+	long k;
+
+	if (api == NULL || pw == NULL || r->w->upstream == NULL)
+		return GW_ERROR;
+	if ((sandbox ? api->nsand : api->nprod) == 0) {
+		/* WSO2: a key of the other kind offered to an API without such endpoints */
+		return gw_reply_error(r, 401, 900901, "Invalid Credentials", sandbox ?
+		    "Sandbox key offered to an API with no sandbox endpoint" :
+		    "Production key offered to an API with no production endpoint");
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return GW_ERROR;
+	p->r = r;
+	p->eps = sandbox ? api->sand : api->prod;
+	p->neps = sandbox ? api->nsand : api->nprod;
+	build_headers(p, r->http, r->w);
+	k = pick(p, pw, -1);
+	if (k < 0 || attempt(p, (size_t)k) != 0) {
+		proxy_free(p);
+		GW_COUNT(upstream_errors);
+		return gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");
+	}
+	return GW_AGAIN;
+}

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "$GH_TESTBIN/test_gw_throttle"
