@@ -440,6 +440,7 @@ if [ -z "$BASELINES_ONLY" ]; then
 	[ "$(curl -s --cacert "$KM_CA" -H "Authorization: Bearer $TOKEN" "$GW_TLS_URL")" = '{"ok":true}' ] ||
 		fail "gw-internal (TLS) does not serve the API"
 	echo "# gw-internal: workers = 1, access_log = off, token_cache_entries = $CACHE; TLS answers too"
+	echo "# gateway VmRSS after start ($nsubs subscriptions and applications): $(awk '/^VmRSS:/ {print $2}' "/proc/$GW_PID/status") kB"
 fi
 
 # --- throughput: (a)-(e), alternating ------------------------------------------
@@ -478,6 +479,19 @@ for n in "${names[@]}"; do
 	printf 'bench: %s_p99 %.3f ms\n' "$n" "$(median ${P99[$n]})"
 	printf 'bench: %s_cpu_per_req %.1f us\n' "$n" "$(median ${CPU[$n]})"
 done
+
+# Diagnosis, not a figure (GH_BENCH_GW_PERF=1): where the gateway's CPU goes in (d) and (e).
+if [ -n "${GH_BENCH_GW_PERF:-}" ] && [ -z "$BASELINES_ONLY" ] && command -v perf >/dev/null; then
+	for i in "${!names[@]}"; do
+		case ${names[$i]} in gw_*) ;; *) continue ;; esac
+		perf record -q -g -o "$TMP/perf-${names[$i]}.data" -p "$GW_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+		prec=$!
+		wrk_run "${names[$i]}" "${urls[$i]}" "${toks[$i]}" "$SECS" "$GW_PID" >/dev/null
+		wait "$prec"
+		perf report -q -i "$TMP/perf-${names[$i]}.data" --no-children --percent-limit 1.5 --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -n 25 | sed "s/^ */# perf ${names[$i]}: /"
+	done
+fi
 
 # --- fixed-rate latency: nginx and the gateway at half nginx's throughput ---------
 
