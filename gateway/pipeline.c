@@ -165,6 +165,17 @@ gw_pipeline_head(struct gh_http_req *req, void *arg)
 	free(path);
 }
 
+/* The X-RateLimit-* headers the throttle phase left for the response. */
+static void
+rate_limit_headers(const struct gw_req *r, struct gh_http_req *req)
+{
+	if (r->rl_limit[0] == '\0')
+		return;
+	gh_http_resp_header(req, "X-RateLimit-Limit", r->rl_limit);
+	gh_http_resp_header(req, "X-RateLimit-Remaining", r->rl_remaining);
+	gh_http_resp_header(req, "X-RateLimit-Reset", r->rl_reset);
+}
+
 void
 gw_respond(struct gw_req *r, int status, const char *ctype, const void *body, size_t len)
 {
@@ -173,11 +184,7 @@ gw_respond(struct gw_req *r, int status, const char *ctype, const void *body, si
 	r->status = status;
 	if (req == NULL)
 		return;
-	if (r->rl_limit[0] != '\0') {
-		gh_http_resp_header(req, "X-RateLimit-Limit", r->rl_limit);
-		gh_http_resp_header(req, "X-RateLimit-Remaining", r->rl_remaining);
-		gh_http_resp_header(req, "X-RateLimit-Reset", r->rl_reset);
-	}
+	rate_limit_headers(r, req);
 	req->on_abort = NULL;
 	r->http = NULL;
 	gh_http_respond(req, status, ctype, body, len);
@@ -200,11 +207,7 @@ gw_reply_error(struct gw_req *r, int status, long code, const char *message, con
 		if (!has_auth)
 			gh_http_resp_header(req, "WWW-Authenticate", "Bearer realm=\"gatehouse\"");
 	}
-	if (r->rl_limit[0] != '\0') {
-		gh_http_resp_header(req, "X-RateLimit-Limit", r->rl_limit);
-		gh_http_resp_header(req, "X-RateLimit-Remaining", r->rl_remaining);
-		gh_http_resp_header(req, "X-RateLimit-Reset", r->rl_reset);
-	}
+	rate_limit_headers(r, req);
 	req->on_abort = NULL;
 	r->http = NULL;
 	gh_http_respond_error_code(req, status, code, message, description);

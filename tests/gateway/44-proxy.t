@@ -20,8 +20,9 @@ check_match "an API with a dead and a live endpoint" '^[0-9a-f-]{36}$' "$API"
 gw_app LbSand "$API" Gold SANDBOX || echo "FAIL: sandbox application"
 SAND_TOKEN=$TOKEN
 gw_app LbApp "$API" Gold || echo "FAIL: application"
+# one worker: its round robin alone decides which endpoint a request goes to
 gw_start gw-internal "trusted_proxies = 127.0.0.2" "upstream_eject = 1500ms" "upstream_timeout = 2s" \
-	"upstream_connect_timeout = 500ms" || { echo "0 passed, 1 failed"; exit 1; }
+	"upstream_connect_timeout = 500ms" "workers = 1" || { echo "0 passed, 1 failed"; exit 1; }
 U=$GWI_HTTP_URL/lb/1.0
 AUTH="Authorization: Bearer $TOKEN"
 n() { wc -l <"$1"; }

@@ -8,7 +8,9 @@
 #                          operations GET/POST/PUT/DELETE/PATCH on /*; policies Gold, Silver,
 #                          Unlimited), a revision, deploy to ENVS ("Internal", "External" or
 #                          "Internal External"), publish; prints its id.  JSON-MEMBERS (e.g.
-#                          '"securityScheme":["oauth2","api_key"]') are added to the body.
+#                          '"securityScheme":["oauth2","api_key"]') are added to the body;
+#                          GW_ENDPOINTS (an endpointConfig object) and GW_TIERS ('"Gold","Bronze"')
+#                          replace the defaults.
 #   gw_app NAME API_ID [TIER] [KEYTYPE]   an application of user 'dev' (created on first use)
 #                          subscribed to API_ID, keys generated: sets APP_ID, CK, CS, TOKEN
 #                          (client_credentials JWT)
@@ -49,10 +51,11 @@ gw_setup() {
 gw_api() {
 	local name=$1 ctx=$2 ver=$3 envs=$4 extra=${5:-} P=$PUB_URL/api/am/publisher/v4 id rev dep=""
 	[ -n "$extra" ] && extra=",$extra"
+	local ec=${GW_ENDPOINTS:-"{\"endpoint_type\":\"http\",\"production_endpoints\":{\"url\":\"$BE_PROD_URL\"},
+		\"sandbox_endpoints\":{\"url\":\"$BE_SAND_URL\"}}"}
 	pcall "$ADM" -H 'Content-Type: application/json' -d "{\"name\":\"$name\",\"context\":\"$ctx\",
-		\"version\":\"$ver\",\"policies\":[\"Gold\",\"Silver\",\"Unlimited\"],
-		\"endpointConfig\":{\"endpoint_type\":\"http\",\"production_endpoints\":{\"url\":\"$BE_PROD_URL\"},
-		\"sandbox_endpoints\":{\"url\":\"$BE_SAND_URL\"}},
+		\"version\":\"$ver\",\"policies\":[${GW_TIERS:-\"Gold\",\"Silver\",\"Unlimited\"}],
+		\"endpointConfig\":$ec,
 		\"operations\":[{\"target\":\"/*\",\"verb\":\"GET\"},{\"target\":\"/*\",\"verb\":\"POST\"},
 		{\"target\":\"/*\",\"verb\":\"PUT\"},{\"target\":\"/*\",\"verb\":\"DELETE\"},
 		{\"target\":\"/*\",\"verb\":\"PATCH\"}]$extra}" "$P/apis"
@@ -101,7 +104,8 @@ gw_start() {
 	port=$(_km_port); mport=$(_km_port)
 	cp "$KM_CONF" "$conf"
 	{
-		printf '[%s]\nlisten = 127.0.0.1\nhttps_port = %s\nmgmt_port = %s\nworkers = 2\n' "$zone" "$port" "$mport"
+		printf '[%s]\nlisten = 127.0.0.1\nhttps_port = %s\nmgmt_port = %s\n' "$zone" "$port" "$mport"
+		case " $* " in *" workers = "*) ;; *) printf 'workers = 2\n' ;; esac
 		if [ "$zone" = gw-internal ]; then hport=$(_km_port); printf 'http_port = %s\n' "$hport"; fi
 		for line in "$@"; do printf '%s\n' "$line"; done
 	} >>"$conf"
