@@ -156,7 +156,8 @@ wrk_run() {
 		'BEGIN {printf "%s %s %.1f\n", r, p, t / hz * 1e6 / n}'
 }
 
-# rate_run NAME URL RATE: bench_rate at RATE req/s with the 100-token pool; prints "P99_MS ACHIEVED".
+# rate_run NAME URL RATE: bench_rate at RATE req/s with the 100-token pool; prints
+# "P99_MS ACHIEVED P50_MS P999_MS".
 rate_run() {
 	local name=$1 url=$2 rate=$3 out=$TMP/rate-$1.txt line
 	taskset -c "$CLIENT_CPU" "$GH_BENCHBIN/bench_rate" -s -c "$CONNS" -r "$rate" -d "$SECS" -T "$TMP/tokens100" "$url" \
@@ -167,7 +168,7 @@ rate_run() {
 	*) fail "$name: bench_rate saw errors or non-2xx answers: $line" ;;
 	esac
 	case $line in *" timeouts=0 "*) ;; *) echo "# $name: $line" >&2 ;; esac
-	printf '%s\n' "$line" | sed -n 's/.* achieved=\([0-9.]*\) .* p99_ms=\([0-9.]*\) .*/\2 \1/p'
+	printf '%s\n' "$line" | sed -n 's/.* achieved=\([0-9.]*\) p50_ms=\([0-9.]*\) .* p99_ms=\([0-9.]*\) p999_ms=\([0-9.]*\) .*/\3 \1 \2 \4/p'
 }
 
 # rss_sampler PID FILE: VmRSS (kB) of PID every 0.25 s into FILE until killed (shell
@@ -506,7 +507,7 @@ for run in $(seq 1 "$RUNS"); do
 		r=$(rate_run "$n" "${rurls[$i]}" "$RATE") || exit 1
 		set -- $r
 		RP99[$n]="${RP99[$n]:-} $1"
-		echo "# fixed rate run $run $n: $RATE req/s offered, $2 achieved, p99 $1 ms"
+		echo "# fixed rate run $run $n: $RATE req/s offered, $2 achieved, p50 $3 ms, p99 $1 ms, p99.9 $4 ms"
 	done
 done
 printf 'bench: fixed_rate %s req/s\n' "$RATE"
@@ -554,19 +555,19 @@ curl -s "http://127.0.0.1:$GW_MGMT_PORT/metrics" | grep -E '^gatehouse_gw_[a-z_]
 	head -n 20 | sed 's/^/# metric: /'
 SPOOL=$(sed -n 's/^data_dir = //p' "$KM_CONF" | head -n 1)/spool-gw-internal
 echo "# analytics spool $SPOOL: $(du -sb "$SPOOL" 2>/dev/null | cut -f1 | grep . || echo "no folder,") bytes"
+# CPU seconds of each gateway thread over the whole run (worker, feed, analytics writer...).
+thr=""
+for t in /proc/"$GW_PID"/task/*; do
+	tc=$(cpu_ticks "${t##*/}" 2>/dev/null) || continue
+	thr="$thr $(tr -d ' \n' <"$t/comm" 2>/dev/null)=$(awk -v t="$tc" -v hz="$TICKS" 'BEGIN {printf "%.1f", t / hz}')"
+done
+echo "# gateway threads, CPU seconds:$thr"
 RSS_KB=$(sort -n "$TMP/rss.txt" | tail -n 1)
 [ -n "$RSS_KB" ] || fail "no VmRSS sample of the gateway"
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
 echo "# gateway VmRSS: max $RSS_KB kB over $(wc -l <"$TMP/rss.txt") samples during gw_tokens100; VmHWM $HWM_KB kB at the end"
 RSS_MIB=$(divide "$RSS_KB" 1024 1)
 printf 'bench: gw_rss_mib %s MiB\n' "$RSS_MIB"
-# On a shared machine req/s swings (NOTES.md); CPU per request is steadier.  On one core a
-# proxy's throughput is about 1 / (its CPU + the backend's CPU) per request:
-DCPU=$(median ${CPU[direct]})
-echo "# by CPU per request (proxy + backend): gw_vs_nginx $(divide "$(awk -v a="$(median ${CPU[nginx]})" -v b="$DCPU" 'BEGIN {print a + b}')" \
-	"$(awk -v a="$(median ${CPU[gw_tokens100]})" -v b="$DCPU" 'BEGIN {print a + b}')"), gw_100k_vs_haproxy_jwt $(divide \
-	"$(awk -v a="$(median ${CPU[haproxy_jwt]})" -v b="$DCPU" 'BEGIN {print a + b}')" \
-	"$(awk -v a="$(median ${CPU[gw_tokens100k]})" -v b="$DCPU" 'BEGIN {print a + b}')")"
 echo "ratio: gw_vs_nginx $(divide "${M[gw_tokens100]}" "${M[nginx]}") target>=0.8"
 echo "ratio: gw_100k_vs_haproxy_jwt $(divide "${M[gw_tokens100k]}" "${M[haproxy_jwt]}") target>=1.2"
 echo "ratio: gw_p99_vs_nginx $(divide "$(median ${RP99[gw]})" "$(median ${RP99[nginx]})") target<=1.5"
