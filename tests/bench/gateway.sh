@@ -555,11 +555,13 @@ curl -s "http://127.0.0.1:$GW_MGMT_PORT/metrics" | grep -E '^gatehouse_gw_[a-z_]
 	head -n 20 | sed 's/^/# metric: /'
 SPOOL=$(sed -n 's/^data_dir = //p' "$KM_CONF" | head -n 1)/spool-gw-internal
 echo "# analytics spool $SPOOL: $(du -sb "$SPOOL" 2>/dev/null | cut -f1 | grep . || echo "no folder,") bytes"
-# CPU seconds of each gateway thread over the whole run (worker, feed, analytics writer...).
+# CPU seconds of each gateway thread over the whole run (worker, feed, analytics writer...;
+# they are unnamed: by thread id, the main thread first).
 thr=""
 for t in /proc/"$GW_PID"/task/*; do
-	tc=$(cpu_ticks "${t##*/}" 2>/dev/null) || continue
-	thr="$thr $(tr -d ' \n' <"$t/comm" 2>/dev/null)=$(awk -v t="$tc" -v hz="$TICKS" 'BEGIN {printf "%.1f", t / hz}')"
+	st=$(cat "$t/stat" 2>/dev/null) || continue
+	set -- ${st##*) }
+	thr="$thr ${t##*/}=$(awk -v t=$(( ${12} + ${13} )) -v hz="$TICKS" 'BEGIN {printf "%.1f", t / hz}')"
 done
 echo "# gateway threads, CPU seconds:$thr"
 RSS_KB=$(sort -n "$TMP/rss.txt" | tail -n 1)
