@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "core/gh_codec.h"
 #include "core/gh_jose.h"
 #include "core/gh_pki.h"
+#include "core/gh_tls.h"
 #include "core/gh_settings.h"
 #include "ldap/gh_ldap.h"
 #include "pg/gh_pg.h"
@@ -92,6 +94,25 @@ role_components(const char *node_role, const char *comps[][2], size_t max)
 	return n;
 }
 
+/* 1 when the certificate at path names role and env (gatehouse://ROLE/ENV/NODE). */
+static int
+cert_names(const char *path, const char *role, const char *env)
+{
+	struct gh_peer_id id;
+	X509 *x = NULL;
+	FILE *f = fopen(path, "r");
+	int ok = 0;
+
+	if (f == NULL)
+		return 0;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x != NULL && gh_tls_peer_id_from_cert(x, &id) == 0)
+		ok = strcmp(id.role, role) == 0 && strcmp(id.env, env) == 0;
+	X509_free(x);
+	return ok;
+}
+
 static int
 step_pki(struct init_ctx *c)
 {
@@ -126,8 +147,12 @@ step_pki(struct init_ctx *c)
 		snprintf(key, sizeof(key), "%s/%s.key", c->pki_dir, comps[i][0]);
 		snprintf(crt, sizeof(crt), "%s/%s.crt", c->pki_dir, comps[i][0]);
 		if (file_exists(crt) && file_exists(key)) {
-			printf("unchanged certificate %s\n", crt);
-			continue;
+			if (cert_names(crt, comps[i][0], comps[i][1])) {
+				printf("unchanged certificate %s\n", crt);
+				continue;
+			}
+			/* made by an older version for another environment name: issue it again */
+			printf("replacing certificate %s (it does not name %s/%s)\n", crt, comps[i][0], comps[i][1]);
 		}
 		unlink(key);
 		if (gh_pki_issue(ca_key, ca_crt, comps[i][0], comps[i][1],

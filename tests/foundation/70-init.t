@@ -108,6 +108,16 @@ check_eq "files unchanged" "$sum1" "$(cat "$D/node.conf" "$D"/data/pki/* | sha25
 check_eq "signing keys unchanged" "$keys1" "$(q "SELECT string_agg(kid, ',' ORDER BY kid) FROM gh_signing_keys")"
 check_ok "admin password unchanged" ldapwhoami -x -H "$GH_TEST_LDAP_URI" -D "$admin_dn" -w "$pw"
 
+# a certificate that names another environment (made by an older version) is issued again
+cp "$D/data/pki/gw-external.crt" "$D/data/pki/gw-internal.crt"
+cp "$D/data/pki/gw-external.key" "$D/data/pki/gw-internal.key"
+out=$("$GH" init --first --config "$D/node.conf" 2>&1)
+check_match "init replaces a gateway certificate naming another role or environment" \
+	"replacing certificate .*gw-internal.crt" "$out"
+check_match "the new one names gw-internal/Internal" "URI:gatehouse://gw-internal/Internal/" \
+	"$(openssl x509 -in "$D/data/pki/gw-internal.crt" -noout -ext subjectAltName)"
+check_ok "and verifies against the CA" openssl verify -CAfile "$D/data/pki/ca.crt" "$D/data/pki/gw-internal.crt"
+
 # a gateway node may not be a first node
 sed 's/role = all-in-one/role = gateway-external/' "$D/node.conf" >"$D/gw.conf"
 "$GH" init --first --config "$D/gw.conf" >/dev/null 2>&1; rc=$?
