@@ -404,9 +404,9 @@ gh_http_respond_write(struct gh_http_req *req, const void *data, size_t len)
 
 	if (conn == NULL || !conn->streaming)
 		return -1;
-	out = http_conn_output(conn);
 	if (conn->stream_nobody || len == 0)
-		return evbuffer_get_length(out) >= GH_HTTP_STREAM_HIGH;
+		return 0;
+	out = http_conn_output(conn);
 	if (conn->stream_len >= 0 && len > (size_t)conn->stream_len - conn->stream_sent)
 		return -1;
 	if (conn->stream_chunked) {
@@ -432,6 +432,8 @@ gh_http_respond_write(struct gh_http_req *req, const void *data, size_t len)
 static void
 stream_finish(struct gh_http_conn *conn, struct gh_http_req *req, int close_after)
 {
+	/* a shutdown that began while the body was streaming closes it after all */
+	close_after |= conn->srv->shutting_down;
 	if (close_after)
 		conn->must_close = 1;
 	access_log(conn, req, conn->stream_status, conn->stream_nobody ? 0 : conn->stream_sent);
