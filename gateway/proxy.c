@@ -7,9 +7,14 @@
  * JWT, retries an idempotent request once on another endpoint when the
  * connection failed before any response byte, and answers with the
  * backend's status, end-to-end headers and body, or 502/504 (101503,
- * 101504).  Bodies are buffered whole both ways (the core server reads
- * the request body within the API's limit before the pipeline runs, and
- * gh_httpc returns whole responses): streaming is a known gap.
+ * 101504) when the backend failed before its head.  The response body is
+ * streamed: the backend's head becomes the client's (its Content-Length
+ * kept, else chunked), chunks are passed on as they arrive, and reading
+ * the backend pauses while the client's output is above the server's
+ * high-water mark; a backend failing after its head cuts the client's
+ * connection (a truncated response, never a made-up ending).  The
+ * request body is still read whole (within the API's limit) by the core
+ * server before the pipeline runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +164,11 @@ struct proxy_req {
 	struct gh_http_header h[MAX_FWD_HEADERS];
 	size_t nh;
 	char xff[1024], xfproto[8], *bjwt;
+	struct gh_httpc_call *call;     /* the attempt in flight; NULL once its on_done ran */
+	int head_sent;                  /* the client's response is started */
+	int paused;                     /* the backend read waits for the client's output */
+	void (*prev_abort)(struct gh_http_req *req, void *arg);
+	void *prev_abort_arg;
 };
 
 static int64_t
@@ -321,7 +331,11 @@ upstream_url(const struct gw_endpoint *ep, const char *rest, const char *query)
 	return u;
 }
 
-static void proxy_done(struct gh_httpc_resp *resp, void *arg);
+static int proxy_head(const struct gh_httpc_resp *resp, void *arg);
+static int proxy_data(const void *data, size_t len, void *arg);
+static void proxy_done(enum gh_httpc_err err, const char *errstr, void *arg);
+
+static const struct gh_httpc_stream proxy_stream = { proxy_head, proxy_data, proxy_done };
 
 /* Start one attempt on endpoint k.  0 started, -1 (nothing will call back). */
 static int
@@ -338,8 +352,8 @@ attempt(struct proxy_req *p, size_t k)
 	r->ep = &p->eps[k];
 	if (r->t_upstream_us == 0)
 		r->t_upstream_us = now_us();
-	rc = gh_httpc_request(r->w->upstream, hr->method, url, p->h, p->nh, hr->body, hr->body_len,
-	    proxy_done, p);
+	rc = gh_httpc_request_stream(r->w->upstream, NULL, hr->method, url, p->h, p->nh, hr->body,
+	    hr->body_len, &proxy_stream, p, &p->call);
 	free(url);
 	return rc;
 }
@@ -381,16 +395,103 @@ copy_response_headers(struct gh_http_req *hr, const struct gh_httpc_resp *resp)
 	}
 }
 
+/* The X-RateLimit-* headers the throttle phase left (as gw_respond() adds them). */
 static void
-proxy_done(struct gh_httpc_resp *resp, void *arg)
+rate_limit_headers(const struct gw_req *r, struct gh_http_req *req)
+{
+	if (r->rl_limit[0] == '\0')
+		return;
+	gh_http_resp_header(req, "X-RateLimit-Limit", r->rl_limit);
+	gh_http_resp_header(req, "X-RateLimit-Remaining", r->rl_remaining);
+	gh_http_resp_header(req, "X-RateLimit-Reset", r->rl_reset);
+}
+
+/* The client's output drained: read the backend again. */
+static void
+proxy_drain(struct gh_http_req *req, void *arg)
+{
+	struct proxy_req *p = arg;
+
+	(void)req;
+	if (p->paused && p->call != NULL) {
+		p->paused = 0;
+		gh_httpc_resume(p->call);
+	}
+}
+
+/* The client went away: the pipeline learns it, and the backend call is given up. */
+static void
+proxy_abort(struct gh_http_req *req, void *arg)
+{
+	struct proxy_req *p = arg;
+
+	if (p->prev_abort != NULL)
+		p->prev_abort(req, p->prev_abort_arg);
+	p->r->http = NULL;
+	if (p->call != NULL)
+		gh_httpc_cancel(p->call);
+}
+
+/* The backend's head: start the client's response with it. */
+static int
+proxy_head(const struct gh_httpc_resp *resp, void *arg)
+{
+	struct proxy_req *p = arg;
+	struct gw_req *r = p->r;
+	struct gh_http_req *hr = r->http;
+	const char *cl = gh_httpc_resp_header(resp, "content-length");
+	long long clen = -1;
+
+	if (hr == NULL)
+		return -1;
+	if (cl != NULL) {
+		char *end;
+
+		clen = strtoll(cl, &end, 10);
+		if (end == cl || *end != '\0' || clen < 0)
+			clen = -1;
+	}
+	r->upstream_status = resp->status;
+	r->status = resp->status;
+	copy_response_headers(hr, resp);
+	rate_limit_headers(r, hr);
+	if (gh_http_respond_start(hr, resp->status, NULL, clen) != 0)
+		return -1;
+	p->head_sent = 1;
+	hr->on_drain = proxy_drain;
+	hr->drain_arg = p;
+	return 0;
+}
+
+/* A piece of the backend's body: on to the client; pause while its output is full. */
+static int
+proxy_data(const void *data, size_t len, void *arg)
+{
+	struct proxy_req *p = arg;
+	struct gh_http_req *hr = p->r->http;
+	int rc;
+
+	if (hr == NULL)
+		return -1;
+	rc = gh_http_respond_write(hr, data, len);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		p->paused = 1;
+	return rc;
+}
+
+static void
+proxy_done(enum gh_httpc_err err, const char *errstr, void *arg)
 {
 	struct proxy_req *p = arg;
 	struct gw_req *r = p->r;
 	struct proxy_worker *pw = r->w->proxy_ctx;
-	int before_response = resp->error == GH_HTTPC_ECONNECT ||
-	    (resp->error == GH_HTTPC_ETIMEOUT && resp->errstr != NULL &&
-	    strcmp(resp->errstr, "connect timeout") == 0);
+	int before_response = err == GH_HTTPC_ECONNECT ||
+	    (err == GH_HTTPC_ETIMEOUT && errstr != NULL && strcmp(errstr, "connect timeout") == 0);
 
+	p->call = NULL;
+	p->paused = 0;
 	r->t_upstream_done_us = now_us();
 	if (before_response)
 		gw_health_eject(p->eps[p->tried].url, r->t_upstream_done_us / 1000, eject_ms);
@@ -400,34 +501,53 @@ proxy_done(struct gh_httpc_resp *resp, void *arg)
 		gw_pipeline_resume(r, GW_DONE);
 		return;
 	}
-	if (resp->error != GH_HTTPC_OK) {
+	if (p->head_sent) {
+		struct gh_http_req *hr = r->http;
+
+		hr->on_abort = NULL;
+		hr->on_drain = NULL;
+		r->http = NULL;
+		if (err == GH_HTTPC_OK) {
+			gh_http_respond_end(hr);
+		} else {
+			GW_COUNT(upstream_errors);
+			gh_log_warn("upstream", hr->request_id, "%s: %s after the head",
+			    p->eps[p->tried].url, errstr ? errstr : "error");
+			gh_http_respond_abort(hr);
+		}
+		proxy_free(p);
+		gw_pipeline_resume(r, GW_DONE);
+		return;
+	}
+	/* failed before the head: nothing was sent to the client yet */
+	r->http->on_abort = p->prev_abort;
+	r->http->abort_arg = p->prev_abort_arg;
+	{
 		long k;
 
 		GW_COUNT(upstream_errors);
 		gh_log_warn("upstream", r->http->request_id, "%s: %s", p->eps[p->tried].url,
-		    resp->errstr ? resp->errstr : "error");
+		    errstr ? errstr : "error");
 		if (before_response && r->retries == 0 && idempotent(r->http->method) && pw != NULL &&
 		    (k = pick(p, pw, (long)p->tried)) >= 0) {
 			r->retries++;
+			r->http->on_abort = proxy_abort;
+			r->http->abort_arg = p;
 			if (attempt(p, (size_t)k) == 0)
 				return;
+			r->http->on_abort = p->prev_abort;
+			r->http->abort_arg = p->prev_abort_arg;
 		}
 		proxy_free(p);
-		if (resp->error == GH_HTTPC_ETIMEOUT)
+		if (err == GH_HTTPC_ETIMEOUT)
 			gw_reply_error(r, 504, 101504, "Runtime Error", "Timed out waiting for the back end");
-		else if (resp->error == GH_HTTPC_ECONNECT)
+		else if (err == GH_HTTPC_ECONNECT)
 			gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");
 		else
 			gw_reply_error(r, 502, 101503, "Runtime Error",
 			    "The back end sent an incomplete or malformed response");
 		gw_pipeline_resume(r, GW_DONE);
-		return;
 	}
-	r->upstream_status = resp->status;
-	copy_response_headers(r->http, resp);
-	gw_respond(r, resp->status, NULL, resp->body, resp->body_len);
-	proxy_free(p);
-	gw_pipeline_resume(r, GW_DONE);
 }
 
 enum gw_rc
@@ -454,8 +574,14 @@ gw_phase_proxy(struct gw_req *r)
 	p->eps = sandbox ? api->sand : api->prod;
 	p->neps = sandbox ? api->nsand : api->nprod;
 	build_headers(p, r->http, r->w);
+	p->prev_abort = r->http->on_abort;
+	p->prev_abort_arg = r->http->abort_arg;
+	r->http->on_abort = proxy_abort;
+	r->http->abort_arg = p;
 	k = pick(p, pw, -1);
 	if (k < 0 || attempt(p, (size_t)k) != 0) {
+		r->http->on_abort = p->prev_abort;
+		r->http->abort_arg = p->prev_abort_arg;
 		proxy_free(p);
 		GW_COUNT(upstream_errors);
 		return gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");

@@ -94,6 +94,13 @@ struct gh_http_req {
 	/* response headers added by gh_http_resp_header() */
 	struct gh_http_header *resp_headers;
 	size_t nresp_headers;
+	/*
+	 * Streamed responses (gh_http_respond_start): after
+	 * gh_http_respond_write() returned 1, on_drain(req, drain_arg) runs
+	 * from the loop once the output fell below the low-water mark.
+	 */
+	void (*on_drain)(struct gh_http_req *req, void *arg);
+	void *drain_arg;
 };
 
 /* Fill limits with the defaults above. */
@@ -157,6 +164,47 @@ int gh_http_resp_header(struct gh_http_req *req, const char *name, const char *v
  */
 void gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
     const void *body, size_t len);
+
+/* Output bytes queued for a client above which gh_http_respond_write() asks to wait. */
+#define GH_HTTP_STREAM_HIGH (256u * 1024)
+/* ... and below which on_drain runs. */
+#define GH_HTTP_STREAM_LOW (64u * 1024)
+
+/*
+ * Start a streamed response: the head now (status and headers as
+ * gh_http_respond() writes them), the body by gh_http_respond_write()
+ * and gh_http_respond_end().  content_length >= 0 is sent as
+ * Content-Length (and the body must have exactly that many bytes); -1
+ * sends the body chunked to an HTTP/1.1 client and close-delimited to
+ * an HTTP/1.0 one.  HEAD, 204 and 304 get no body (writes are dropped);
+ * a HEAD keeps a known Content-Length.  req stays the handler's until
+ * gh_http_respond_end() or gh_http_respond_abort() (or on_abort).
+ * 0 ok, -1 when the client is already gone (still call _end).
+ */
+int gh_http_respond_start(struct gh_http_req *req, int status, const char *content_type,
+    long long content_length);
+
+/*
+ * Queue len body bytes (copied).  0: go on; 1: the output is above
+ * GH_HTTP_STREAM_HIGH, stop producing until req->on_drain runs; -1: the
+ * client is gone or the bytes exceed the declared Content-Length
+ * (nothing queued; finish with gh_http_respond_abort()).
+ */
+int gh_http_respond_write(struct gh_http_req *req, const void *data, size_t len);
+
+/*
+ * Finish a streamed response (the last chunk when chunked) and free
+ * req.  Fewer bytes than the declared Content-Length close the
+ * connection instead, as gh_http_respond_abort() does.
+ */
+void gh_http_respond_end(struct gh_http_req *req);
+
+/*
+ * Give up a streamed response half way: what was queued is flushed and
+ * the connection closed without the end of the body, so that the client
+ * sees a truncated response.  Frees req.
+ */
+void gh_http_respond_abort(struct gh_http_req *req);
 
 /* JSON body (borrowed, serialized here). */
 void gh_http_respond_json(struct gh_http_req *req, int status, struct json_object *body);
@@ -270,6 +318,48 @@ struct gh_httpc_opts {
 int gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
     const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
     const void *body, size_t len, gh_httpc_cb cb, void *arg);
+
+/*
+ * Streamed responses.  on_head(resp, arg) runs once the final head is
+ * parsed (resp->status and headers set, no body; borrowed for the call);
+ * it returns 0 to go on or -1 to give up (on_done then gets
+ * GH_HTTPC_ECLOSED "cancelled").  on_data(data, len, arg) gets the
+ * decoded body as it arrives (de-chunked, never held whole: the body
+ * limit of the client does not apply); it returns 0 to go on, 1 to pause
+ * reading until gh_httpc_resume(), -1 to give up.  on_done(err, errstr,
+ * arg) runs exactly once, last: GH_HTTPC_OK when the body was complete;
+ * an error after on_head means the body is truncated.  The same strict
+ * parsing applies; timeout_ms limits the wait for the head and then for
+ * each read of the body (not counting paused time).
+ */
+struct gh_httpc_stream {
+	int (*on_head)(const struct gh_httpc_resp *resp, void *arg);
+	int (*on_data)(const void *data, size_t len, void *arg);
+	void (*on_done)(enum gh_httpc_err err, const char *errstr, void *arg);
+};
+
+/* A streamed request in flight; valid until its on_done has run. */
+struct gh_httpc_call;
+
+/*
+ * gh_httpc_request_opts() with a streamed response: s is copied, *call
+ * (may be NULL) receives the handle.  Same arguments, retries and -1
+ * rules; on 0 on_done will run exactly once, on the event loop.
+ */
+int gh_httpc_request_stream(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, const struct gh_httpc_stream *s, void *arg,
+    struct gh_httpc_call **call);
+
+/* Read the body again after on_data returned 1 (from any callback). */
+void gh_httpc_resume(struct gh_httpc_call *call);
+
+/*
+ * Give the call up: its connection is closed and on_done runs from the
+ * loop with GH_HTTPC_ECLOSED "cancelled" (never from inside this call).
+ * Not after on_done.
+ */
+void gh_httpc_cancel(struct gh_httpc_call *call);
 
 /* An http:// or https:// URL split by gh_httpc_url_parse(). */
 struct gh_httpc_url {

@@ -95,6 +95,14 @@ struct httpc_req {
 	size_t hcap;
 	size_t bcap;
 	struct gh_httpc_resp resp;
+	/* streamed responses (gh_httpc_request_stream) */
+	int streaming;
+	struct gh_httpc_stream s;
+	int timeout_ms;
+	int paused;                   /* on_data asked to wait: reading is off */
+	int cancelled;
+	int head_done;                /* on_head ran */
+	struct event *kick;           /* resumes processing of the input from the loop */
 };
 
 struct gh_httpc {
@@ -208,6 +216,8 @@ req_free(struct httpc_req *req)
 		event_free(req->ctmo);
 	if (req->later != NULL)
 		event_free(req->later);
+	if (req->kick != NULL)
+		event_free(req->kick);
 	if (req->ai != NULL)
 		freeaddrinfo(req->ai);
 	gh_httpc_url_clear(&req->url);
@@ -240,7 +250,10 @@ req_finish(struct httpc_req *req, enum gh_httpc_err err, const char *str)
 	}
 	TAILQ_REMOVE(&req->c->reqs, req, link);
 	req->phase = PH_DONE;
-	req->cb(&req->resp, req->arg);
+	if (req->streaming)
+		req->s.on_done(err, str, req->arg);
+	else
+		req->cb(&req->resp, req->arg);
 	req_free(req);
 }
 
@@ -388,7 +401,7 @@ on_headers_complete(llhttp_t *p)
 	r->status = p->status_code;
 	req->phase = PH_BODY;
 	skip = req->head || r->status == 204 || r->status == 304;
-	if (!skip && (p->flags & F_CONTENT_LENGTH) &&
+	if (!skip && !req->streaming && (p->flags & F_CONTENT_LENGTH) &&
 	    p->content_length > req->c->cfg.max_body_bytes)
 		return httpc_fail(p, "response body too large");
 	if (p->http_minor >= 1)
@@ -408,7 +421,8 @@ on_body(llhttp_t *p, const char *at, size_t len)
 	struct gh_httpc_resp *r = &req->resp;
 	size_t max = req->c->cfg.max_body_bytes;
 
-	if (len > max || r->body_len > max - len)
+	/* streamed: r->body holds only what arrived since the last on_data */
+	if (!req->streaming && (len > max || r->body_len > max - len))
 		return httpc_fail(p, "response body too large");
 	if (r->body_len + len + 1 > req->bcap) {
 		size_t ncap = req->bcap ? req->bcap : 4096;
@@ -587,6 +601,56 @@ req_retry(struct httpc_req *req)
 	req_connect(req);
 }
 
+/*
+ * Streamed: hand the parsed head to on_head.  0 go on, -1 when the
+ * request was finished or cancelled (stop touching it).
+ */
+static int
+stream_head(struct httpc_req *req)
+{
+	req->head_done = 1;
+	if (req->s.on_head(&req->resp, req->arg) != 0) {
+		req_finish(req, GH_HTTPC_ECLOSED, "cancelled");
+		return -1;
+	}
+	return req->cancelled ? -1 : 0;
+}
+
+/*
+ * Streamed: hand what the last feed decoded to on_data and restart the
+ * read timeout.  0 go on (req->paused set when asked to wait), -1 when
+ * the request was finished or cancelled.
+ */
+static int
+stream_data(struct httpc_req *req)
+{
+	struct gh_httpc_resp *r = &req->resp;
+	struct timeval tv;
+	size_t n = r->body_len;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	r->body_len = 0;
+	rc = req->s.on_data(r->body, n, req->arg);
+	if (rc < 0) {
+		req_finish(req, GH_HTTPC_ECLOSED, "cancelled");
+		return -1;
+	}
+	if (req->cancelled)
+		return -1;
+	if (rc > 0 && req->conn != NULL) {
+		req->paused = 1;
+		bufferevent_disable(req->conn->bev, EV_READ);
+		evtimer_del(req->tmo);
+		return 0;
+	}
+	tv.tv_sec = req->timeout_ms / 1000;
+	tv.tv_usec = (req->timeout_ms % 1000) * 1000;
+	evtimer_add(req->tmo, &tv);
+	return 0;
+}
+
 static void
 conn_readcb(struct bufferevent *bev, void *arg)
 {
@@ -596,6 +660,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	const char *why = NULL;
 	int r;
 
+	if (req->cancelled || req->paused)
+		return;
 	req->got += evbuffer_get_length(in);
 	while (req->phase == PH_HEAD) {
 		long blen = head_scan(req, in, &why);
@@ -626,6 +692,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		if (r < 0)
 			goto proto;
 		evbuffer_drain(in, (size_t)blen);
+		if (req->streaming && stream_head(req) != 0)
+			return;
 		if (r == 1) {
 			if (evbuffer_get_length(in) != 0)
 				req->reusable = 0;
@@ -641,12 +709,16 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		if (r < 0)
 			goto proto;
 		evbuffer_drain(in, n);
+		if (req->streaming && stream_data(req) < 0)
+			return;
 		if (r == 1) {
 			if (evbuffer_get_length(in) != 0)
 				req->reusable = 0;
 			req_finish(req, GH_HTTPC_OK, NULL);
 			return;
 		}
+		if (req->paused)
+			return;
 	}
 	return;
 proto:
@@ -911,10 +983,30 @@ out:
 	return rc;
 }
 
-int
-gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+static void
+stream_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpc_req *req = arg;
+
+	(void)fd;
+	(void)what;
+	if (req->conn != NULL && !req->paused && !req->cancelled && req->phase == PH_BODY)
+		conn_readcb(req->conn->bev, req->conn);
+}
+
+static void
+stream_unused_cb(struct gh_httpc_resp *resp, void *arg)
+{
+	(void)resp;
+	(void)arg;
+}
+
+/* Both kinds of request: s NULL for a whole response to cb. */
+static int
+request_new(struct gh_httpc *c, const struct gh_httpc_opts *opts,
     const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
-    const void *body, size_t len, gh_httpc_cb cb, void *arg)
+    const void *body, size_t len, gh_httpc_cb cb, void *arg,
+    const struct gh_httpc_stream *s, struct httpc_req **out)
 {
 	struct httpc_req *req;
 	struct timeval tv;
@@ -936,6 +1028,14 @@ gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 		req->connect_ms = opts->connect_timeout_ms;
 	if (opts != NULL && opts->timeout_ms > 0)
 		timeout_ms = opts->timeout_ms;
+	req->timeout_ms = timeout_ms;
+	if (s != NULL) {
+		req->streaming = 1;
+		req->s = *s;
+		req->kick = event_new(c->base, -1, 0, stream_kick_cb, req);
+		if (req->kick == NULL)
+			goto fail;
+	}
 	if (gh_httpc_url_parse(url, &req->url) != 0 || (req->url.https && c->cfg.ssl == NULL))
 		goto fail;
 	req->head = strcmp(method, "HEAD") == 0;
@@ -953,11 +1053,72 @@ gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(req->tmo, &tv);
+	if (out != NULL)
+		*out = req;
 	req_start(req);
 	return 0;
 fail:
 	req_free(req);
 	return -1;
+}
+
+int
+gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, gh_httpc_cb cb, void *arg)
+{
+	return request_new(c, opts, method, url, hdrs, nhdrs, body, len, cb, arg, NULL, NULL);
+}
+
+int
+gh_httpc_request_stream(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, const struct gh_httpc_stream *s, void *arg,
+    struct gh_httpc_call **call)
+{
+	struct httpc_req *req = NULL;
+	int rc;
+
+	if (s == NULL || s->on_head == NULL || s->on_data == NULL || s->on_done == NULL)
+		return -1;
+	rc = request_new(c, opts, method, url, hdrs, nhdrs, body, len, stream_unused_cb, arg, s,
+	    &req);
+	if (rc == 0 && call != NULL)
+		*call = (struct gh_httpc_call *)req;
+	return rc;
+}
+
+void
+gh_httpc_resume(struct gh_httpc_call *call)
+{
+	struct httpc_req *req = (struct httpc_req *)call;
+	struct timeval tv;
+
+	if (req == NULL || !req->paused || req->cancelled)
+		return;
+	req->paused = 0;
+	tv.tv_sec = req->timeout_ms / 1000;
+	tv.tv_usec = (req->timeout_ms % 1000) * 1000;
+	evtimer_add(req->tmo, &tv);
+	if (req->conn != NULL)
+		bufferevent_enable(req->conn->bev, EV_READ);
+	event_active(req->kick, 0, 0);
+}
+
+void
+gh_httpc_cancel(struct gh_httpc_call *call)
+{
+	struct httpc_req *req = (struct httpc_req *)call;
+
+	if (req == NULL || req->cancelled)
+		return;
+	req->cancelled = 1;
+	req->reusable = 0;
+	if (req->conn != NULL)
+		bufferevent_disable(req->conn->bev, EV_READ | EV_WRITE);
+	evtimer_del(req->tmo);
+	evtimer_del(req->ctmo);
+	req_fail_later(req, GH_HTTPC_ECLOSED, "cancelled");
 }
 
 int

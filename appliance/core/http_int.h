@@ -17,6 +17,7 @@
 struct bufferevent;
 struct event;
 struct evconnlistener;
+struct evbuffer_cb_entry;
 
 /* Why a request is refused: status plus the two strings of the JSON body (static). */
 struct http_refusal {
@@ -89,6 +90,16 @@ struct gh_http_conn {
 	struct http_refusal refusal;    /* set by a callback returning HPE_USER */
 	int must_close;                 /* the next response carries Connection: close */
 	int sent_continue;
+	/* a streamed response in progress (gh_http_respond_start) */
+	int streaming;
+	int stream_chunked;             /* body sent as chunks */
+	int stream_nobody;              /* HEAD, 204, 304: writes are dropped */
+	int stream_close;               /* the connection closes after it */
+	int stream_paused;              /* a write returned 1: on_drain is owed */
+	int stream_status;
+	long long stream_len;           /* declared Content-Length, -1 none */
+	size_t stream_sent;             /* body bytes queued */
+	struct evbuffer_cb_entry *out_cb;  /* output_cb on the output buffer */
 };
 
 /*
@@ -122,6 +133,9 @@ int http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_r
 
 /* Write the access-log lines batched on srv (one write); nothing when empty. */
 void http_log_flush(struct gh_http_server *srv);
+
+/* Ask the loop to flush conn's output (and to run on_drain when owed). */
+void http_conn_kick(struct gh_http_conn *conn);
 
 /* Output buffer of conn. */
 struct evbuffer *http_conn_output(struct gh_http_conn *conn);

@@ -274,15 +274,63 @@ access_log(struct gh_http_conn *conn, struct gh_http_req *req, int status, size_
 	srv->loglen += b.len;
 }
 
+/*
+ * Status line and headers into h (not yet added to h->out).  clen >= 0
+ * is sent as Content-Length, chunked adds Transfer-Encoding: chunked.
+ */
+static void
+head_write(struct head_buf *h, struct gh_http_req *req, int status, const char *content_type,
+    long long clen, int chunked, int close_after)
+{
+	int no_length = status == 204 || status == 304;
+	const char *date;
+	size_t date_n;
+
+	date = http_date(&date_n);
+	hb_add(h, "HTTP/1.1 ", 9);
+	hb_num(h, (size_t)status);
+	hb_add(h, " ", 1);
+	hb_str(h, gh_http_status_text(status));
+	hb_add(h, "\r\nDate: ", 8);
+	hb_add(h, date, date_n);
+	hb_add(h, "\r\n", 2);
+	if (content_type != NULL && !no_length && strpbrk(content_type, "\r\n") == NULL) {
+		hb_add(h, "Content-Type: ", 14);
+		hb_str(h, content_type);
+		hb_add(h, "\r\n", 2);
+	}
+	if (!no_length && clen >= 0) {
+		hb_add(h, "Content-Length: ", 16);
+		hb_num(h, (size_t)clen);
+		hb_add(h, "\r\n", 2);
+	}
+	if (!no_length && chunked)
+		hb_add(h, "Transfer-Encoding: chunked\r\n", 28);
+	if (close_after)
+		hb_add(h, "Connection: close\r\nX-Request-ID: ", 33);
+	else
+		hb_add(h, "Connection: keep-alive\r\nX-Request-ID: ", 38);
+	hb_str(h, req->request_id);
+	hb_add(h, "\r\n", 2);
+	for (size_t i = 0; i < req->nresp_headers; i++) {
+		if (content_type != NULL &&
+		    strcasecmp(req->resp_headers[i].name, "content-type") == 0)
+			continue;
+		hb_str(h, req->resp_headers[i].name);
+		hb_add(h, ": ", 2);
+		hb_str(h, req->resp_headers[i].value);
+		hb_add(h, "\r\n", 2);
+	}
+	hb_add(h, "\r\n", 2);
+}
+
 void
 gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
     const void *body, size_t len)
 {
 	struct gh_http_conn *conn = req->conn;
 	struct head_buf h;
-	const char *date;
-	size_t date_n;
-	int close_after, no_length, no_body;
+	int close_after, no_body;
 
 	if (conn == NULL) {
 		/* The client went away and no on_abort was set: nothing to send. */
@@ -294,43 +342,8 @@ gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
 	h.out = http_conn_output(conn);
 	h.len = 0;
 	close_after = http_conn_must_close(conn, req);
-	no_length = status == 204 || status == 304;
-	no_body = no_length || req->method_id == HTTP_HEAD;
-	date = http_date(&date_n);
-
-	hb_add(&h, "HTTP/1.1 ", 9);
-	hb_num(&h, (size_t)status);
-	hb_add(&h, " ", 1);
-	hb_str(&h, gh_http_status_text(status));
-	hb_add(&h, "\r\nDate: ", 8);
-	hb_add(&h, date, date_n);
-	hb_add(&h, "\r\n", 2);
-	if (content_type != NULL && !no_length && strpbrk(content_type, "\r\n") == NULL) {
-		hb_add(&h, "Content-Type: ", 14);
-		hb_str(&h, content_type);
-		hb_add(&h, "\r\n", 2);
-	}
-	if (!no_length) {
-		hb_add(&h, "Content-Length: ", 16);
-		hb_num(&h, len);
-		hb_add(&h, "\r\n", 2);
-	}
-	if (close_after)
-		hb_add(&h, "Connection: close\r\nX-Request-ID: ", 33);
-	else
-		hb_add(&h, "Connection: keep-alive\r\nX-Request-ID: ", 38);
-	hb_str(&h, req->request_id);
-	hb_add(&h, "\r\n", 2);
-	for (size_t i = 0; i < req->nresp_headers; i++) {
-		if (content_type != NULL &&
-		    strcasecmp(req->resp_headers[i].name, "content-type") == 0)
-			continue;
-		hb_str(&h, req->resp_headers[i].name);
-		hb_add(&h, ": ", 2);
-		hb_str(&h, req->resp_headers[i].value);
-		hb_add(&h, "\r\n", 2);
-	}
-	hb_add(&h, "\r\n", 2);
+	no_body = status == 204 || status == 304 || req->method_id == HTTP_HEAD;
+	head_write(&h, req, status, content_type, (long long)len, 0, close_after);
 	if (!no_body && len > 0 && len <= sizeof(h.b) - h.len) {
 		hb_add(&h, body, len);
 		evbuffer_add(h.out, h.b, h.len);
@@ -343,6 +356,131 @@ gh_http_respond(struct gh_http_req *req, int status, const char *content_type,
 	access_log(conn, req, status, no_body ? 0 : len);
 	http_conn_response_done(conn, close_after);
 	http_req_free(req);
+}
+
+int
+gh_http_respond_start(struct gh_http_req *req, int status, const char *content_type,
+    long long content_length)
+{
+	struct gh_http_conn *conn = req->conn;
+	struct head_buf h;
+	int close_after, chunked = 0, no_length;
+
+	if (conn == NULL || conn->streaming)
+		return -1;
+	if (status < 200 || status > 999)
+		status = 500;
+	if (content_length < -1)
+		content_length = -1;
+	no_length = status == 204 || status == 304;
+	close_after = http_conn_must_close(conn, req);
+	if (!no_length && content_length < 0 && req->method_id != HTTP_HEAD) {
+		if (req->http_minor >= 1)
+			chunked = 1;
+		else
+			close_after = 1;    /* HTTP/1.0: the body ends when the connection does */
+	}
+	h.out = http_conn_output(conn);
+	h.len = 0;
+	head_write(&h, req, status, content_type, content_length, chunked, close_after);
+	evbuffer_add(h.out, h.b, h.len);
+	conn->streaming = 1;
+	conn->stream_chunked = chunked;
+	conn->stream_nobody = no_length || req->method_id == HTTP_HEAD;
+	conn->stream_close = close_after;
+	conn->stream_paused = 0;
+	conn->stream_status = status;
+	conn->stream_len = no_length ? -1 : content_length;
+	conn->stream_sent = 0;
+	http_conn_kick(conn);
+	return 0;
+}
+
+int
+gh_http_respond_write(struct gh_http_req *req, const void *data, size_t len)
+{
+	struct gh_http_conn *conn = req->conn;
+	struct evbuffer *out;
+
+	if (conn == NULL || !conn->streaming)
+		return -1;
+	if (conn->stream_nobody || len == 0)
+		return 0;
+	out = http_conn_output(conn);
+	if (conn->stream_len >= 0 && len > (size_t)conn->stream_len - conn->stream_sent)
+		return -1;
+	if (conn->stream_chunked) {
+		char t[24];
+		int n = snprintf(t, sizeof(t), "%zx\r\n", len);
+
+		evbuffer_add(out, t, (size_t)n);
+		evbuffer_add(out, data, len);
+		evbuffer_add(out, "\r\n", 2);
+	} else {
+		evbuffer_add(out, data, len);
+	}
+	conn->stream_sent += len;
+	http_conn_kick(conn);
+	if (evbuffer_get_length(out) >= GH_HTTP_STREAM_HIGH) {
+		conn->stream_paused = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Log, hand the connection on (closing it when close_after) and free req. */
+static void
+stream_finish(struct gh_http_conn *conn, struct gh_http_req *req, int close_after)
+{
+	/* a shutdown that began while the body was streaming closes it after all */
+	close_after |= conn->srv->shutting_down;
+	if (close_after)
+		conn->must_close = 1;
+	access_log(conn, req, conn->stream_status, conn->stream_nobody ? 0 : conn->stream_sent);
+	conn->streaming = 0;
+	conn->stream_paused = 0;
+	req->on_drain = NULL;
+	http_conn_response_done(conn, close_after);
+	http_req_free(req);
+}
+
+void
+gh_http_respond_end(struct gh_http_req *req)
+{
+	struct gh_http_conn *conn = req->conn;
+
+	if (conn == NULL || !conn->streaming) {
+		if (conn == NULL)
+			http_req_free(req);
+		else
+			gh_http_respond(req, 500, NULL, NULL, 0);
+		return;
+	}
+	if (!conn->stream_nobody && conn->stream_len >= 0 &&
+	    conn->stream_sent != (size_t)conn->stream_len) {
+		stream_finish(conn, req, 1);
+		return;
+	}
+	if (conn->stream_chunked)
+		evbuffer_add(http_conn_output(conn), "0\r\n\r\n", 5);
+	stream_finish(conn, req, conn->stream_close);
+}
+
+void
+gh_http_respond_abort(struct gh_http_req *req)
+{
+	struct gh_http_conn *conn = req->conn;
+
+	if (conn == NULL || !conn->streaming) {
+		if (conn == NULL)
+			http_req_free(req);
+		else
+			gh_http_respond(req, 500, NULL, NULL, 0);
+		return;
+	}
+	gh_log_info("response_aborted", req->request_id, "streamed response cut after %zu bytes",
+	    conn->stream_sent);
+	stream_finish(conn, req, 1);
 }
 
 void

@@ -846,6 +846,7 @@ conn_free(struct gh_http_conn *conn)
 		event_free(conn->rev);
 	event_free(conn->timer);
 	event_free(conn->resume);
+	evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev), conn->out_cb);
 	bufferevent_free(conn->bev);
 	free(conn);
 	srv->nconns--;
@@ -942,6 +943,23 @@ conn_send(struct gh_http_conn *conn)
 		bufferevent_enable(conn->bev, EV_WRITE);
 }
 
+void
+http_conn_kick(struct gh_http_conn *conn)
+{
+	event_active(conn->resume, 0, 0);
+}
+
+/* Output drained (by any writer): a paused streamed response may go on. */
+static void
+output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct gh_http_conn *conn = arg;
+
+	if (info->n_deleted > 0 && conn->stream_paused &&
+	    evbuffer_get_length(out) <= GH_HTTP_STREAM_LOW)
+		event_active(conn->resume, 0, 0);
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -950,6 +968,15 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_send(conn);
+	if (conn->state == HC_HANDLER && conn->stream_paused && conn->req != NULL &&
+	    evbuffer_get_length(http_conn_output(conn)) <= GH_HTTP_STREAM_LOW) {
+		struct gh_http_req *req = conn->req;
+
+		conn->stream_paused = 0;
+		if (req->on_drain != NULL)
+			req->on_drain(req, req->drain_arg);
+		return;
+	}
 	if (conn->state == HC_CLOSING) {
 		if (evbuffer_get_length(http_conn_output(conn)) == 0)
 			start_linger(conn);
@@ -1085,7 +1112,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		conn->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, plain_read_cb, conn);
 	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL ||
 	    (!conn->tls && (conn->rev == NULL ||
-	    evbuffer_add_cb(bufferevent_get_input(conn->bev), plain_input_cb, conn) == NULL))) {
+	    evbuffer_add_cb(bufferevent_get_input(conn->bev), plain_input_cb, conn) == NULL)) ||
+	    (conn->out_cb = evbuffer_add_cb(bufferevent_get_output(conn->bev), output_cb,
+	    conn)) == NULL) {
 		if (conn->bev != NULL)
 			bufferevent_free(conn->bev);
 		else

@@ -8,6 +8,8 @@ LOG.raw and one JSON line per request to LOG, and answers 200 with a JSON echo:
 
 Special paths: /status/NNN answers NNN; /slow/MS waits MS ms first; /die sends half a
 response and closes; /close answers and closes; /big/N answers N bytes.
+/stream/N sends N bytes with a Content-Length in 64 KiB writes; /chunked/N sends N bytes
+chunked; /drip sends a chunked head and "first\n", waits 1 s, then "rest\n" and the end.
 """
 import json
 import socket
@@ -97,6 +99,24 @@ def serve(sock):
                 close = True
             elif path.startswith("/big/"):
                 payload = b"x" * int(path.split("/")[2])
+            elif path.startswith("/stream/") or path.startswith("/chunked/"):
+                n, piece = int(path.split("/")[2]), b"s" * 65536
+                chunked = path.startswith("/chunked/")
+                sock.sendall(("HTTP/1.1 200 X\r\nContent-Type: application/octet-stream\r\n%s\r\n" % (
+                    "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % n)).encode())
+                while n > 0:
+                    k = min(n, len(piece))
+                    sock.sendall(b"%x\r\n%s\r\n" % (k, piece[:k]) if chunked else piece[:k])
+                    n -= k
+                if chunked:
+                    sock.sendall(b"0\r\n\r\n")
+                continue
+            elif path == "/drip":
+                sock.sendall(b"HTTP/1.1 200 X\r\nContent-Type: text/plain\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+                time.sleep(1.0)
+                sock.sendall(b"5\r\nrest\n\r\n0\r\n\r\n")
+                continue
             hdr = "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" % (
                 status, len(payload), "Connection: close\r\n" if close else "")
             sock.sendall(hdr.encode() + payload)

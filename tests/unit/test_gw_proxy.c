@@ -393,8 +393,15 @@ test_errors(void)
 	TH_CHECK_EQ_INT(n502, 1);
 
 	TH_TEST("502 and 504");
-	TH_CHECK_EQ_INT(ask("127.0.0.1", "GET /2/die HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 0), 502);
-	TH_CHECK(strstr(resp.body, "\"code\":101503") != NULL);
+	/* streamed: the backend's head went out, so its death cuts the client's response */
+	TH_CHECK_EQ_INT(ask("127.0.0.1", "GET /2/die HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 0), -1);
+	TH_TEST("streamed: HEAD keeps the backend's Content-Length, a GET gets its bytes");
+	TH_CHECK_EQ_INT(ask("127.0.0.1", "HEAD /2/stream/5000 HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 1), 200);
+	TH_CHECK_EQ_STR(th_resp_header(&resp, "Content-Length"), "5000");
+	TH_CHECK_EQ_INT(ask("127.0.0.1", "GET /2/stream/5000 HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 0), 200);
+	TH_CHECK_EQ_INT(resp.body_len, 5000);
+	TH_CHECK(resp.body[0] == 's' && resp.body[4999] == 's');
+	TH_CHECK_EQ_STR(th_resp_header(&resp, "Content-Type"), "application/octet-stream");
 	TH_CHECK_EQ_INT(ask("127.0.0.1", "GET /2/slow/1500 HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 0), 504);
 	TH_CHECK(strstr(resp.body, "\"code\":101504") != NULL);
 	TH_CHECK_EQ_INT(ask("127.0.0.1", "GET /2/status/503 HTTP/1.1\r\nHost: a\r\n\r\n", &resp, 0), 503);
