@@ -3,16 +3,21 @@
  * disk when the feed cannot be reached), then long-polls its events,
  * applies them to the model (model.c), rebuilds and publishes the store
  * once per batch and writes the model to disk (debounced, tmp + fsync +
- * rename).  It also keeps the key manager's JWKS (gw.jwks) and registers
+ * rename).  Between batches the model is kept as its serialized JSON text
+ * only (a json-c tree costs about ten times the text): a batch parses it,
+ * applies the events, builds the store, serializes it again and frees the
+ * tree (about 60 ms with 10,000 subscriptions; batches are rare).  It also keeps the key manager's JWKS (gw.jwks) and registers
  * this node's backend-JWT public key.  Everything runs on the thread's own
  * event_base; other threads only wake it (gw_feed_jwks_refresh) or stop it.
  * The thread owns the model; the published stores belong to store.c.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +47,8 @@ struct feed {
 	struct event_base *base;
 	struct gh_httpc *http;
 	struct event *stop_ev, *retry_ev, *write_ev, *lag_ev, *jwks_ev, *jwks_retry_ev, *bkey_ev;
-	struct json_object *model;      /* the snapshot with the events applied */
+	char *text;                     /* the model (snapshot with the events applied), serialized */
+	size_t text_len;
 	int64_t last;                   /* event id to poll after */
 	int need_snapshot;
 	int backoff_ms;
@@ -148,12 +154,11 @@ static int
 snapshot_write(void)
 {
 	char tmp[1100], dir[1024];
-	const char *text;
+	const char *text = F.text;
 	int fd, dfd;
 
-	if (F.model == NULL || F.snap_path[0] == '\0')
+	if (text == NULL || F.snap_path[0] == '\0')
 		return 0;
-	text = json_object_to_json_string_ext(F.model, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", F.snap_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && (errno == EACCES || errno == EPERM) && F.snap_fd >= 0)
@@ -248,6 +253,65 @@ out:
 }
 
 /* ---- model → store ---- */
+
+/*
+ * Give the freed memory of a model tree back to the system: the tree is
+ * tens of MB of small objects on this thread's arena, which sees little
+ * other traffic, so neither jemalloc's decay nor glibc's trimming would
+ * run for a long time.  jemalloc (the release allocator) when linked:
+ * flush this thread's cache and purge every arena; glibc: malloc_trim.
+ */
+static void
+malloc_release(void)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+
+	*(void **)&ctl = dlsym(RTLD_DEFAULT, "mallctl");
+	if (ctl != NULL) {
+		ctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+		ctl("arena.4096.purge", NULL, NULL, NULL, 0);   /* 4096: MALLCTL_ARENAS_ALL */
+		return;
+	}
+	malloc_trim(0);
+}
+
+/*
+ * Keep model as F.text (serialized) and give the memory of the tree back:
+ * the caller's reference is dropped in every case.  0, or -1 when out of
+ * memory (F.text unchanged).
+ */
+static int
+model_keep(struct json_object *model)
+{
+	const char *t;
+	size_t n = 0;
+	char *copy = NULL;
+
+	t = json_object_to_json_string_length(model, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (t != NULL && (copy = malloc(n + 1)) != NULL) {
+		memcpy(copy, t, n + 1);
+		free(F.text);
+		F.text = copy;
+		F.text_len = n;
+	}
+	json_object_put(model);
+	malloc_release();
+	return copy != NULL ? 0 : -1;
+}
+
+/* The model as a tree (parsed from F.text; the caller puts it), or NULL. */
+static struct json_object *
+model_load(void)
+{
+	const char *why = NULL;
+	struct json_object *o;
+
+	if (F.text == NULL)
+		return NULL;
+	if ((o = gh_json_parse_object(F.text, F.text_len, &why)) == NULL)
+		gh_log_error("feed", NULL, "the model cannot be parsed again: %s", why ? why : "?");
+	return o;
+}
 
 /* Build and publish the store of model; 0 or -1 (logged, nothing published). */
 static int
@@ -488,9 +552,12 @@ got_snapshot(struct gh_httpc_resp *r)
 		feed_failed("the feed's snapshot is unusable");
 		return;
 	}
-	json_object_put(F.model);
-	F.model = model;
 	F.last = model_event_id(model);
+	if (model_keep(model) != 0) {
+		feed_failed("out of memory keeping the feed's snapshot");
+		F.need_snapshot = 1;
+		return;
+	}
 	F.need_snapshot = 0;
 	GW_COUNT(feed_snapshots);
 	gh_log_info("feed", NULL, "snapshot of event %lld taken", (long long)F.last);
@@ -505,7 +572,12 @@ apply_events(struct json_object *evs, int64_t last)
 	size_t n = json_object_array_length(evs), applied = 0;
 	int jwks = 0;
 	int64_t top = last;
+	struct json_object *model;
 
+	if (n == 0 && top == F.last)
+		return 0;               /* the long poll's timeout: nothing to parse */
+	if ((model = model_load()) == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(evs, i), *payload = NULL;
 		const char *type = gh_json_str(e, "type");
@@ -513,9 +585,10 @@ apply_events(struct json_object *evs, int64_t last)
 		int rc;
 
 		json_object_object_get_ex(e, "payload", &payload);
-		if (type == NULL || gh_json_int(e, "id", &id) != 0 || (rc = gw_model_apply(F.model, type, payload)) < 0) {
+		if (type == NULL || gh_json_int(e, "id", &id) != 0 || (rc = gw_model_apply(model, type, payload)) < 0) {
 			gh_log_warn("feed", NULL, "event %lld (%s) cannot be applied; taking a fresh snapshot", id,
 			    type ? type : "?");
+			json_object_put(model);
 			return -1;
 		}
 		if (rc == 1)
@@ -525,13 +598,18 @@ apply_events(struct json_object *evs, int64_t last)
 		applied++;
 	}
 	__atomic_add_fetch(&gw.metrics.feed_events, applied, __ATOMIC_RELAXED);
-	if (top != F.last) {
-		json_object_object_add(F.model, "eventId", json_object_new_int64(top));
+	if (top != F.last)
+		json_object_object_add(model, "eventId", json_object_new_int64(top));
+	if (applied > 0 && publish_model(model) != 0) {
+		json_object_put(model);
+		return -1;
+	}
+	if (model_keep(model) != 0)
+		return -1;
+	if (top != F.last || applied > 0) {
 		F.last = top;
 		mark_dirty();
 	}
-	if (applied > 0 && publish_model(F.model) != 0)
-		return -1;
 	if (jwks) {
 		/* a fetch in flight may predate the rotation: fetch again once it is done */
 		if (F.jwks_busy)
@@ -711,8 +789,12 @@ first_snapshot(void)
 		json_object_put(model);
 		goto out;
 	}
-	F.model = model;
 	F.last = model_event_id(model);
+	gh_httpc_resp_clear(&r);        /* the body's memory goes before the model's text is made */
+	if (model_keep(model) != 0) {
+		gh_log_warn("feed", NULL, "out of memory keeping the feed's snapshot");
+		return 0;
+	}
 	GW_COUNT(feed_snapshots);
 	gh_log_info("feed", NULL, "snapshot of event %lld taken from %s", (long long)F.last, F.base_url);
 	snapshot_write();
@@ -760,8 +842,9 @@ feed_free(void)
 	if (F.base != NULL)
 		event_base_free(F.base);
 	F.base = NULL;
-	json_object_put(F.model);
-	F.model = NULL;
+	free(F.text);
+	F.text = NULL;
+	F.text_len = 0;
 	if (F.snap_fd >= 0)
 		close(F.snap_fd);
 	F.snap_fd = -1;
@@ -781,12 +864,18 @@ gw_feed_start(void)
 	if ((rc = first_snapshot()) < 0)
 		return -1;
 	if (rc == 0) {
-		if ((F.model = snapshot_read()) == NULL || publish_model(F.model) != 0) {
-			json_object_put(F.model);
-			F.model = NULL;
+		struct json_object *model = snapshot_read();
+
+		if (model == NULL || publish_model(model) != 0) {
+			json_object_put(model);
 			return -1;
 		}
-		F.last = model_event_id(F.model);
+		F.last = model_event_id(model);
+		if (model_keep(model) != 0) {
+			feed_free();
+			gw_store_publish(NULL);
+			return -1;
+		}
 		F.last_answer_ms = now_ms();
 		gh_log_warn("feed", NULL, "serving the snapshot on disk (%s, event %lld) until the feed answers",
 		    F.snap_path, (long long)F.last);
