@@ -3,10 +3,10 @@
  * disk when the feed cannot be reached), then long-polls its events,
  * applies them to the model (model.c), rebuilds and publishes the store
  * once per batch and writes the model to disk (debounced, tmp + fsync +
- * rename).  Between batches the model is kept as its serialized JSON text
- * only (a json-c tree costs about ten times the text): a batch parses it,
- * applies the events, builds the store, serializes it again and frees the
- * tree (about 60 ms with 10,000 subscriptions; batches are rare).  It also keeps the key manager's JWKS (gw.jwks) and registers
+ * rename).  When no event came for MODEL_IDLE_MS the model is kept as its
+ * serialized JSON text only (a json-c tree costs about ten times the
+ * text): the next batch parses it again (about 50 ms with 10,000
+ * subscriptions), and a burst of batches shares one tree.  It also keeps the key manager's JWKS (gw.jwks) and registers
  * this node's backend-JWT public key.  Everything runs on the thread's own
  * event_base; other threads only wake it (gw_feed_jwks_refresh) or stop it.
  * The thread owns the model; the published stores belong to store.c.
@@ -37,6 +37,7 @@
 #define BACKOFF_MAX_MS 5000
 #define RETRY_MAX_MS 30000              /* JWKS and backend-key retries */
 #define WRITE_DEBOUNCE_MS 200
+#define MODEL_IDLE_MS 5000              /* the model's tree is kept this long after a change */
 #define JWKS_MIN_INTERVAL_MS 10000
 #define MAX_FEED_BODY ((size_t)256 * 1024 * 1024)
 
@@ -46,8 +47,9 @@ struct feed {
 	int stopping;                   /* atomic */
 	struct event_base *base;
 	struct gh_httpc *http;
-	struct event *stop_ev, *retry_ev, *write_ev, *lag_ev, *jwks_ev, *jwks_retry_ev, *bkey_ev;
-	char *text;                     /* the model (snapshot with the events applied), serialized */
+	struct event *stop_ev, *retry_ev, *write_ev, *lag_ev, *jwks_ev, *jwks_retry_ev, *bkey_ev, *drop_ev;
+	struct json_object *model;      /* the snapshot with the events applied, as a tree (or NULL) */
+	char *text;                     /* ... serialized (NULL when stale); one of the two is set */
 	size_t text_len;
 	int64_t last;                   /* event id to poll after */
 	int need_snapshot;
@@ -103,6 +105,8 @@ error_text(const struct gh_httpc_resp *r, char *buf, size_t len)
 
 /* ---- the model on disk ---- */
 
+static int model_text(void);
+
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -154,11 +158,16 @@ static int
 snapshot_write(void)
 {
 	char tmp[1100], dir[1024];
-	const char *text = F.text;
+	const char *text;
 	int fd, dfd;
 
-	if (text == NULL || F.snap_path[0] == '\0')
+	if (F.snap_path[0] == '\0' || (F.model == NULL && F.text == NULL))
 		return 0;
+	if (model_text() != 0) {
+		gh_log_warn("feed", NULL, "cannot write the snapshot %s: out of memory", F.snap_path);
+		return -1;
+	}
+	text = F.text;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", F.snap_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && (errno == EACCES || errno == EPERM) && F.snap_fd >= 0)
@@ -275,42 +284,86 @@ malloc_release(void)
 	malloc_trim(0);
 }
 
-/*
- * Keep model as F.text (serialized) and give the memory of the tree back:
- * the caller's reference is dropped in every case.  0, or -1 when out of
- * memory (F.text unchanged).
- */
+/* F.text from F.model when it is stale (NULL); 0, or -1 when out of memory. */
 static int
-model_keep(struct json_object *model)
+model_text(void)
 {
 	const char *t;
 	size_t n = 0;
-	char *copy = NULL;
 
-	t = json_object_to_json_string_length(model, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	if (t != NULL && (copy = malloc(n + 1)) != NULL) {
-		memcpy(copy, t, n + 1);
-		free(F.text);
-		F.text = copy;
-		F.text_len = n;
-	}
-	json_object_put(model);
-	malloc_release();
-	return copy != NULL ? 0 : -1;
+	if (F.text != NULL || F.model == NULL)
+		return 0;
+	t = json_object_to_json_string_length(F.model, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (t == NULL || (F.text = malloc(n + 1)) == NULL)
+		return -1;
+	memcpy(F.text, t, n + 1);
+	F.text_len = n;
+	return 0;
 }
 
-/* The model as a tree (parsed from F.text; the caller puts it), or NULL. */
-static struct json_object *
-model_load(void)
+/* Keep the model as its text only and give the tree's memory back (the tree stays when out of memory). */
+static void
+model_drop(void)
 {
-	const char *why = NULL;
-	struct json_object *o;
+	if (F.model == NULL || model_text() != 0)
+		return;
+	json_object_put(F.model);
+	F.model = NULL;
+	malloc_release();
+}
 
-	if (F.text == NULL)
+/* The model changed (F.text is stale): the tree goes MODEL_IDLE_MS after the last change. */
+static void
+model_changed(void)
+{
+	free(F.text);
+	F.text = NULL;
+	F.text_len = 0;
+	if (F.drop_ev != NULL)
+		timer_ms(F.drop_ev, MODEL_IDLE_MS);
+	else
+		model_drop();
+}
+
+/* model (taken) becomes the model. */
+static void
+model_set(struct json_object *model)
+{
+	json_object_put(F.model);
+	F.model = model;
+	model_changed();
+}
+
+static void
+on_drop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	model_drop();
+}
+
+/* The model as a tree, parsed again from F.text when it was dropped (owned by F); NULL on failure. */
+static struct json_object *
+model_get(void)
+{
+	struct json_tokener *tok;
+
+	if (F.model != NULL || F.text == NULL)
+		return F.model;
+	/* our own serialization: no need of gh_json_parse's strict checks */
+	if ((tok = json_tokener_new_ex(GH_JSON_MAX_DEPTH)) == NULL)
 		return NULL;
-	if ((o = gh_json_parse_object(F.text, F.text_len, &why)) == NULL)
-		gh_log_error("feed", NULL, "the model cannot be parsed again: %s", why ? why : "?");
-	return o;
+	F.model = json_tokener_parse_ex(tok, F.text, (int)F.text_len);
+	if (F.model != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(F.model, json_type_object))) {
+		json_object_put(F.model);
+		F.model = NULL;
+	}
+	json_tokener_free(tok);
+	if (F.model == NULL)
+		gh_log_error("feed", NULL, "the model cannot be parsed again");
+	return F.model;
 }
 
 /* Build and publish the store of model; 0 or -1 (logged, nothing published). */
@@ -553,11 +606,7 @@ got_snapshot(struct gh_httpc_resp *r)
 		return;
 	}
 	F.last = model_event_id(model);
-	if (model_keep(model) != 0) {
-		feed_failed("out of memory keeping the feed's snapshot");
-		F.need_snapshot = 1;
-		return;
-	}
+	model_set(model);
 	F.need_snapshot = 0;
 	GW_COUNT(feed_snapshots);
 	gh_log_info("feed", NULL, "snapshot of event %lld taken", (long long)F.last);
@@ -576,8 +625,9 @@ apply_events(struct json_object *evs, int64_t last)
 
 	if (n == 0 && top == F.last)
 		return 0;               /* the long poll's timeout: nothing to parse */
-	if ((model = model_load()) == NULL)
+	if ((model = model_get()) == NULL)
 		return -1;
+	model_changed();
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(evs, i), *payload = NULL;
 		const char *type = gh_json_str(e, "type");
@@ -588,7 +638,6 @@ apply_events(struct json_object *evs, int64_t last)
 		if (type == NULL || gh_json_int(e, "id", &id) != 0 || (rc = gw_model_apply(model, type, payload)) < 0) {
 			gh_log_warn("feed", NULL, "event %lld (%s) cannot be applied; taking a fresh snapshot", id,
 			    type ? type : "?");
-			json_object_put(model);
 			return -1;
 		}
 		if (rc == 1)
@@ -598,18 +647,13 @@ apply_events(struct json_object *evs, int64_t last)
 		applied++;
 	}
 	__atomic_add_fetch(&gw.metrics.feed_events, applied, __ATOMIC_RELAXED);
-	if (top != F.last)
+	if (top != F.last) {
 		json_object_object_add(model, "eventId", json_object_new_int64(top));
-	if (applied > 0 && publish_model(model) != 0) {
-		json_object_put(model);
-		return -1;
-	}
-	if (model_keep(model) != 0)
-		return -1;
-	if (top != F.last || applied > 0) {
 		F.last = top;
 		mark_dirty();
 	}
+	if (applied > 0 && publish_model(model) != 0)
+		return -1;
 	if (jwks) {
 		/* a fetch in flight may predate the rotation: fetch again once it is done */
 		if (F.jwks_busy)
@@ -791,10 +835,7 @@ first_snapshot(void)
 	}
 	F.last = model_event_id(model);
 	gh_httpc_resp_clear(&r);        /* the body's memory goes before the model's text is made */
-	if (model_keep(model) != 0) {
-		gh_log_warn("feed", NULL, "out of memory keeping the feed's snapshot");
-		return 0;
-	}
+	model_set(model);               /* no event loop yet: dropped to its text at once */
 	GW_COUNT(feed_snapshots);
 	gh_log_info("feed", NULL, "snapshot of event %lld taken from %s", (long long)F.last, F.base_url);
 	snapshot_write();
@@ -829,7 +870,7 @@ static void
 feed_free(void)
 {
 	struct event **evs[] = { &F.stop_ev, &F.retry_ev, &F.write_ev, &F.lag_ev, &F.jwks_ev, &F.jwks_retry_ev,
-		&F.bkey_ev };
+		&F.bkey_ev, &F.drop_ev };
 
 	if (F.http != NULL)
 		gh_httpc_free(F.http);
@@ -842,6 +883,8 @@ feed_free(void)
 	if (F.base != NULL)
 		event_base_free(F.base);
 	F.base = NULL;
+	json_object_put(F.model);
+	F.model = NULL;
 	free(F.text);
 	F.text = NULL;
 	F.text_len = 0;
@@ -871,11 +914,7 @@ gw_feed_start(void)
 			return -1;
 		}
 		F.last = model_event_id(model);
-		if (model_keep(model) != 0) {
-			feed_free();
-			gw_store_publish(NULL);
-			return -1;
-		}
+		model_set(model);
 		F.last_answer_ms = now_ms();
 		gh_log_warn("feed", NULL, "serving the snapshot on disk (%s, event %lld) until the feed answers",
 		    F.snap_path, (long long)F.last);
@@ -892,7 +931,8 @@ gw_feed_start(void)
 	    (F.lag_ev = event_new(F.base, -1, EV_PERSIST, on_lag, NULL)) == NULL ||
 	    (F.jwks_ev = event_new(F.base, -1, 0, on_jwks_ev, NULL)) == NULL ||
 	    (F.jwks_retry_ev = evtimer_new(F.base, on_jwks_ev, NULL)) == NULL ||
-	    (F.bkey_ev = evtimer_new(F.base, on_bkey_ev, NULL)) == NULL) {
+	    (F.bkey_ev = evtimer_new(F.base, on_bkey_ev, NULL)) == NULL ||
+	    (F.drop_ev = evtimer_new(F.base, on_drop, NULL)) == NULL) {
 		fprintf(stderr, "gatehouse-%s: the feed thread: out of memory\n", gw_zone.name);
 		goto fail;
 	}
