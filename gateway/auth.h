@@ -70,8 +70,10 @@ struct gw_token_cache;
 
 /*
  * A cache of at most max entries (0: caches nothing), keyed by bytes
- * (the exact token, or a SHA-256 of it); the oldest entry goes first
- * when full.  One thread only.  NULL on ENOMEM.
+ * (the exact token): an entry holds the SHA-256 of the key, never the
+ * key, and the summary in a fixed-size slot (about 380 bytes; a longer
+ * summary takes one allocation).  The oldest entry goes first when full.
+ * One thread only.  NULL on ENOMEM.
  */
 struct gw_token_cache *gw_token_cache_new(size_t max);
 void gw_token_cache_free(struct gw_token_cache *c);

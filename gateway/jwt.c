@@ -4,12 +4,14 @@
  * never looked at, let alone fetched), the claims a gateway requires, the
  * checks that must run on every use (revoked jti, client not-before), and
  * the per-worker cache of verified credentials.  The cache is keyed by the
- * exact token bytes (a spelling variant is only a miss, NOTES.md) and
- * holds the verified claims summary until the token expires; it never
- * stands in for the revocation checks.  Also used by introspect.c with
- * SHA-256 keys.  The cache belongs to one worker and takes no lock.
+ * SHA-256 of the exact token bytes (as good as the bytes themselves; a
+ * spelling variant is only a miss, NOTES.md) in fixed-size slots of one
+ * array, and holds the verified claims summary until the token expires;
+ * it never stands in for the revocation checks.  Also used by
+ * introspect.c.  The cache belongs to one worker and takes no lock.
  */
 #include <json-c/json.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,20 +224,27 @@ gw_principal_live(const struct gw_store *s, const struct gw_principal *p, const 
 /* ---- the cache ---- */
 
 #define NIL UINT32_MAX
+#define TC_INLINE 280                   /* the summary's strings, inline up to this (typically ~250) */
 
-/* The verified summary, packed in one allocation after the key bytes. */
+/* The verified summary's strings, packed NUL-terminated, in inl (or big when longer). */
 enum { F_SUB, F_TENANT, F_CLIENT, F_JTI, F_APP, F_KEYTYPE, F_SCOPE, F_APPNAME, F_APPTIER, F_APPOWNER,
 	F_APPTENANT, NFIELDS };
 
+/*
+ * One fixed-size slot of the cache's single array (384 bytes): the key is
+ * the SHA-256 of the exact credential bytes (collision-resistant, so a
+ * digest match is a byte match), never the credential itself.
+ */
 struct tc_entry {
-	uint64_t hash;
+	unsigned char digest[32];
 	int64_t until_ms;
 	int64_t exp, iat;
 	uint32_t next;                  /* bucket chain */
-	uint32_t klen;
-	int kind;                       /* 0: a negative entry */
-	uint16_t off[NFIELDS];          /* offsets of the strings in blob, after the key */
-	unsigned char *blob;            /* NULL: slot empty */
+	uint8_t used;                   /* 0: slot empty */
+	uint8_t kind;                   /* 0: a negative entry */
+	uint16_t off[NFIELDS];          /* offsets of the strings in the packed text */
+	char *big;                      /* malloc'd packed text when longer than TC_INLINE, else NULL */
+	char inl[TC_INLINE];
 };
 
 struct gw_token_cache {
@@ -244,6 +253,8 @@ struct gw_token_cache {
 	uint32_t *buckets;
 	size_t nbuckets;                /* a power of two */
 	uint64_t seed;
+	EVP_MD *md;                     /* SHA-256, fetched once */
+	EVP_MD_CTX *mdctx;              /* reused: the cache belongs to one thread */
 };
 
 static uint64_t
@@ -257,22 +268,27 @@ mix64(uint64_t h)
 	return h;
 }
 
+/* The bucket of a digest: mixed with the cache's secret seed (chains cannot be aimed at). */
 static uint64_t
-hash_bytes(const void *key, size_t n, uint64_t seed)
+bucket_hash(const struct gw_token_cache *c, const unsigned char d[32])
 {
-	const unsigned char *s = key;
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), v;
+	uint64_t a, b;
 
-	while (n >= 8) {
-		memcpy(&v, s, 8);
-		h = (h ^ mix64(v)) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-		s += 8;
-		n -= 8;
-	}
-	v = 0;
-	memcpy(&v, s, n);
-	return mix64(h ^ mix64(v ^ n));
+	memcpy(&a, d, 8);
+	memcpy(&b, d + 8, 8);
+	return mix64(a ^ c->seed) ^ mix64(b + c->seed);
+}
+
+/* SHA-256 of key into d; 0 or -1. */
+static int
+digest(struct gw_token_cache *c, const void *key, size_t klen, unsigned char d[32])
+{
+	unsigned int n = 0;
+
+	if (EVP_DigestInit_ex2(c->mdctx, c->md, NULL) != 1 || EVP_DigestUpdate(c->mdctx, key, klen) != 1 ||
+	    EVP_DigestFinal_ex(c->mdctx, d, &n) != 1 || n != 32)
+		return -1;
+	return 0;
 }
 
 struct gw_token_cache *
@@ -288,9 +304,13 @@ gw_token_cache_new(size_t max)
 	c->nbuckets = 16;
 	while (c->nbuckets < max)
 		c->nbuckets <<= 1;
+	/* calloc: the pages of slots never used are never touched (the ring fills the array in order) */
 	c->e = calloc(max, sizeof(*c->e));
 	c->buckets = malloc(c->nbuckets * sizeof(*c->buckets));
-	if (c->e == NULL || c->buckets == NULL || gh_random_bytes(&c->seed, sizeof(c->seed)) != 0) {
+	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	c->mdctx = EVP_MD_CTX_new();
+	if (c->e == NULL || c->buckets == NULL || c->md == NULL || c->mdctx == NULL ||
+	    gh_random_bytes(&c->seed, sizeof(c->seed)) != 0) {
 		gw_token_cache_free(c);
 		return NULL;
 	}
@@ -303,17 +323,17 @@ static void
 slot_clear(struct gw_token_cache *c, uint32_t i)
 {
 	struct tc_entry *e = &c->e[i];
-	uint32_t *pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	uint32_t *pp;
 
-	if (e->blob == NULL)
+	if (!e->used)
 		return;
+	pp = &c->buckets[bucket_hash(c, e->digest) & (c->nbuckets - 1)];
 	while (*pp != NIL && *pp != i)
 		pp = &c->e[*pp].next;
 	if (*pp == i)
 		*pp = e->next;
-	explicit_bzero(e->blob, e->klen);  /* the key is a credential */
-	free(e->blob);
-	memset(e, 0, sizeof(*e));
+	free(e->big);
+	explicit_bzero(e, sizeof(*e));
 	c->count--;
 }
 
@@ -323,12 +343,13 @@ gw_token_cache_free(struct gw_token_cache *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; c->e != NULL && i < c->max; i++)
-		if (c->e[i].blob != NULL) {
-			explicit_bzero(c->e[i].blob, c->e[i].klen);
-			free(c->e[i].blob);
-		}
+		free(c->e[i].big);
+	if (c->e != NULL)
+		explicit_bzero(c->e, c->max * sizeof(*c->e));
 	free(c->e);
 	free(c->buckets);
+	EVP_MD_CTX_free(c->mdctx);
+	EVP_MD_free(c->md);
 	free(c);
 }
 
@@ -339,34 +360,43 @@ gw_token_cache_count(const struct gw_token_cache *c)
 }
 
 static uint32_t
-lookup(struct gw_token_cache *c, const void *key, size_t klen, uint64_t h)
+lookup(struct gw_token_cache *c, const unsigned char d[32], uint64_t h)
 {
-	for (uint32_t i = c->buckets[h & (c->nbuckets - 1)]; i != NIL; i = c->e[i].next) {
-		struct tc_entry *e = &c->e[i];
-		if (e->hash == h && e->klen == klen && memcmp(e->blob, key, klen) == 0)
+	for (uint32_t i = c->buckets[h & (c->nbuckets - 1)]; i != NIL; i = c->e[i].next)
+		if (memcmp(c->e[i].digest, d, 32) == 0)
 			return i;
-	}
 	return NIL;
+}
+
+static const char *
+text_of(const struct tc_entry *e)
+{
+	return e->big != NULL ? e->big : e->inl;
 }
 
 static void
 field(char *dst, size_t cap, const struct tc_entry *e, int f)
 {
-	snprintf(dst, cap, "%s", (const char *)e->blob + e->klen + e->off[f]);
+	const char *v = text_of(e) + e->off[f];
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
 }
 
 int
 gw_token_cache_get(struct gw_token_cache *c, const void *key, size_t klen, int64_t now_ms,
     struct gw_principal *out)
 {
-	uint64_t h;
+	unsigned char d[32];
 	uint32_t i;
 	struct tc_entry *e;
 
-	if (c == NULL || c->max == 0)
+	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
 		return 0;
-	h = hash_bytes(key, klen, c->seed);
-	if ((i = lookup(c, key, klen, h)) == NIL)
+	if ((i = lookup(c, d, bucket_hash(c, d))) == NIL)
 		return 0;
 	e = &c->e[i];
 	if (now_ms >= e->until_ms) {
@@ -376,7 +406,7 @@ gw_token_cache_get(struct gw_token_cache *c, const void *key, size_t klen, int64
 	if (e->kind == 0)
 		return -1;
 	gw_principal_reset(out);
-	out->scope = strdup((const char *)e->blob + e->klen + e->off[F_SCOPE]);
+	out->scope = strdup(text_of(e) + e->off[F_SCOPE]);
 	if (out->scope == NULL)
 		return 0;
 	out->kind = e->kind;
@@ -400,13 +430,14 @@ gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64
     const struct gw_principal *p)
 {
 	const char *f[NFIELDS];
-	size_t len[NFIELDS], total = klen, at = 0;
+	size_t len[NFIELDS], total = 0, at = 0;
+	unsigned char d[32];
 	struct tc_entry *e;
-	unsigned char *blob;
+	char *big = NULL, *text;
 	uint64_t h;
 	uint32_t i;
 
-	if (c == NULL || c->max == 0 || klen > UINT32_MAX)
+	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
 		return;
 	memset(f, 0, sizeof(f));
 	if (p != NULL) {
@@ -426,31 +457,30 @@ gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64
 		len[k] = f[k] != NULL ? strlen(f[k]) : 0;
 		total += len[k] + 1;
 	}
-	if (total - klen > UINT16_MAX)
+	if (total > UINT16_MAX)
 		return;                 /* a scope too long to be worth caching */
-	h = hash_bytes(key, klen, c->seed);
-	blob = malloc(total);
-	if (blob == NULL)
+	if (total > TC_INLINE && (big = malloc(total)) == NULL)
 		return;
-	if ((i = lookup(c, key, klen, h)) == NIL) {
+	h = bucket_hash(c, d);
+	if ((i = lookup(c, d, h)) == NIL) {
 		i = (uint32_t)c->ring;  /* the oldest entry goes */
 		c->ring = (c->ring + 1) % c->max;
 	}
 	slot_clear(c, i);
 	e = &c->e[i];
-	e->blob = blob;
-	e->klen = (uint32_t)klen;
-	memcpy(blob, key, klen);
+	e->big = big;
+	text = big != NULL ? big : e->inl;
 	for (int k = 0; k < NFIELDS; k++) {
 		e->off[k] = (uint16_t)at;
 		if (len[k] > 0)
-			memcpy(blob + klen + at, f[k], len[k]);
-		blob[klen + at + len[k]] = '\0';
+			memcpy(text + at, f[k], len[k]);
+		text[at + len[k]] = '\0';
 		at += len[k] + 1;
 	}
-	e->hash = h;
+	memcpy(e->digest, d, 32);
+	e->used = 1;
 	e->until_ms = until_ms;
-	e->kind = p != NULL ? p->kind : 0;
+	e->kind = (uint8_t)(p != NULL ? p->kind : 0);
 	e->exp = p != NULL ? p->exp : 0;
 	e->iat = p != NULL ? p->iat : 0;
 	e->next = c->buckets[h & (c->nbuckets - 1)];

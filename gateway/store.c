@@ -49,6 +49,7 @@ struct gw_store_maps {
 	struct gw_chunk *chunks;
 	int oom;
 	struct smap apis, apps, keys, subs, policies, tenants, revoked, not_before, contexts;
+	struct smap interned;           /* the few distinct tenants, tiers, owners, key and token types */
 	struct gw_ctx *ctxs;
 	size_t nctxs, ctx_max;
 	size_t nvhosts;
@@ -179,6 +180,29 @@ smap_get(const struct smap *map, const char *key, size_t klen)
 		if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
 			return e->val;
 	}
+}
+
+#define INTERN_SLOTS 1024                /* up to 511 distinct strings; more are copied */
+
+/*
+ * s as arena memory shared by every equal string of the store (NULL for
+ * NULL): the values that repeat across thousands of subscriptions and
+ * applications (tenant, tier, owner, key type) are held once.
+ */
+static char *
+ar_intern(struct gw_store_maps *m, const char *s)
+{
+	size_t n;
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if ((p = smap_get(&m->interned, s, n)) != NULL)
+		return p;
+	if ((p = ar_strndup(m, s, n)) != NULL)
+		smap_put(&m->interned, p, n, p);        /* ignored once the table is full */
+	return p;
 }
 
 /* "a\nb[\nc]" into buf; its length, or 0 when it does not fit. */
@@ -478,7 +502,7 @@ api_parse(struct gw_store_maps *m, struct json_object *o, const char *env)
 	if ((api = ar_alloc(m, sizeof(*api))) == NULL)
 		return NULL;
 	api->id = ar_strdup(m, id);
-	api->tenant = ar_strdup(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
+	api->tenant = ar_intern(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
 	api->name = ar_strdup(m, jstr(o, "name") ? jstr(o, "name") : "");
 	clen = strlen(ctx);
 	while (clen > 1 && ctx[clen - 1] == '/')
@@ -551,15 +575,23 @@ sub_parse(struct gw_store_maps *m, struct json_object *o)
 	struct gw_sub *s;
 	const char *id = jstr(o, "id"), *api = jstr(o, "apiId"), *app = jstr(o, "applicationId");
 	const char *st = jstr(o, "status");
+	void *known;
 
 	if (id == NULL || api == NULL || app == NULL || (s = ar_alloc(m, sizeof(*s))) == NULL)
 		return NULL;
 	s->id = ar_strdup(m, id);
-	s->api_id = ar_strdup(m, api);
-	s->app_id = ar_strdup(m, app);
-	s->tenant = ar_strdup(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
-	s->api_tenant = ar_strdup(m, jstr(o, "apiTenant") ? jstr(o, "apiTenant") : s->tenant);
-	s->tier = ar_strdup(m, jstr(o, "tier") ? jstr(o, "tier") : "Unlimited");
+	/* the API's and the application's own ids when the store has them (built before) */
+	if ((known = smap_get(&m->apis, api, strlen(api))) != NULL)
+		s->api_id = ((struct gw_api *)known)->id;
+	else
+		s->api_id = ar_strdup(m, api);
+	if ((known = smap_get(&m->apps, app, strlen(app))) != NULL)
+		s->app_id = ((struct gw_app *)known)->id;
+	else
+		s->app_id = ar_strdup(m, app);
+	s->tenant = ar_intern(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
+	s->api_tenant = ar_intern(m, jstr(o, "apiTenant") ? jstr(o, "apiTenant") : s->tenant);
+	s->tier = ar_intern(m, jstr(o, "tier") ? jstr(o, "tier") : "Unlimited");
 	s->state = GW_SUB_UNBLOCKED;
 	if (st != NULL && strcasecmp(st, "BLOCKED") == 0)
 		s->state = GW_SUB_BLOCKED;
@@ -580,10 +612,10 @@ app_parse(struct gw_store_maps *m, struct json_object *o)
 		return NULL;
 	a->id = ar_strdup(m, id);
 	a->name = ar_strdup(m, jstr(o, "name") ? jstr(o, "name") : "");
-	a->tenant = ar_strdup(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
-	a->owner = ar_strdup(m, jstr(o, "owner") ? jstr(o, "owner") : "");
-	a->tier = ar_strdup(m, jstr(o, "tier") ? jstr(o, "tier") : "Unlimited");
-	a->token_type = ar_strdup(m, jstr(o, "tokenType") ? jstr(o, "tokenType") : "JWT");
+	a->tenant = ar_intern(m, jstr(o, "tenant") ? jstr(o, "tenant") : "carbon.super");
+	a->owner = ar_intern(m, jstr(o, "owner") ? jstr(o, "owner") : "");
+	a->tier = ar_intern(m, jstr(o, "tier") ? jstr(o, "tier") : "Unlimited");
+	a->token_type = ar_intern(m, jstr(o, "tokenType") ? jstr(o, "tokenType") : "JWT");
 	return a;
 }
 
@@ -829,7 +861,7 @@ build_apps(struct gw_store *s, struct json_object *model)
 				continue;
 			key->consumer_key = ar_strdup(m, ck);
 			key->app_id = app->id;
-			key->key_type = ar_strdup(m, jstr(ko, "keyType") ? jstr(ko, "keyType") : "PRODUCTION");
+			key->key_type = ar_intern(m, jstr(ko, "keyType") ? jstr(ko, "keyType") : "PRODUCTION");
 			if (key->consumer_key == NULL || key->key_type == NULL)
 				continue;
 			s->keys[s->nkeys++] = key;
@@ -972,6 +1004,11 @@ gw_store_build(struct json_object *model, const char **why)
 		return NULL;
 	}
 	s->refs = 1;
+	if (smap_init(s->maps, &s->maps->interned, INTERN_SLOTS / 2 - 1) != 0) {
+		store_free(s);
+		*why = "out of memory";
+		return NULL;
+	}
 	s->event_id = jint(model, "eventId", 0);
 	s->env_name = ar_strdup(s->maps, jstr(env, "name"));
 	s->env_type = ar_strdup(s->maps, jstr(env, "type"));

@@ -526,6 +526,53 @@ test_cache(void)
 	gw_principal_reset(&out);
 	gw_token_cache_free(c);
 
+	TH_TEST("cache: a summary longer than a slot's room, and the longest fields, survive intact");
+	c = gw_token_cache_new(2);
+	fill(&in, "long", 2000);
+	free(in.scope);
+	in.scope = malloc(3001);
+	TH_CHECK(in.scope != NULL);
+	if (in.scope != NULL) {
+		memset(in.scope, 's', 3000);
+		in.scope[3000] = '\0';
+	}
+	memset(in.sub, 'u', sizeof(in.sub) - 1);
+	in.sub[sizeof(in.sub) - 1] = '\0';
+	memset(in.app_owner, 'o', sizeof(in.app_owner) - 1);
+	in.app_owner[sizeof(in.app_owner) - 1] = '\0';
+	gw_token_cache_put(c, "long-token", 10, t0 + 60000, &in);
+	TH_CHECK_EQ_INT(gw_token_cache_get(c, "long-token", 10, t0, &out), 1);
+	TH_CHECK(out.scope != NULL && in.scope != NULL && strcmp(out.scope, in.scope) == 0);
+	TH_CHECK_EQ_STR(out.sub, in.sub);
+	TH_CHECK_EQ_STR(out.app_owner, in.app_owner);
+	TH_CHECK_EQ_STR(out.jti, "long");
+	TH_TEST("cache: a long entry replaced by a short one, then evicted (no leak under ASan)");
+	gw_principal_reset(&in);
+	fill(&in, "short", 2000);
+	gw_token_cache_put(c, "long-token", 10, t0 + 60000, &in);
+	TH_CHECK_EQ_INT(gw_token_cache_get(c, "long-token", 10, t0, &out), 1);
+	TH_CHECK_EQ_STR(out.jti, "short");
+	TH_CHECK_EQ_STR(out.scope, "read write");
+	gw_token_cache_put(c, "b", 1, t0 + 60000, &in);
+	gw_token_cache_put(c, "c", 1, t0 + 60000, &in);
+	TH_CHECK_EQ_INT(gw_token_cache_count(c), 2);
+	TH_CHECK_EQ_INT(gw_token_cache_get(c, "long-token", 10, t0, &out), 0);
+	TH_TEST("cache: keys differing in one byte of a 1 KB token are different entries");
+	{
+		char t1[1024], t2[1024];
+
+		memset(t1, 'a', sizeof(t1));
+		memcpy(t2, t1, sizeof(t2));
+		t2[700] = 'b';
+		gw_token_cache_put(c, t1, sizeof(t1), t0 + 60000, &in);
+		TH_CHECK_EQ_INT(gw_token_cache_get(c, t2, sizeof(t2), t0, &out), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_get(c, t1, sizeof(t1) - 1, t0, &out), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_get(c, t1, sizeof(t1), t0, &out), 1);
+	}
+	gw_principal_reset(&in);
+	gw_principal_reset(&out);
+	gw_token_cache_free(c);
+
 	TH_TEST("cache of size 0 keeps nothing");
 	c = gw_token_cache_new(0);
 	fill(&in, "x", 2000);

@@ -184,6 +184,15 @@ test_build(struct json_object *model)
 	TH_CHECK(k != NULL && strcmp(k->app_id, "app-1") == 0 && strcmp(k->key_type, "SANDBOX") == 0);
 	TH_CHECK(gw_store_key(s, "ck-9") == NULL);
 	TH_CHECK_EQ_INT(s->nkeys, 2);
+	TH_TEST("repeated strings are held once (interned), ids shared with the API and application");
+	sub = gw_store_sub(s, "app-1", "api-a");
+	TH_CHECK(sub != NULL && gw_store_app(s, "app-1") != NULL && sub->app_id == gw_store_app(s, "app-1")->id);
+	TH_CHECK(sub != NULL && gw_store_api(s, "api-a") != NULL && sub->api_id == gw_store_api(s, "api-a")->id);
+	TH_CHECK(sub != NULL && sub->tenant == sub->api_tenant && sub->tenant == gw_store_app(s, "app-1")->tenant);
+	TH_CHECK(gw_store_sub(s, "app-2", "api-a") != NULL &&
+	    gw_store_sub(s, "app-2", "api-a")->api_tenant == sub->tenant);
+	TH_CHECK(sub != NULL && strcmp(gw_store_api(s, "api-a")->tenant, "carbon.super") == 0 &&
+	    gw_store_api(s, "api-a")->tenant == sub->tenant);
 
 	TH_TEST("policies");
 	p = gw_store_policy(s, 0, "carbon.super", "Gold");
