@@ -37,9 +37,21 @@ count_members_text(const char *s, size_t len)
 
 		if (q == NULL)
 			break;
-		for (i = (size_t)(q - s) + 1; i < len && s[i] != '"'; i++)
-			if (s[i] == '\\')
-				i++;
+		/* The closing quote: one not escaped by an odd run of '\\'. */
+		for (i = (size_t)(q - s) + 1; i < len; i = (size_t)(q - s) + 1) {
+			size_t bs = 0;
+
+			if ((q = memchr(s + i, '"', len - i)) == NULL) {
+				i = len;
+				break;
+			}
+			while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+				bs++;
+			if (bs % 2 == 0) {
+				i = (size_t)(q - s);
+				break;
+			}
+		}
 		i++;
 		for (j = i; j < len && (s[j] == ' ' || s[j] == '\t' ||
 		    s[j] == '\n' || s[j] == '\r'); j++)
