@@ -81,20 +81,71 @@ count_members_tree(struct json_object *o)
 	return n;
 }
 
+/* Each thread's tokener, reset and reused by every parse (freed at exit). */
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tok_key;
+static int tok_key_ok;
+static __thread struct json_tokener *tok_tls;
+
+static void
+tok_free(void *tok)
+{
+	json_tokener_free(tok);
+}
+
+static void
+tok_init(void)
+{
+	tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+/* A reset tokener for one parse: the thread's (*own 0) or a new one. */
+static struct json_tokener *
+tok_get(int *own)
+{
+	struct json_tokener *tok;
+
+	*own = 0;
+	pthread_once(&tok_once, tok_init);
+	if ((tok = tok_tls) != NULL) {
+		tok_tls = NULL;		/* taken: a nested parse gets its own */
+		json_tokener_reset(tok);
+		return tok;
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	if (tok_key_ok && pthread_getspecific(tok_key) == NULL &&
+	    pthread_setspecific(tok_key, tok) == 0)
+		return tok;		/* the thread's from now on */
+	*own = 1;
+	return tok;
+}
+
+/* Give back what tok_get returned. */
+static void
+tok_put(struct json_tokener *tok, int own)
+{
+	if (own)
+		json_tokener_free(tok);
+	else
+		tok_tls = tok;
+}
+
 struct json_object *
 gh_jose_json_parse(const char *s, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *o = NULL;
 	size_t end;
+	int own;
 
 	if (s == NULL || len == 0 || len > GH_JWS_MAX * 64 ||
 	    memchr(s, '\0', len) != NULL)
 		return NULL;
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+	if ((tok = tok_get(&own)) == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	if (json_tokener_get_error(tok) != json_tokener_success)
 		goto bad;
@@ -105,11 +156,11 @@ gh_jose_json_parse(const char *s, size_t len)
 	/* json-c keeps the last of repeated names: count to find them. */
 	if (count_members_text(s, len) != count_members_tree(o))
 		goto bad;
-	json_tokener_free(tok);
+	tok_put(tok, own);
 	return o;
 bad:
 	json_object_put(o);
-	json_tokener_free(tok);
+	tok_put(tok, own);
 	return NULL;
 }
 
