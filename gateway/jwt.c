@@ -24,19 +24,14 @@
 int
 gw_jwt_shaped(const char *tok, size_t len)
 {
-	size_t dots = 0, part = 0;
+	const char *d1, *d2, *end = tok + len;
 
-	for (size_t i = 0; i < len; i++) {
-		if (tok[i] == '.') {
-			if (part == 0)
-				return 0;
-			dots++;
-			part = 0;
-		} else {
-			part++;
-		}
-	}
-	return dots == 2 && part > 0;
+	/* three non-empty parts: memchr runs far faster than a byte loop */
+	if (len == 0 || (d1 = memchr(tok, '.', len)) == NULL || d1 == tok ||
+	    (d2 = memchr(d1 + 1, '.', (size_t)(end - d1 - 1))) == NULL ||
+	    d2 == d1 + 1 || d2 + 1 == end)
+		return 0;
+	return memchr(d2 + 1, '.', (size_t)(end - d2 - 1)) == NULL;
 }
 
 void

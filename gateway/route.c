@@ -455,8 +455,11 @@ host_of(const struct gh_http_req *req, char *buf, size_t len)
 {
 	const char *h = gh_http_req_header(req, "host");
 	char *p;
+	size_t n = h != NULL ? strnlen(h, len - 1) : 0;
 
-	snprintf(buf, len, "%s", h ? h : "");
+	if (n > 0)
+		memcpy(buf, h, n);
+	buf[n] = '\0';
 	if (buf[0] == '[') {
 		if ((p = strchr(buf, ']')) != NULL)
 			p[1] = '\0';

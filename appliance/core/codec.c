@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +21,43 @@ static const char b64_std[] =
 static const char b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Value of c in the alphabet, or -1. */
-static int
-b64_value(unsigned char c, int url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (url)
-		return c == '-' ? 62 : c == '_' ? 63 : -1;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
+/* Value of each byte in the standard and the URL alphabets, or -1. */
+static const signed char b64_dec_std[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+static const signed char b64_dec_url[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 static char *
 b64_encode(const void *data, size_t len, const char *alpha, int pad)
@@ -95,24 +119,39 @@ static int
 b64_decode_core(const char *s, size_t n, int url, unsigned char *buf,
     size_t cap, size_t *outlen)
 {
+	const signed char *t = url ? b64_dec_url : b64_dec_std;
+	const unsigned char *p = (const unsigned char *)s;
 	size_t need, i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0, v;
+	int a, b, c, d;
 
 	if (n % 4 == 1)
 		return -1;
 	need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
 	if (need > cap)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((v = b64_value((unsigned char)s[i], url)) < 0)
+	/* Four characters to three bytes; any -1 makes the OR negative. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = t[p[i]];
+		b = t[p[i + 1]];
+		c = t[p[i + 2]];
+		d = t[p[i + 3]];
+		if ((a | b | c | d) < 0)
 			return -1;
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char)(acc >> bits);
-		}
+		buf[o] = (unsigned char)(a << 2 | b >> 4);
+		buf[o + 1] = (unsigned char)((b & 15) << 4 | c >> 2);
+		buf[o + 2] = (unsigned char)((c & 3) << 6 | d);
+		o += 3;
+	}
+	/* The last two or three characters; unused low bits are ignored. */
+	if (n - i >= 2) {
+		a = t[p[i]];
+		b = t[p[i + 1]];
+		c = n - i == 3 ? t[p[i + 2]] : 0;
+		if ((a | b | c) < 0)
+			return -1;
+		buf[o++] = (unsigned char)(a << 2 | b >> 4);
+		if (n - i == 3)
+			buf[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
 	}
 	*outlen = o;
 	return 0;
@@ -543,11 +582,55 @@ gh_random_b64url(size_t nbytes)
 	return out;
 }
 
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha_key;
+static EVP_MD *sha_md;			/* fetched once, never freed */
+static __thread EVP_MD_CTX *sha_ctx;	/* this thread's, reused */
+
+static void
+sha_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+sha_init(void)
+{
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_key_create(&sha_key, sha_ctx_free) != 0) {
+		EVP_MD_free(sha_md);
+		sha_md = NULL;
+	}
+}
+
 int
 gh_sha256(const void *data, size_t len, unsigned char out[32])
 {
 	unsigned int n = 0;
 
+	/*
+	 * No algorithm fetch and no context allocation per call: the digest
+	 * is fetched once, and each thread keeps one context (freed when the
+	 * thread ends).
+	 */
+	pthread_once(&sha_once, sha_init);
+	if (sha_md == NULL)
+		goto slow;
+	if (sha_ctx == NULL) {
+		if ((sha_ctx = EVP_MD_CTX_new()) == NULL)
+			goto slow;
+		if (pthread_setspecific(sha_key, sha_ctx) != 0) {
+			EVP_MD_CTX_free(sha_ctx);
+			sha_ctx = NULL;
+			goto slow;
+		}
+	}
+	if (EVP_DigestInit_ex(sha_ctx, sha_md, NULL) != 1 ||
+	    EVP_DigestUpdate(sha_ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(sha_ctx, out, &n) != 1 || n != 32)
+		return -1;
+	return 0;
+slow:
 	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
 		return -1;
 	return 0;

@@ -12,6 +12,8 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,13 +33,25 @@ count_members_text(const char *s, size_t len)
 	size_t i = 0, j, n = 0;
 
 	while (i < len) {
-		if (s[i] != '"') {
-			i++;
-			continue;
+		const char *q = memchr(s + i, '"', len - i);
+
+		if (q == NULL)
+			break;
+		/* The closing quote: one not escaped by an odd run of '\\'. */
+		for (i = (size_t)(q - s) + 1; i < len; i = (size_t)(q - s) + 1) {
+			size_t bs = 0;
+
+			if ((q = memchr(s + i, '"', len - i)) == NULL) {
+				i = len;
+				break;
+			}
+			while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+				bs++;
+			if (bs % 2 == 0) {
+				i = (size_t)(q - s);
+				break;
+			}
 		}
-		for (i++; i < len && s[i] != '"'; i++)
-			if (s[i] == '\\')
-				i++;
 		i++;
 		for (j = i; j < len && (s[j] == ' ' || s[j] == '\t' ||
 		    s[j] == '\n' || s[j] == '\r'); j++)
@@ -67,20 +81,71 @@ count_members_tree(struct json_object *o)
 	return n;
 }
 
+/* Each thread's tokener, reset and reused by every parse (freed at exit). */
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tok_key;
+static int tok_key_ok;
+static __thread struct json_tokener *tok_tls;
+
+static void
+tok_free(void *tok)
+{
+	json_tokener_free(tok);
+}
+
+static void
+tok_init(void)
+{
+	tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+/* A reset tokener for one parse: the thread's (*own 0) or a new one. */
+static struct json_tokener *
+tok_get(int *own)
+{
+	struct json_tokener *tok;
+
+	*own = 0;
+	pthread_once(&tok_once, tok_init);
+	if ((tok = tok_tls) != NULL) {
+		tok_tls = NULL;		/* taken: a nested parse gets its own */
+		json_tokener_reset(tok);
+		return tok;
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	if (tok_key_ok && pthread_getspecific(tok_key) == NULL &&
+	    pthread_setspecific(tok_key, tok) == 0)
+		return tok;		/* the thread's from now on */
+	*own = 1;
+	return tok;
+}
+
+/* Give back what tok_get returned. */
+static void
+tok_put(struct json_tokener *tok, int own)
+{
+	if (own)
+		json_tokener_free(tok);
+	else
+		tok_tls = tok;
+}
+
 struct json_object *
 gh_jose_json_parse(const char *s, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *o = NULL;
 	size_t end;
+	int own;
 
 	if (s == NULL || len == 0 || len > GH_JWS_MAX * 64 ||
 	    memchr(s, '\0', len) != NULL)
 		return NULL;
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+	if ((tok = tok_get(&own)) == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	if (json_tokener_get_error(tok) != json_tokener_success)
 		goto bad;
@@ -91,11 +156,11 @@ gh_jose_json_parse(const char *s, size_t len)
 	/* json-c keeps the last of repeated names: count to find them. */
 	if (count_members_text(s, len) != count_members_tree(o))
 		goto bad;
-	json_tokener_free(tok);
+	tok_put(tok, own);
 	return o;
 bad:
 	json_object_put(o);
-	json_tokener_free(tok);
+	tok_put(tok, own);
 	return NULL;
 }
 
@@ -165,31 +230,6 @@ ecdsa_der_to_raw(const unsigned char *der, size_t len, unsigned char *raw)
 	return rc;
 }
 
-/* Raw R||S (64 bytes) to DER; *der is OPENSSL_malloc'd.  Returns length. */
-static int
-ecdsa_raw_to_der(const unsigned char *raw, unsigned char **der)
-{
-	BIGNUM *r, *s;
-	ECDSA_SIG *sig;
-	int n = -1;
-
-	*der = NULL;
-	r = BN_bin2bn(raw, ES256_PART, NULL);
-	s = BN_bin2bn(raw + ES256_PART, ES256_PART, NULL);
-	if (r == NULL || s == NULL || (sig = ECDSA_SIG_new()) == NULL) {
-		BN_free(r);
-		BN_free(s);
-		return -1;
-	}
-	if (ECDSA_SIG_set0(sig, r, s) != 1) {
-		BN_free(r);
-		BN_free(s);
-	} else
-		n = i2d_ECDSA_SIG(sig, der);
-	ECDSA_SIG_free(sig);
-	return n;
-}
-
 enum gh_jose_err
 gh_jws_sign_raw(const struct gh_jwk *key, const void *input, size_t len,
     unsigned char **sig, size_t *siglen)
@@ -236,34 +276,157 @@ out:
 	return rc;
 }
 
+/*
+ * Ready verification contexts, per thread: a verify of RS256 or ES256
+ * hashes with a prefetched SHA-256 and checks the digest with an
+ * EVP_PKEY_CTX initialised once for the key, so it does no algorithm or
+ * decoder fetch and no context set-up.  A slot holds a reference to its
+ * EVP_PKEY (inside the EVP_PKEY_CTX), so a key freed meanwhile stays
+ * alive until its slot is reused and its address cannot come back as
+ * another key's.  Keys themselves are only read.
+ */
+#define VC_SLOTS	8
+
+struct vc_slot {
+	const EVP_PKEY	*pkey;		/* NULL: empty */
+	EVP_PKEY_CTX	*pctx;
+};
+
+struct vc_cache {
+	struct vc_slot	 s[VC_SLOTS];
+	unsigned	 next;		/* the slot to reuse on a miss */
+};
+
+static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t vc_key;
+static int vc_ok;
+static EVP_MD *vc_sha256;		/* fetched once, never freed */
+static __thread struct vc_cache *vc_tls;
+
+static void
+vc_free(void *arg)
+{
+	struct vc_cache *c = arg;
+
+	for (size_t i = 0; i < VC_SLOTS; i++)
+		EVP_PKEY_CTX_free(c->s[i].pctx);
+	free(c);
+}
+
+static void
+vc_init(void)
+{
+	if ((vc_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return;
+	if (pthread_key_create(&vc_key, vc_free) != 0) {
+		EVP_MD_free(vc_sha256);
+		vc_sha256 = NULL;
+		return;
+	}
+	vc_ok = 1;
+}
+
+/* This thread's verify context for pkey (borrowed), or NULL. */
+static EVP_PKEY_CTX *
+vc_get(EVP_PKEY *pkey)
+{
+	struct vc_cache *c;
+	struct vc_slot *sl;
+	EVP_PKEY_CTX *pctx;
+
+	pthread_once(&vc_once, vc_init);
+	if (!vc_ok)
+		return NULL;
+	if ((c = vc_tls) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return NULL;
+		if (pthread_setspecific(vc_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+		vc_tls = c;
+	}
+	for (size_t i = 0; i < VC_SLOTS; i++)
+		if (c->s[i].pkey == pkey)
+			return c->s[i].pctx;
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_verify_init(pctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(pctx, vc_sha256) != 1 ||
+	    (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)) {
+		EVP_PKEY_CTX_free(pctx);
+		ERR_clear_error();
+		return NULL;
+	}
+	sl = &c->s[c->next];
+	c->next = (c->next + 1) % VC_SLOTS;
+	EVP_PKEY_CTX_free(sl->pctx);
+	sl->pkey = pkey;
+	sl->pctx = pctx;
+	return pctx;
+}
+
+/*
+ * Raw R||S (64 bytes) to the DER ECDSA-Sig-Value in der (72 bytes at
+ * most), without leading zero octets beyond the one a set top bit needs.
+ * Returns the length.
+ */
+static size_t
+ecdsa_raw_to_der_buf(const unsigned char *raw, unsigned char *der)
+{
+	size_t o = 2;
+
+	der[0] = 0x30;
+	for (int k = 0; k < 2; k++) {
+		const unsigned char *v = raw + k * ES256_PART;
+		size_t n = ES256_PART;
+
+		while (n > 1 && *v == 0) {
+			v++;
+			n--;
+		}
+		der[o++] = 0x02;
+		der[o++] = (unsigned char)(n + (*v & 0x80 ? 1 : 0));
+		if (*v & 0x80)
+			der[o++] = 0;
+		memcpy(der + o, v, n);
+		o += n;
+	}
+	der[1] = (unsigned char)(o - 2);
+	return o;
+}
+
 enum gh_jose_err
 gh_jws_verify_raw(const struct gh_jwk *key, const void *input, size_t len,
     const unsigned char *sig, size_t siglen)
 {
-	const EVP_MD *md;
 	EVP_MD_CTX *mctx = NULL;
-	unsigned char *der = NULL;
+	EVP_PKEY_CTX *pctx;
+	unsigned char md[32], der[2 + 2 * (3 + ES256_PART)];
 	const unsigned char *vsig = sig;
 	size_t vlen = siglen;
-	int n, ok = 0;
+	int ok = 0;
 
 	if (key == NULL || key->pub == NULL || sig == NULL)
 		return GH_JOSE_ESIG;
 	if (siglen == 0 || siglen != sig_length(key))
 		return GH_JOSE_ESIG;
-	if (key->alg == GH_JOSE_ES256) {
-		if ((n = ecdsa_raw_to_der(sig, &der)) <= 0)
-			goto out;
-		vsig = der;
-		vlen = (size_t)n;
+	if (key->alg == GH_JOSE_EDDSA) {
+		ok = (mctx = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, key->pub) == 1 &&
+		    EVP_DigestVerify(mctx, sig, siglen, input, len) == 1;
+		EVP_MD_CTX_free(mctx);
+		goto out;
 	}
-	md = key->alg == GH_JOSE_EDDSA ? NULL : EVP_sha256();
-	ok = (mctx = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, key->pub) == 1 &&
-	    EVP_DigestVerify(mctx, vsig, vlen, input, len) == 1;
+	if (key->alg == GH_JOSE_ES256) {
+		vlen = ecdsa_raw_to_der_buf(sig, der);
+		vsig = der;
+	}
+	if ((pctx = vc_get(key->pub)) == NULL || gh_sha256(input, len, md) != 0)
+		goto out;
+	ok = EVP_PKEY_verify(pctx, vsig, vlen, md, sizeof(md)) == 1;
 out:
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(mctx);
 	ERR_clear_error();
 	return ok ? GH_JOSE_OK : GH_JOSE_ESIG;
 }
@@ -415,22 +578,6 @@ gh_jws_clear(struct gh_jws *jws)
 	memset(jws, 0, sizeof(*jws));
 }
 
-/* Whether every byte of s[0..n) is in the base64url alphabet. */
-static int
-b64url_chars(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * The verification shared by both entry points: keys/nkeys is the set to
  * pick from; with single set, keys[0] is used whatever the token's kid
@@ -441,8 +588,10 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
     size_t nkeys, int single, struct gh_jws *out)
 {
 	const char *d1, *d2, *algname, *kid;
+	unsigned char hdrbuf[512], sigbuf[1024];
 	unsigned char *hdr = NULL, *payload = NULL, *sig = NULL;
-	size_t hdrlen, paylen, siglen, i;
+	unsigned char *hdr_heap = NULL, *sig_heap = NULL;
+	size_t hdrlen, paylen, siglen, i, hl64, sl64;
 	struct json_object *header = NULL;
 	const struct gh_jwk *key = NULL;
 	enum gh_jose_alg alg;
@@ -461,16 +610,30 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 	    NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) !=
 	    NULL)
 		return GH_JOSE_EFORMAT;
-	if (d1 == token || !b64url_chars(token, (size_t)(d1 - token)) ||
-	    !b64url_chars(d1 + 1, (size_t)(d2 - d1 - 1)) ||
-	    !b64url_chars(d2 + 1, len - (size_t)(d2 + 1 - token)))
+	if (d1 == token)
 		return GH_JOSE_EFORMAT;
-	if (gh_b64url_decode(token, (size_t)(d1 - token), &hdr, &hdrlen) != 0 ||
-	    gh_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload,
-	    &paylen) != 0 ||
-	    gh_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), &sig,
-	    &siglen) != 0)
+	/*
+	 * Decoding checks the alphabet; header and signature go to the stack
+	 * when they fit, the payload is kept for the caller.
+	 */
+	hl64 = (size_t)(d1 - token);
+	sl64 = len - (size_t)(d2 + 1 - token);
+	if (hl64 / 4 * 3 + 2 <= sizeof(hdrbuf) - 1)
+		hdr = hdrbuf;
+	else if ((hdr = hdr_heap = malloc(hl64 / 4 * 3 + 3)) == NULL)
 		goto out;
+	if (sl64 / 4 * 3 + 2 <= sizeof(sigbuf))
+		sig = sigbuf;
+	else if ((sig = sig_heap = malloc(sl64 / 4 * 3 + 2)) == NULL)
+		goto out;
+	if (gh_b64url_decode_buf(token, hl64, hdr, hl64 / 4 * 3 + 2,
+	    &hdrlen) != 0 ||
+	    gh_b64url_decode_buf(d2 + 1, sl64, sig, sl64 / 4 * 3 + 2,
+	    &siglen) != 0 ||
+	    gh_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload,
+	    &paylen) != 0)
+		goto out;
+	hdr[hdrlen] = '\0';
 	if ((header = gh_jose_json_parse((char *)hdr, hdrlen)) == NULL ||
 	    !json_object_is_type(header, json_type_object))
 		goto out;
@@ -527,9 +690,9 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 	}
 out:
 	json_object_put(header);
-	free(hdr);
+	free(hdr_heap);
 	free(payload);
-	free(sig);
+	free(sig_heap);
 	return rc;
 }
 
