@@ -347,6 +347,9 @@ void gw_pipeline_head(struct gh_http_req *req, void *arg);
  */
 void gw_respond(struct gw_req *r, int status, const char *ctype, const void *body, size_t len);
 
+/* Add the X-RateLimit-* headers the throttle phase left for r's response to req (none when unset). */
+void gw_rate_limit_headers(const struct gw_req *r, struct gh_http_req *req);
+
 /*
  * Answer r with a WSO2-style gateway error: status, code (e.g. 900901),
  * message and description ({"code","message","description"}); a 401

@@ -165,9 +165,8 @@ gw_pipeline_head(struct gh_http_req *req, void *arg)
 	free(path);
 }
 
-/* The X-RateLimit-* headers the throttle phase left for the response. */
-static void
-rate_limit_headers(const struct gw_req *r, struct gh_http_req *req)
+void
+gw_rate_limit_headers(const struct gw_req *r, struct gh_http_req *req)
 {
 	if (r->rl_limit[0] == '\0')
 		return;
@@ -184,7 +183,7 @@ gw_respond(struct gw_req *r, int status, const char *ctype, const void *body, si
 	r->status = status;
 	if (req == NULL)
 		return;
-	rate_limit_headers(r, req);
+	gw_rate_limit_headers(r, req);
 	req->on_abort = NULL;
 	r->http = NULL;
 	gh_http_respond(req, status, ctype, body, len);
@@ -207,7 +206,7 @@ gw_reply_error(struct gw_req *r, int status, long code, const char *message, con
 		if (!has_auth)
 			gh_http_resp_header(req, "WWW-Authenticate", "Bearer realm=\"gatehouse\"");
 	}
-	rate_limit_headers(r, req);
+	gw_rate_limit_headers(r, req);
 	req->on_abort = NULL;
 	r->http = NULL;
 	gh_http_respond_error_code(req, status, code, message, description);

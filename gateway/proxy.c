@@ -395,17 +395,6 @@ copy_response_headers(struct gh_http_req *hr, const struct gh_httpc_resp *resp)
 	}
 }
 
-/* The X-RateLimit-* headers the throttle phase left (as gw_respond() adds them). */
-static void
-rate_limit_headers(const struct gw_req *r, struct gh_http_req *req)
-{
-	if (r->rl_limit[0] == '\0')
-		return;
-	gh_http_resp_header(req, "X-RateLimit-Limit", r->rl_limit);
-	gh_http_resp_header(req, "X-RateLimit-Remaining", r->rl_remaining);
-	gh_http_resp_header(req, "X-RateLimit-Reset", r->rl_reset);
-}
-
 /* The client's output drained: read the backend again. */
 static void
 proxy_drain(struct gh_http_req *req, void *arg)
@@ -454,7 +443,7 @@ proxy_head(const struct gh_httpc_resp *resp, void *arg)
 	r->upstream_status = resp->status;
 	r->status = resp->status;
 	copy_response_headers(hr, resp);
-	rate_limit_headers(r, hr);
+	gw_rate_limit_headers(r, hr);
 	if (gh_http_respond_start(hr, resp->status, NULL, clen) != 0)
 		return -1;
 	p->head_sent = 1;
