@@ -101,7 +101,43 @@ struct gh_http_req {
 	 */
 	void (*on_drain)(struct gh_http_req *req, void *arg);
 	void *drain_arg;
+	/*
+	 * Streamed request bodies.  The head hook may set stream_body = 1:
+	 * when a body follows (Content-Length > 0 or chunked) the handler is
+	 * then called right after the head, with body NULL and stream_body
+	 * still 1 (the server clears it when no body follows, and the
+	 * request is handled as a buffered one).  The handler sets on_body
+	 * and on_body_end (and body_arg), then calls
+	 * gh_http_req_pause_body(req, 0) to start the delivery: until then
+	 * at most GH_HTTP_BODY_BUFFER decoded bytes are held and reading
+	 * pauses.  on_body(req, data, len, arg) gets the decoded pieces in
+	 * order (data borrowed for the call); on_body_end(req, arg) runs
+	 * once after the last one (the trailer section consumed).  Either
+	 * may respond or pause.  The per-request body limit refuses with
+	 * 413 as bytes arrive and body_timeout_ms limits each wait for body
+	 * bytes while delivery is not paused (408): both, and a malformed
+	 * chunk (400), first run on_abort (the handler must not respond
+	 * then), then answer the client with the refusal on a new request
+	 * of the same connection, or just close the connection when a
+	 * response had started.  A response sent before on_body_end closes
+	 * the connection after it (the rest of the body is never parsed as
+	 * a request).
+	 */
+	int stream_body;
+	void (*on_body)(struct gh_http_req *req, const void *data, size_t len, void *arg);
+	void (*on_body_end)(struct gh_http_req *req, void *arg);
+	void *body_arg;
 };
+
+/* Decoded body bytes a streamed request holds while its delivery is paused. */
+#define GH_HTTP_BODY_BUFFER (64u * 1024)
+
+/*
+ * Pause (pause 1) or resume (pause 0) the delivery of a streamed
+ * request body; resuming delivers what is held from the loop, never
+ * from inside this call.  Nothing on a request without a streamed body.
+ */
+void gh_http_req_pause_body(struct gh_http_req *req, int pause);
 
 /* Fill limits with the defaults above. */
 void gh_http_limits_default(struct gh_http_limits *l);
@@ -350,6 +386,39 @@ int gh_httpc_request_stream(struct gh_httpc *c, const struct gh_httpc_opts *opts
     const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
     const void *body, size_t len, const struct gh_httpc_stream *s, void *arg,
     struct gh_httpc_call **call);
+
+/*
+ * gh_httpc_request_stream() with a streamed request body, pushed by the
+ * caller: body_len >= 0 is sent as Content-Length (exactly that many
+ * bytes must follow), -1 sends the body chunked.  Only the head is
+ * written now; gh_httpc_call_write() adds body bytes and
+ * gh_httpc_call_write_end() finishes the body.  on_drain(arg) (may be
+ * NULL) runs from the loop after a write returned 1, once the bytes
+ * queued for the backend fell below GH_HTTP_STREAM_LOW.  The response
+ * timeout restarts with each write.  The request is sent again on a
+ * new connection (as gh_httpc_request() would) only while no body byte
+ * was written; a response that arrives before the body ended is
+ * delivered as usual and the connection is not reused.
+ */
+int gh_httpc_request_upload(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    long long body_len, void (*on_drain)(void *arg), const struct gh_httpc_stream *s,
+    void *arg, struct gh_httpc_call **call);
+
+/*
+ * Queue len body bytes (copied) of an upload.  0: go on; 1: above
+ * GH_HTTP_STREAM_HIGH, wait for on_drain; -1: not an upload in flight,
+ * its body already ended, no connection, or more bytes than declared
+ * (nothing queued).  Not after on_done.
+ */
+int gh_httpc_call_write(struct gh_httpc_call *call, const void *data, size_t len);
+
+/*
+ * End the body of an upload (the last chunk when chunked).  0 ok; -1
+ * as gh_httpc_call_write(), or fewer bytes than declared.  Not after
+ * on_done.
+ */
+int gh_httpc_call_write_end(struct gh_httpc_call *call);
 
 /* Read the body again after on_data returned 1 (from any callback). */
 void gh_httpc_resume(struct gh_httpc_call *call);

@@ -103,6 +103,13 @@ struct httpc_req {
 	int cancelled;
 	int head_done;                /* on_head ran */
 	struct event *kick;           /* resumes processing of the input from the loop */
+	/* streamed request bodies (gh_httpc_request_upload) */
+	int upload;
+	long long up_len;             /* declared Content-Length, -1 chunked */
+	size_t up_sent;               /* body bytes queued */
+	int up_ended;                 /* gh_httpc_call_write_end() done */
+	int up_wait;                  /* a write returned 1: on_drain is owed */
+	void (*up_drain)(void *arg);
 };
 
 struct gh_httpc {
@@ -241,6 +248,8 @@ req_finish(struct httpc_req *req, enum gh_httpc_err err, const char *str)
 	req->resp.error = err;
 	req->resp.errstr = str;
 	req->conn = NULL;
+	if (req->upload && !req->up_ended)
+		req->reusable = 0;    /* the backend answered before the body ended */
 	if (conn != NULL) {
 		conn->req = NULL;
 		if (err == GH_HTTPC_OK && req->reusable)
@@ -765,7 +774,7 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		conn_free(conn);
 		req->conn = NULL;
 		evtimer_del(req->ctmo);
-		if (req->ai_next != NULL && !ssl_err) {   /* TCP failed: next address */
+		if (req->ai_next != NULL && !ssl_err && req->up_sent == 0) {   /* TCP failed: next address */
 			req_connect(req);
 			return;
 		}
@@ -787,7 +796,8 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 	}
-	if (req->got == 0 && conn->nreq > 1 && req->idempotent && !req->retried) {
+	if (req->got == 0 && conn->nreq > 1 && req->idempotent && !req->retried &&
+	    req->up_sent == 0) {
 		req_retry(req);
 		return;
 	}
@@ -832,13 +842,30 @@ fail:
 	return NULL;
 }
 
+/* Output below the low-water mark: an upload waiting to write may go on. */
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct httpc_conn *conn = arg;
+	struct httpc_req *req = conn->req;
+
+	if (req == NULL || !req->up_wait || req->cancelled ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > GH_HTTP_STREAM_LOW)
+		return;
+	req->up_wait = 0;
+	if (req->up_drain != NULL)
+		req->up_drain(req->arg);
+}
+
 static void
 conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 {
 	req->conn = conn;
 	conn->req = req;
 	conn->nreq++;
-	bufferevent_setcb(conn->bev, conn_readcb, NULL, conn_eventcb, conn);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, req->upload ? GH_HTTP_STREAM_LOW : 0, 0);
+	bufferevent_setcb(conn->bev, conn_readcb, req->upload ? conn_writecb : NULL,
+	    conn_eventcb, conn);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 
@@ -964,10 +991,17 @@ req_serialize(struct httpc_req *req, const char *method, const struct gh_http_he
 	for (size_t i = 0; i < nhdrs; i++)
 		if (evbuffer_add_printf(b, "%s: %s\r\n", hdrs[i].name, hdrs[i].value) < 0)
 			goto out;
-	if ((len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	if (req->upload && req->up_len < 0) {
+		if (evbuffer_add(b, "Transfer-Encoding: chunked\r\n", 28) != 0)
+			goto out;
+	} else if (req->upload) {
+		if (evbuffer_add_printf(b, "Content-Length: %lld\r\n", req->up_len) < 0)
+			goto out;
+	} else if ((len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	    strcmp(method, "PATCH") == 0) &&
-	    evbuffer_add_printf(b, "Content-Length: %zu\r\n", len) < 0)
+	    evbuffer_add_printf(b, "Content-Length: %zu\r\n", len) < 0) {
 		goto out;
+	}
 	if (evbuffer_add(b, "Connection: keep-alive\r\n\r\n", 26) != 0)
 		goto out;
 	if (len > 0 && evbuffer_add(b, body, len) != 0)
@@ -1001,12 +1035,12 @@ stream_unused_cb(struct gh_httpc_resp *resp, void *arg)
 	(void)arg;
 }
 
-/* Both kinds of request: s NULL for a whole response to cb. */
+/* Both kinds of request: s NULL for a whole response to cb; up NULL without an upload. */
 static int
 request_new(struct gh_httpc *c, const struct gh_httpc_opts *opts,
     const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
     const void *body, size_t len, gh_httpc_cb cb, void *arg,
-    const struct gh_httpc_stream *s, struct httpc_req **out)
+    const struct gh_httpc_stream *s, const struct httpc_req *up, struct httpc_req **out)
 {
 	struct httpc_req *req;
 	struct timeval tv;
@@ -1029,6 +1063,11 @@ request_new(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	if (opts != NULL && opts->timeout_ms > 0)
 		timeout_ms = opts->timeout_ms;
 	req->timeout_ms = timeout_ms;
+	if (up != NULL) {
+		req->upload = 1;
+		req->up_len = up->up_len;
+		req->up_drain = up->up_drain;
+	}
 	if (s != NULL) {
 		req->streaming = 1;
 		req->s = *s;
@@ -1067,7 +1106,8 @@ gh_httpc_request_opts(struct gh_httpc *c, const struct gh_httpc_opts *opts,
     const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
     const void *body, size_t len, gh_httpc_cb cb, void *arg)
 {
-	return request_new(c, opts, method, url, hdrs, nhdrs, body, len, cb, arg, NULL, NULL);
+	return request_new(c, opts, method, url, hdrs, nhdrs, body, len, cb, arg, NULL, NULL,
+	    NULL);
 }
 
 int
@@ -1082,10 +1122,91 @@ gh_httpc_request_stream(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	if (s == NULL || s->on_head == NULL || s->on_data == NULL || s->on_done == NULL)
 		return -1;
 	rc = request_new(c, opts, method, url, hdrs, nhdrs, body, len, stream_unused_cb, arg, s,
-	    &req);
+	    NULL, &req);
 	if (rc == 0 && call != NULL)
 		*call = (struct gh_httpc_call *)req;
 	return rc;
+}
+
+int
+gh_httpc_request_upload(struct gh_httpc *c, const struct gh_httpc_opts *opts,
+    const char *method, const char *url, const struct gh_http_header *hdrs, size_t nhdrs,
+    long long body_len, void (*on_drain)(void *arg), const struct gh_httpc_stream *s,
+    void *arg, struct gh_httpc_call **call)
+{
+	struct httpc_req *req = NULL, up;
+	int rc;
+
+	if (s == NULL || s->on_head == NULL || s->on_data == NULL || s->on_done == NULL ||
+	    body_len < -1)
+		return -1;
+	memset(&up, 0, sizeof(up));
+	up.up_len = body_len;
+	up.up_drain = on_drain;
+	rc = request_new(c, opts, method, url, hdrs, nhdrs, NULL, 0, stream_unused_cb, arg, s,
+	    &up, &req);
+	if (rc == 0 && call != NULL)
+		*call = (struct gh_httpc_call *)req;
+	return rc;
+}
+
+/* Whether req is an upload whose body may still be written. */
+static int
+upload_open(const struct httpc_req *req)
+{
+	return req != NULL && req->upload && !req->up_ended && !req->cancelled &&
+	    req->phase != PH_DONE && req->conn != NULL;
+}
+
+int
+gh_httpc_call_write(struct gh_httpc_call *call, const void *data, size_t len)
+{
+	struct httpc_req *req = (struct httpc_req *)call;
+	struct bufferevent *bev;
+	struct timeval tv;
+	char hdr[24];
+
+	if (!upload_open(req))
+		return -1;
+	if (len == 0)
+		return 0;
+	if (req->up_len >= 0 && len > (unsigned long long)req->up_len - req->up_sent)
+		return -1;
+	bev = req->conn->bev;
+	if (req->up_len < 0) {
+		snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
+		if (bufferevent_write(bev, hdr, strlen(hdr)) != 0 ||
+		    bufferevent_write(bev, data, len) != 0 || bufferevent_write(bev, "\r\n", 2) != 0)
+			return -1;
+	} else if (bufferevent_write(bev, data, len) != 0) {
+		return -1;
+	}
+	req->up_sent += len;
+	if (!req->paused) {
+		tv.tv_sec = req->timeout_ms / 1000;
+		tv.tv_usec = (req->timeout_ms % 1000) * 1000;
+		evtimer_add(req->tmo, &tv);
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > GH_HTTP_STREAM_HIGH) {
+		req->up_wait = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+gh_httpc_call_write_end(struct gh_httpc_call *call)
+{
+	struct httpc_req *req = (struct httpc_req *)call;
+
+	if (!upload_open(req))
+		return -1;
+	if (req->up_len >= 0 && req->up_sent != (unsigned long long)req->up_len)
+		return -1;
+	if (req->up_len < 0 && bufferevent_write(req->conn->bev, "0\r\n\r\n", 5) != 0)
+		return -1;
+	req->up_ended = 1;
+	return 0;
 }
 
 void

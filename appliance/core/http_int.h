@@ -100,6 +100,12 @@ struct gh_http_conn {
 	long long stream_len;           /* declared Content-Length, -1 none */
 	size_t stream_sent;             /* body bytes queued */
 	struct evbuffer_cb_entry *out_cb;  /* output_cb on the output buffer */
+	/* a streamed request body (req->stream_body) */
+	int body_stream;                /* the body is delivered to the handler */
+	int handed;                     /* the handler has req while the body is read */
+	int body_paused;                /* gh_http_req_pause_body(req, 1) */
+	size_t body_seen;               /* decoded body bytes parsed */
+	struct evbuffer *body_buf;      /* decoded bytes not delivered yet */
 };
 
 /*

@@ -104,7 +104,9 @@ http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *
 {
 	const struct gh_http_limits *l = &conn->srv->cfg.limits;
 
+	/* A streamed body not read to its end: its rest must never be parsed as a request. */
 	return conn->must_close || conn->srv->shutting_down || !req->keep_alive ||
+	    conn->state == HC_BODY || conn->state == HC_TRAILER ||
 	    (l->max_requests_per_conn > 0 && conn->nrequests >= l->max_requests_per_conn);
 }
 
@@ -194,6 +196,10 @@ req_new(struct gh_http_conn *conn)
 	conn->hdr_cap = 0;
 	conn->hdr_in_value = 0;
 	conn->sent_continue = 0;
+	conn->body_stream = 0;
+	conn->handed = 0;
+	conn->body_paused = 0;
+	conn->body_seen = 0;
 	clock_gettime(CLOCK_MONOTONIC, &conn->req_start);
 	return req;
 }
@@ -452,6 +458,17 @@ cb_headers_complete(llhttp_t *p)
 		    "the request body exceeds the limit" };
 		return -1;
 	}
+	if (req->stream_body) {
+		if (!(p->flags & F_CHUNKED) &&
+		    !((p->flags & F_CONTENT_LENGTH) && p->content_length > 0)) {
+			req->stream_body = 0;
+			return 0;
+		}
+		if (conn->body_buf == NULL && (conn->body_buf = evbuffer_new()) == NULL)
+			return -1;
+		conn->body_stream = 1;
+		return 0;
+	}
 	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
 		req->body = malloc(p->content_length + 1);
 		if (req->body == NULL)
@@ -467,6 +484,15 @@ cb_body(llhttp_t *p, const char *at, size_t n)
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_req *req = conn->req;
 
+	if (conn->body_stream) {
+		if (n > conn->body_limit - conn->body_seen) {
+			conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
+			    "the request body exceeds the limit" };
+			return HPE_USER;
+		}
+		conn->body_seen += n;
+		return evbuffer_add(conn->body_buf, at, n) < 0 ? HPE_USER : 0;
+	}
 	if (req->body_len + n > conn->body_limit) {
 		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
 		    "the request body exceeds the limit" };
@@ -500,7 +526,8 @@ cb_chunk_header(llhttp_t *p)
 		conn->state = HC_TRAILER;
 		return HPE_PAUSED;
 	}
-	if (p->content_length > conn->body_limit - conn->req->body_len) {
+	if (p->content_length > conn->body_limit -
+	    (conn->body_stream ? conn->body_seen : conn->req->body_len)) {
 		conn->refusal = (struct http_refusal){ 413, "Payload Too Large",
 		    "the request body exceeds the limit" };
 		return -1;
@@ -534,11 +561,34 @@ conn_refuse(struct gh_http_conn *conn, const struct http_refusal *rf)
 {
 	struct gh_http_req *req = conn->req;
 	struct http_refusal r = *rf;
+	char rid[sizeof(req->request_id)] = "";
 
+	if (conn->handed) {
+		/* A streamed body refused while the handler has the request. */
+		if (conn->streaming || req == NULL) {
+			conn_free(conn);
+			return;
+		}
+		conn->req = NULL;
+		req->conn = NULL;
+		conn->handed = 0;
+		conn->body_stream = 0;
+		evbuffer_drain(conn->body_buf, evbuffer_get_length(conn->body_buf));
+		memcpy(rid, req->request_id, sizeof(rid));
+		gh_log_info("request_body_refused", req->request_id, "%d: %s", r.status,
+		    r.description);
+		if (req->on_abort != NULL) {
+			req->on_abort(req, req->abort_arg);
+			http_req_free(req);
+		}
+		req = NULL;
+	}
 	if (req == NULL && (req = req_new(conn)) == NULL) {
 		conn_free(conn);
 		return;
 	}
+	if (rid[0] != '\0')
+		memcpy(req->request_id, rid, sizeof(rid));
 	conn->must_close = 1;
 	conn->state = HC_HANDLER;
 	evtimer_del(conn->timer);
@@ -656,7 +706,122 @@ process_head(struct gh_http_conn *conn)
 		conn->sent_continue = 1;
 		event_active(conn->resume, 0, 0);
 	}
+	if (conn->body_stream) {
+		/* The handler gets the request now; the body follows to on_body. */
+		conn->handed = 1;
+		conn->nrequests++;
+		if (conn->srv->cfg.handler == NULL)
+			gh_http_respond_error(conn->req, 404, "Not Found", "no handler on this server");
+		else
+			conn->srv->cfg.handler(conn->req, conn->srv->cfg.arg);
+	}
 	return 1;
+}
+
+/*
+ * Hand the decoded bytes held for a streamed body to on_body while the
+ * handler wants them, then on_body_end once the body was read whole.
+ */
+static void
+body_deliver(struct gh_http_conn *conn)
+{
+	struct gh_http_req *req = conn->req;
+
+	if (req == NULL)
+		return;
+	while (conn->body_stream && !conn->body_paused && req->on_body != NULL) {
+		struct evbuffer_iovec v;
+
+		if (evbuffer_peek(conn->body_buf, -1, NULL, &v, 1) < 1)
+			break;
+		req->on_body(req, v.iov_base, v.iov_len, req->body_arg);
+		if (conn->req != req)
+			return;
+		evbuffer_drain(conn->body_buf, v.iov_len);
+	}
+	if (conn->state == HC_HANDLER && conn->body_stream && !conn->body_paused &&
+	    req->on_body != NULL && evbuffer_get_length(conn->body_buf) == 0) {
+		conn->body_stream = 0;
+		if (req->on_body_end != NULL)
+			req->on_body_end(req, req->body_arg);
+	}
+}
+
+/*
+ * A streamed body: decode while fewer than GH_HTTP_BODY_BUFFER bytes are
+ * held (beyond that the input fills and reading pauses), deliver, and
+ * go on while the handler takes the bytes.
+ */
+static void
+process_body_stream(struct gh_http_conn *conn)
+{
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct gh_http_req *req = conn->req;
+
+	for (;;) {
+		while (conn->state == HC_BODY && evbuffer_get_length(in) > 0 &&
+		    evbuffer_get_length(conn->body_buf) < GH_HTTP_BODY_BUFFER) {
+			size_t room = GH_HTTP_BODY_BUFFER - evbuffer_get_length(conn->body_buf);
+			struct evbuffer_iovec v;
+			llhttp_errno_t err;
+
+			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+				break;
+			if (v.iov_len > room)
+				v.iov_len = room;
+			err = llhttp_execute(&conn->parser, v.iov_base, v.iov_len);
+			if (err == HPE_OK) {
+				evbuffer_drain(in, v.iov_len);
+				continue;
+			}
+			if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+				refuse_llhttp(conn, err);
+				return;
+			}
+			evbuffer_drain(in, (size_t)(llhttp_get_error_pos(&conn->parser) -
+			    (const char *)v.iov_base));
+			if (conn->state == HC_BODY)
+				conn->state = HC_HANDLER;
+		}
+		if (conn->state == HC_TRAILER) {
+			unsigned char two[2];
+			ev_ssize_t n = evbuffer_copyout(in, two, 2);
+
+			if ((n >= 1 && two[0] != '\r') || (n == 2 && two[1] != '\n')) {
+				conn_refuse(conn, &(struct http_refusal){ 400, "Bad Request",
+				    "trailer fields are not accepted" });
+				return;
+			}
+			if (n == 2) {
+				evbuffer_drain(in, 2);
+				conn->state = HC_HANDLER;
+			}
+		}
+		body_deliver(conn);
+		if (conn->req != req || conn->state != HC_BODY || evbuffer_get_length(in) == 0 ||
+		    evbuffer_get_length(conn->body_buf) >= GH_HTTP_BODY_BUFFER)
+			break;
+	}
+	if (conn->req != req)
+		return;
+	if (conn->state == HC_HANDLER)
+		evtimer_del(conn->timer);
+	else if (!conn->body_paused && evbuffer_get_length(conn->body_buf) < GH_HTTP_BODY_BUFFER)
+		arm_timer(conn, conn->srv->cfg.limits.body_timeout_ms);
+	else
+		evtimer_del(conn->timer);
+}
+
+void
+gh_http_req_pause_body(struct gh_http_req *req, int pause)
+{
+	struct gh_http_conn *conn = req->conn;
+
+	if (conn == NULL || conn->req != req || !conn->body_stream)
+		return;
+	conn->body_paused = pause != 0;
+	if (!pause)
+		event_active(conn->resume, 0, 0);
 }
 
 static int
@@ -718,7 +883,14 @@ conn_process(struct gh_http_conn *conn)
 			break;
 		case HC_BODY:
 		case HC_TRAILER:
-			process_body(conn);
+			if (conn->body_stream)
+				process_body_stream(conn);
+			else
+				process_body(conn);
+			return;
+		case HC_HANDLER:
+			if (conn->body_stream)
+				process_body_stream(conn);
 			return;
 		default:
 			return;
@@ -813,6 +985,8 @@ abort_request(struct gh_http_conn *conn)
 
 	conn->req = NULL;
 	req->conn = NULL;
+	conn->handed = 0;
+	conn->body_stream = 0;
 	gh_log_info("request_aborted", req->request_id, "client %s went away after %ld ms",
 	    req->client_addr, http_conn_elapsed_ms(conn));
 	if (req->on_abort != NULL) {
@@ -828,7 +1002,7 @@ conn_free(struct gh_http_conn *conn)
 	struct gh_http_server *srv = conn->srv;
 
 	if (conn->req != NULL) {
-		if (conn->state == HC_HANDLER)
+		if (conn->state == HC_HANDLER || conn->handed)
 			abort_request(conn);
 		else
 			http_req_free(conn->req);
@@ -846,6 +1020,8 @@ conn_free(struct gh_http_conn *conn)
 		event_free(conn->rev);
 	event_free(conn->timer);
 	event_free(conn->resume);
+	if (conn->body_buf != NULL)
+		evbuffer_free(conn->body_buf);
 	evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev), conn->out_cb);
 	bufferevent_free(conn->bev);
 	free(conn);
@@ -904,6 +1080,10 @@ void
 http_conn_response_done(struct gh_http_conn *conn, int close_after)
 {
 	conn->req = NULL;
+	conn->handed = 0;
+	conn->body_stream = 0;
+	if (conn->body_buf != NULL)
+		evbuffer_drain(conn->body_buf, evbuffer_get_length(conn->body_buf));
 	if (close_after) {
 		conn->state = HC_CLOSING;
 		conn_read_off(conn);
@@ -975,6 +1155,8 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		conn->stream_paused = 0;
 		if (req->on_drain != NULL)
 			req->on_drain(req, req->drain_arg);
+		if (conn->req == req && conn->body_stream)
+			conn_process(conn);
 		return;
 	}
 	if (conn->state == HC_CLOSING) {

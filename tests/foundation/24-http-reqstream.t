@@ -1,0 +1,3 @@
+#!/bin/sh
+# Streamed request bodies of the core HTTP server.
+exec "$GH_TESTBIN/test_http_reqstream"
