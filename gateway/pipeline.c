@@ -163,6 +163,13 @@ gw_pipeline_head(struct gh_http_req *req, void *arg)
 		req->max_body_bytes = (size_t)m.api->max_body;
 	gw_match_clear(&m);
 	free(path);
+	/*
+	 * The body is streamed to the backend by the proxy phase, never held
+	 * whole; the phases before it read only the head.  A request answered
+	 * before the proxy closes its connection (the server never parses an
+	 * unread body as a request).
+	 */
+	req->stream_body = 1;
 }
 
 void

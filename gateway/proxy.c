@@ -13,8 +13,15 @@
  * the backend pauses while the client's output is above the server's
  * high-water mark; a backend failing after its head cuts the client's
  * connection (a truncated response, never a made-up ending).  The
- * request body is still read whole (within the API's limit) by the core
- * server before the pipeline runs.
+ * request body is streamed too (the head hook sets stream_body): up to
+ * PRE_BODY bytes are held first, so that a small body is read whole and
+ * checked (framing, the API's limit) before the backend hears of it and
+ * is sent (and retried) as before; past that the request starts and
+ * the pieces go to the backend as they arrive (Content-Length kept,
+ * else chunked), reading the client pauses while the backend's
+ * connection is above its high-water mark, and it is never retried.  A
+ * large body refused mid-way (over the API's limit, timeout, client
+ * gone) cancels the backend call: the backend sees an incomplete body.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,7 @@
 #define HEALTH_SLOTS 4096
 #define MAX_FWD_HEADERS 128
 #define UPSTREAM_MAX_BODY (64u << 20)
+#define PRE_BODY GH_HTTP_BODY_BUFFER
 
 /* ---- passive health ---- */
 
@@ -167,6 +175,10 @@ struct proxy_req {
 	struct gh_httpc_call *call;     /* the attempt in flight; NULL once its on_done ran */
 	int head_sent;                  /* the client's response is started */
 	int paused;                     /* the backend read waits for the client's output */
+	int upload;                     /* the client's body is streamed to this attempt */
+	unsigned char *pre;             /* body bytes held before the backend is called */
+	size_t pre_len;
+	int up_paused;                  /* the client's body waits for the backend's drain */
 	void (*prev_abort)(struct gh_http_req *req, void *arg);
 	void *prev_abort_arg;
 };
@@ -337,6 +349,63 @@ static void proxy_done(enum gh_httpc_err err, const char *errstr, void *arg);
 
 static const struct gh_httpc_stream proxy_stream = { proxy_head, proxy_data, proxy_done };
 
+/* A piece of the client's body: on to the backend; pause the client while it is full. */
+static void
+proxy_body(struct gh_http_req *req, const void *data, size_t len, void *arg)
+{
+	struct proxy_req *p = arg;
+	int rc;
+
+	if (p->call == NULL)
+		return;
+	rc = gh_httpc_call_write(p->call, data, len);
+	if (rc < 0) {
+		/* the backend call is failing: its on_done answers */
+		gh_http_req_pause_body(req, 1);
+		return;
+	}
+	if (rc > 0) {
+		p->up_paused = 1;
+		gh_http_req_pause_body(req, 1);
+	}
+}
+
+static void
+proxy_body_end(struct gh_http_req *req, void *arg)
+{
+	struct proxy_req *p = arg;
+
+	(void)req;
+	if (p->call != NULL)
+		gh_httpc_call_write_end(p->call);
+}
+
+/* The backend took the queued body bytes: read the client again. */
+static void
+proxy_up_drain(void *arg)
+{
+	struct proxy_req *p = arg;
+
+	if (p->up_paused && p->r->http != NULL) {
+		p->up_paused = 0;
+		gh_http_req_pause_body(p->r->http, 0);
+	}
+}
+
+/* The declared Content-Length of the client's body, -1 when chunked. */
+static long long
+body_length(const struct gh_http_req *hr)
+{
+	const char *cl = gh_http_req_header(hr, "content-length");
+	char *end;
+	long long n;
+
+	if (cl == NULL || gh_http_req_header(hr, "transfer-encoding") != NULL)
+		return -1;
+	n = strtoll(cl, &end, 10);
+	return end == cl || *end != '\0' || n < 0 ? -1 : n;
+}
+
 /* Start one attempt on endpoint k.  0 started, -1 (nothing will call back). */
 static int
 attempt(struct proxy_req *p, size_t k)
@@ -352,8 +421,28 @@ attempt(struct proxy_req *p, size_t k)
 	r->ep = &p->eps[k];
 	if (r->t_upstream_us == 0)
 		r->t_upstream_us = now_us();
-	rc = gh_httpc_request_stream(r->w->upstream, NULL, hr->method, url, p->h, p->nh, hr->body,
-	    hr->body_len, &proxy_stream, p, &p->call);
+	if (p->upload) {
+		rc = gh_httpc_request_upload(r->w->upstream, NULL, hr->method, url, p->h, p->nh,
+		    body_length(hr), proxy_up_drain, &proxy_stream, p, &p->call);
+		if (rc == 0) {
+			hr->on_body = proxy_body;
+			hr->on_body_end = proxy_body_end;
+			hr->body_arg = p;
+			if (gh_httpc_call_write(p->call, p->pre, p->pre_len) != 0) {
+				p->up_paused = 1;
+				gh_http_req_pause_body(hr, 1);
+			}
+			free(p->pre);
+			p->pre = NULL;
+			p->pre_len = 0;
+		}
+	} else if (p->pre != NULL || hr->stream_body) {
+		rc = gh_httpc_request_stream(r->w->upstream, NULL, hr->method, url, p->h, p->nh,
+		    p->pre, p->pre_len, &proxy_stream, p, &p->call);
+	} else {
+		rc = gh_httpc_request_stream(r->w->upstream, NULL, hr->method, url, p->h, p->nh,
+		    hr->body, hr->body_len, &proxy_stream, p, &p->call);
+	}
 	free(url);
 	return rc;
 }
@@ -361,6 +450,7 @@ attempt(struct proxy_req *p, size_t k)
 static void
 proxy_free(struct proxy_req *p)
 {
+	free(p->pre);
 	free(p->bjwt);
 	free(p);
 }
@@ -408,7 +498,10 @@ proxy_drain(struct gh_http_req *req, void *arg)
 	}
 }
 
-/* The client went away: the pipeline learns it, and the backend call is given up. */
+/*
+ * The client went away (or its body was refused mid-way): the pipeline
+ * learns it, and the backend call is given up.
+ */
 static void
 proxy_abort(struct gh_http_req *req, void *arg)
 {
@@ -417,8 +510,17 @@ proxy_abort(struct gh_http_req *req, void *arg)
 	if (p->prev_abort != NULL)
 		p->prev_abort(req, p->prev_abort_arg);
 	p->r->http = NULL;
-	if (p->call != NULL)
+	if (p->call != NULL) {
 		gh_httpc_cancel(p->call);
+		return;
+	}
+	/* still holding the first body bytes: no backend call to wait for */
+	{
+		struct gw_req *r = p->r;
+
+		proxy_free(p);
+		gw_pipeline_resume(r, GW_DONE);
+	}
 }
 
 /* The backend's head: start the client's response with it. */
@@ -518,6 +620,7 @@ proxy_done(enum gh_httpc_err err, const char *errstr, void *arg)
 		gh_log_warn("upstream", r->http->request_id, "%s: %s", p->eps[p->tried].url,
 		    errstr ? errstr : "error");
 		if (before_response && r->retries == 0 && idempotent(r->http->method) && pw != NULL &&
+		    !p->upload &&
 		    (k = pick(p, pw, (long)p->tried)) >= 0) {
 			r->retries++;
 			r->http->on_abort = proxy_abort;
@@ -539,6 +642,66 @@ proxy_done(enum gh_httpc_err err, const char *errstr, void *arg)
 	}
 }
 
+/*
+ * Call the backend (first attempt).  0 started; -1 when it could not
+ * start: the client got a 502 (the caller ends the pipeline).
+ */
+static int
+proxy_start(struct proxy_req *p)
+{
+	struct gw_req *r = p->r;
+	long k = pick(p, r->w->proxy_ctx, -1);
+
+	if (k >= 0 && attempt(p, (size_t)k) == 0)
+		return 0;
+	r->http->on_abort = p->prev_abort;
+	r->http->abort_arg = p->prev_abort_arg;
+	proxy_free(p);
+	GW_COUNT(upstream_errors);
+	gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");
+	return -1;
+}
+
+/* A piece of the client's body before the backend is called: held, up to PRE_BODY. */
+static void
+proxy_pre_body(struct gh_http_req *req, const void *data, size_t len, void *arg)
+{
+	struct proxy_req *p = arg;
+	struct gw_req *r = p->r;
+	unsigned char *b = realloc(p->pre, p->pre_len + len);
+
+	if (b == NULL) {
+		gh_http_req_pause_body(req, 1);
+		req->on_abort = p->prev_abort;
+		req->abort_arg = p->prev_abort_arg;
+		proxy_free(p);
+		gw_reply_error(r, 500, 101500, "Internal Server Error", "Out of memory");
+		gw_pipeline_resume(r, GW_DONE);
+		return;
+	}
+	p->pre = b;
+	memcpy(p->pre + p->pre_len, data, len);
+	p->pre_len += len;
+	if (p->pre_len < PRE_BODY)
+		return;
+	/* a large body: streamed from here on */
+	p->upload = 1;
+	if (proxy_start(p) != 0)
+		gw_pipeline_resume(r, GW_DONE);
+}
+
+/* The whole body was held: call the backend with it, as a buffered request. */
+static void
+proxy_pre_end(struct gh_http_req *req, void *arg)
+{
+	struct proxy_req *p = arg;
+	struct gw_req *r = p->r;
+
+	(void)req;
+	if (proxy_start(p) != 0)
+		gw_pipeline_resume(r, GW_DONE);
+}
+
 enum gw_rc
 gw_phase_proxy(struct gw_req *r)
 {
@@ -546,7 +709,6 @@ gw_phase_proxy(struct gw_req *r)
 	struct proxy_worker *pw = r->w->proxy_ctx;
 	int sandbox = strcmp(r->who.key_type, "SANDBOX") == 0;
 	struct proxy_req *p;
-	long k;
 
 	if (api == NULL || pw == NULL || r->w->upstream == NULL)
 		return GW_ERROR;
@@ -567,13 +729,13 @@ gw_phase_proxy(struct gw_req *r)
 	p->prev_abort_arg = r->http->abort_arg;
 	r->http->on_abort = proxy_abort;
 	r->http->abort_arg = p;
-	k = pick(p, pw, -1);
-	if (k < 0 || attempt(p, (size_t)k) != 0) {
-		r->http->on_abort = p->prev_abort;
-		r->http->abort_arg = p->prev_abort_arg;
-		proxy_free(p);
-		GW_COUNT(upstream_errors);
-		return gw_reply_error(r, 502, 101503, "Runtime Error", "Error connecting to the back end");
+	if (r->http->stream_body) {
+		/* hold the first PRE_BODY bytes (or the whole body) before calling the backend */
+		r->http->on_body = proxy_pre_body;
+		r->http->on_body_end = proxy_pre_end;
+		r->http->body_arg = p;
+		gh_http_req_pause_body(r->http, 0);
+		return GW_AGAIN;
 	}
-	return GW_AGAIN;
+	return proxy_start(p) == 0 ? GW_AGAIN : GW_DONE;
 }

@@ -56,7 +56,9 @@ struct gh_http_server_cfg {
 	 * Called once the head is parsed, before the body is read (may be
 	 * NULL): it may set req->max_body_bytes to lower the body limit of
 	 * this request (an API's own limit), so that a larger body is refused
-	 * with 413 as it arrives, never held.  It must not respond.
+	 * with 413 as it arrives, never held, and set req->stream_body to
+	 * have the body streamed to the handler (see struct gh_http_req).
+	 * It must not respond.
 	 */
 	void (*head_hook)(struct gh_http_req *req, void *arg);
 	int reuseport;               /* listeners set SO_REUSEPORT (one per worker thread) */

@@ -6,7 +6,8 @@ reads HTTP/1.1 requests with its own small parser, appends every byte received t
 LOG.raw and one JSON line per request to LOG, and answers 200 with a JSON echo:
 {"backend": NAME, "method", "path", "query", "headers": {...}, "body"}.
 
-Special paths: /status/NNN answers NNN; /slow/MS waits MS ms first; /die sends half a
+Special paths: .../sink counts the body instead of logging it (sink_bytes, sink_complete;
+an incomplete one is logged when the connection ends); /status/NNN answers NNN; /slow/MS waits MS ms first; /die sends half a
 response and closes; /close answers and closes; /big/N answers N bytes.
 /stream/N sends N bytes with a Content-Length in 64 KiB writes; /chunked/N sends N bytes
 chunked; /drip sends a chunked head and "first\n", waits 1 s, then "rest\n" and the end.
@@ -44,6 +45,9 @@ def read_request(sock, buf):
     for line in lines[1:]:
         k, _, v = line.partition(":")
         headers.setdefault(k.strip().lower(), v.strip())
+    path, _, query = target.partition("?")
+    if path.endswith("/sink"):
+        return read_sink(sock, head, headers, method, path, query, rest)
     body = b""
     if headers.get("transfer-encoding", "").lower() == "chunked":
         while True:
@@ -71,11 +75,58 @@ def read_request(sock, buf):
                 return None, head + rest, b""
             rest += data
         body, rest = rest[:n], rest[n:]
-    path, _, query = target.partition("?")
     req = {"backend": name, "method": method, "path": path, "query": query, "headers": headers,
            "body": body.decode("utf-8", "replace")}
     raw = head + b"\r\n\r\n" + body
     return req, raw, rest
+
+
+def read_sink(sock, head, headers, method, path, query, rest):
+    """A body counted, not kept: the log line has sink_bytes and sink_complete; the raw
+    log gets the head only.  An incomplete body (EOF) is logged too, then the EOF."""
+    n, done = 0, False
+    chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+    want = -1 if chunked else int(headers.get("content-length", "0") or 0)
+    buf = rest
+    try:
+        while True:
+            if chunked:
+                while b"\r\n" not in buf:
+                    data = sock.recv(262144)
+                    if not data:
+                        raise EOFError
+                    buf += data
+                size_line, _, buf = buf.partition(b"\r\n")
+                size = int(size_line.split(b";")[0], 16)
+                while len(buf) < size + 2:
+                    data = sock.recv(262144)
+                    if not data:
+                        n += min(len(buf), size)
+                        raise EOFError
+                    buf += data
+                n += size
+                buf = buf[size + 2:]
+                if size == 0:
+                    done = True
+                    break
+            else:
+                take = min(len(buf), want - n)
+                n += take
+                buf = buf[take:]
+                if n == want:
+                    done = True
+                    break
+                buf = sock.recv(262144)
+                if not buf:
+                    raise EOFError
+    except EOFError:
+        buf = b""
+    req = {"backend": name, "method": method, "path": path, "query": query, "headers": headers,
+           "body": "", "sink_bytes": n, "sink_complete": done}
+    if not done:
+        record(head + b"\r\n\r\n", req)
+        return None, b"", b""
+    return req, head + b"\r\n\r\n", buf
 
 
 def serve(sock):
