@@ -171,7 +171,7 @@ struct proxy_req {
 	size_t tried;                   /* index of the endpoint of the last attempt */
 	struct gh_http_header h[MAX_FWD_HEADERS];
 	size_t nh;
-	char xff[1024], xfproto[8], *bjwt;
+	char xff[1024], *bjwt;
 	struct gh_httpc_call *call;     /* the attempt in flight; NULL once its on_done ran */
 	int head_sent;                  /* the client's response is started */
 	int paused;                     /* the backend read waits for the client's output */
@@ -192,19 +192,34 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Headers never forwarded either way: hop-by-hop and framing. */
-static int
-hop_by_hop(const char *n)
-{
-	static const char *const hop[] = { "connection", "keep-alive", "te", "trailer", "trailers",
-		"transfer-encoding", "upgrade", "content-length", "host", "proxy-connection", NULL };
+struct hdr_name {
+	const char *name;
+	size_t len;
+};
 
-	if (strncasecmp(n, "proxy-", 6) == 0)
-		return 1;
-	for (size_t i = 0; hop[i] != NULL; i++)
-		if (strcasecmp(n, hop[i]) == 0)
+#define HN(s) { s, sizeof(s) - 1 }
+
+/* Whether n (of length len) is one of list (ends with a NULL name); lengths first. */
+static int
+name_in(const char *n, size_t len, const struct hdr_name *list)
+{
+	for (; list->name != NULL; list++)
+		if (list->len == len && strncasecmp(n, list->name, len) == 0)
 			return 1;
 	return 0;
+}
+
+/* Headers never forwarded either way: hop-by-hop and framing. */
+static int
+hop_by_hop_len(const char *n, size_t len)
+{
+	static const struct hdr_name hop[] = { HN("connection"), HN("keep-alive"), HN("te"),
+		HN("trailer"), HN("trailers"), HN("transfer-encoding"), HN("upgrade"), HN("content-length"),
+		HN("host"), HN("proxy-connection"), { NULL, 0 } };
+
+	if (len >= 6 && strncasecmp(n, "proxy-", 6) == 0)
+		return 1;
+	return name_in(n, len, hop);
 }
 
 /* Whether name is listed in a Connection header value (nominated hop-by-hop). */
@@ -231,16 +246,14 @@ nominated(const char *conn, const char *name)
 static int
 request_header_dropped(const char *n, const char *conn)
 {
-	static const char *const own[] = { "authorization", "apikey", "x-jwt-assertion",
-		"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "forwarded",
-		"expect", NULL };
+	static const struct hdr_name own[] = { HN("authorization"), HN("apikey"), HN("x-jwt-assertion"),
+		HN("x-forwarded-for"), HN("x-forwarded-proto"), HN("x-forwarded-host"), HN("x-request-id"),
+		HN("forwarded"), HN("expect"), { NULL, 0 } };
+	size_t len = strlen(n);
 
-	if (hop_by_hop(n) || (conn != NULL && nominated(conn, n)))
+	if (hop_by_hop_len(n, len) || (conn != NULL && nominated(conn, n)))
 		return 1;
-	for (size_t i = 0; own[i] != NULL; i++)
-		if (strcasecmp(n, own[i]) == 0)
-			return 1;
-	return 0;
+	return name_in(n, len, own);
 }
 
 static void
@@ -286,11 +299,9 @@ build_headers(struct proxy_req *p, struct gh_http_req *hr, struct gw_worker *w)
 		if (xl > 0)
 			snprintf(p->xff + xl, sizeof(p->xff) - xl, ", %s", hr->peer_addr);
 	}
-	if (p->xff[0] == '\0')
-		snprintf(p->xff, sizeof(p->xff), "%s", hr->client_addr);
-	add_header(p, "X-Forwarded-For", p->xff);
-	snprintf(p->xfproto, sizeof(p->xfproto), "%s", hr->tls ? "https" : "http");
-	add_header(p, "X-Forwarded-Proto", p->xfproto);
+	/* the address we saw is the whole header: borrowed (r->http outlives every attempt) */
+	add_header(p, "X-Forwarded-For", p->xff[0] != '\0' ? p->xff : hr->client_addr);
+	add_header(p, "X-Forwarded-Proto", hr->tls ? "https" : "http");
 	if (host != NULL)
 		add_header(p, "X-Forwarded-Host", host);
 	add_header(p, "X-Request-ID", hr->request_id);
@@ -333,13 +344,30 @@ upstream_url(const struct gw_endpoint *ep, const char *rest, const char *query)
 	int v6 = strchr(h, ':') != NULL;
 	size_t n = strlen(ep->scheme) + strlen(h) + strlen(ep->base_path) + strlen(rest) +
 	    (query ? strlen(query) : 0) + 32;
-	char *u = malloc(n);
+	char *u = malloc(n), *o, digits[12];
+	unsigned port = (unsigned)ep->port;
+	size_t nd = 0;
 
 	if (u == NULL)
 		return NULL;
-	snprintf(u, n, "%s://%s%s%s:%d%s%s%s%s", ep->scheme, v6 ? "[" : "", h, v6 ? "]" : "", ep->port,
-	    ep->base_path, (*rest == '\0' && *ep->base_path == '\0') ? "/" : rest, query ? "?" : "",
-	    query ? query : "");
+	/* scheme://host:port base_path rest ?query, without a printf per request */
+	o = u;
+	o = stpcpy(o, ep->scheme);
+	o = stpcpy(o, v6 ? "://[" : "://");
+	o = stpcpy(o, h);
+	o = stpcpy(o, v6 ? "]:" : ":");
+	do
+		digits[nd++] = (char)('0' + port % 10);
+	while ((port /= 10) > 0 && nd < sizeof(digits));
+	while (nd > 0)
+		*o++ = digits[--nd];
+	o = stpcpy(o, ep->base_path);
+	o = stpcpy(o, (*rest == '\0' && *ep->base_path == '\0') ? "/" : rest);
+	if (query != NULL) {
+		*o++ = '?';
+		o = stpcpy(o, query);
+	}
+	*o = '\0';
 	return u;
 }
 
@@ -473,13 +501,16 @@ copy_response_headers(struct gh_http_req *hr, const struct gh_httpc_resp *resp)
 		const char *n = resp->headers[i].name;
 		int dup = 0;
 
-		if (hop_by_hop(n) || (conn != NULL && nominated(conn, n)) || strcasecmp(n, "date") == 0 ||
-		    strcasecmp(n, "x-request-id") == 0)
+		size_t len = strlen(n);
+
+		if (hop_by_hop_len(n, len) || (conn != NULL && nominated(conn, n)) ||
+		    (len == 4 && strcasecmp(n, "date") == 0) || (len == 12 && strcasecmp(n, "x-request-id") == 0))
 			continue;
 		/* the gateway's own CORS answer wins over the backend's */
-		for (size_t j = 0; j < own; j++)
-			if (strncasecmp(n, "access-control-", 15) == 0 && strcasecmp(hr->resp_headers[j].name, n) == 0)
-				dup = 1;
+		if (own > 0 && len >= 15 && strncasecmp(n, "access-control-", 15) == 0)
+			for (size_t j = 0; j < own; j++)
+				if (strcasecmp(hr->resp_headers[j].name, n) == 0)
+					dup = 1;
 		if (!dup)
 			gh_http_resp_header(hr, n, resp->headers[i].value);
 	}

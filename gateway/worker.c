@@ -88,6 +88,7 @@ listen_one(struct gw_worker *w, SSL_CTX *ssl, int port, char *err, size_t errlen
 	c.head_hook = gw_pipeline_head;
 	c.arg = w;
 	c.reuseport = 1;
+	c.no_access_log = 1;    /* analytics.c writes the gateway's own "gw_access" line */
 	srv = gh_http_server_new(w->base, &c);
 	if (srv == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -62,6 +62,7 @@ struct gh_http_server_cfg {
 	 */
 	void (*head_hook)(struct gh_http_req *req, void *arg);
 	int reuseport;               /* listeners set SO_REUSEPORT (one per worker thread) */
+	int no_access_log;           /* 1: no "access" line per response (the caller logs its own) */
 };
 
 struct gh_http_req {

@@ -220,7 +220,7 @@ access_log(struct gh_http_conn *conn, struct gh_http_req *req, int status, size_
 	char peer[200], *heap = NULL;
 	size_t need;
 
-	if (!gh_log_enabled(GH_LOG_INFO))
+	if (srv->cfg.no_access_log || !gh_log_enabled(GH_LOG_INFO))
 		return;
 	peer[0] = '\0';
 	if (req->has_peer_id)
