@@ -32,7 +32,7 @@
 #include "core/gh_log.h"
 #include "gateway/backend_jwt.h"
 #include "gateway/gw.h"
-#include "gateway/ipaddr.h"
+#include "core/gh_ipaddr.h"
 #include "gateway/proxy.h"
 
 #define HEALTH_SLOTS 4096
@@ -284,7 +284,7 @@ build_headers(struct proxy_req *p, struct gh_http_req *hr, struct gw_worker *w)
 	 * X-Forwarded-For is not passed on).
 	 */
 	p->xff[0] = '\0';
-	if (gw_ip_in_list(hr->peer_addr, trusted)) {
+	if (gh_ip_in_list(hr->peer_addr, trusted)) {
 		for (size_t i = 0; i < hr->nheaders; i++) {
 			if (strcasecmp(hr->headers[i].name, "x-forwarded-for") != 0)
 				continue;

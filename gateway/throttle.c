@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "gateway/gw.h"
-#include "gateway/ipaddr.h"
+#include "core/gh_ipaddr.h"
 #include "gateway/throttle.h"
 
 #define NSTRIPES 256
@@ -290,7 +290,7 @@ gw_deny_matches(const struct gw_deny *d, const struct gw_deny_subject *s)
 	case GW_DENY_IP:
 	case GW_DENY_IPRANGE:
 		/* invert (WSO2: IP conditions only): block every address but these */
-		if (gw_ip_parse(s->ip, ip) != 0)
+		if (gh_ip_parse(s->ip, ip) != 0)
 			return d->invert;
 		hit = memcmp(ip, d->ip_lo, 16) >= 0 && memcmp(ip, d->ip_hi, 16) <= 0;
 		return d->invert ? !hit : hit;

@@ -31,6 +31,7 @@
 #include <openssl/rand.h>
 
 #include "core/gh_codec.h"
+#include "core/gh_ipaddr.h"
 #include "core/gh_log.h"
 #include "core/http_int.h"
 
@@ -230,63 +231,6 @@ addr_normalize(const char *s, size_t len, char *out, size_t outlen)
 	return -1;
 }
 
-/*
- * Whether address text a[0..alen) (OWS trimmed) names addr, or is a CIDR
- * block ("10.0.0.0/8", "2001:db8::/32") containing it.
- */
-static int
-addr_matches(const char *addr, const char *a, size_t alen)
-{
-	unsigned char want[16], net[16];
-	char norm[INET6_ADDRSTRLEN], tmp[INET6_ADDRSTRLEN + 5];
-	const char *slash = memchr(a, '/', alen);
-	int fam, bits, nbytes;
-	char *end;
-	long l;
-
-	if (slash == NULL)
-		return addr_normalize(a, alen, norm, sizeof(norm)) == 0 && strcmp(norm, addr) == 0;
-	if (addr_normalize(a, (size_t)(slash - a), norm, sizeof(norm)) < 0)
-		return 0;
-	fam = strchr(norm, ':') ? AF_INET6 : AF_INET;
-	nbytes = fam == AF_INET ? 4 : 16;
-	if (inet_pton(fam, norm, net) != 1 || inet_pton(fam, addr, want) != 1)
-		return 0;
-	if (alen - (size_t)(slash - a) - 1 >= sizeof(tmp))
-		return 0;
-	memcpy(tmp, slash + 1, alen - (size_t)(slash - a) - 1);
-	tmp[alen - (size_t)(slash - a) - 1] = '\0';
-	l = strtol(tmp, &end, 10);
-	while (*end == ' ' || *end == '\t')
-		end++;
-	if (end == tmp || *end != '\0' || l < 0 || l > nbytes * 8)
-		return 0;
-	bits = (int)l;
-	for (int i = 0; i < nbytes && bits > 0; i++, bits -= 8) {
-		unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
-		if ((net[i] & mask) != (want[i] & mask))
-			return 0;
-	}
-	return 1;
-}
-
-/* Whether the canonical address addr is in the comma-separated list (addresses or CIDR blocks). */
-static int
-addr_in_list(const char *addr, const char *list)
-{
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		if (addr_matches(addr, p, n))
-			return 1;
-		p = comma ? comma + 1 : NULL;
-	}
-	return 0;
-}
-
 static void
 set_client_addr(struct gh_http_conn *conn, struct gh_http_req *req)
 {
@@ -294,7 +238,7 @@ set_client_addr(struct gh_http_conn *conn, struct gh_http_req *req)
 	char *xff = NULL;
 	size_t xlen = 0;
 
-	if (trusted == NULL || !addr_in_list(conn->peer_addr, trusted))
+	if (trusted == NULL || !gh_ip_in_list(conn->peer_addr, trusted))
 		return;
 	for (size_t i = 0; i < req->nheaders; i++) {
 		if (strcasecmp(req->headers[i].name, "x-forwarded-for") != 0)
@@ -311,7 +255,7 @@ set_client_addr(struct gh_http_conn *conn, struct gh_http_req *req)
 
 		if (addr_normalize(xff + start, xlen - start, norm, sizeof(norm)) < 0)
 			break;
-		if (!addr_in_list(norm, trusted)) {
+		if (!gh_ip_in_list(norm, trusted)) {
 			snprintf(req->client_addr, sizeof(req->client_addr), "%s", norm);
 			break;
 		}

@@ -16,7 +16,7 @@
 #include "gateway/analytics.h"
 #include "gateway/backend_jwt.h"
 #include "gateway/gw.h"
-#include "gateway/ipaddr.h"
+#include "core/gh_ipaddr.h"
 #include "gateway/proxy.h"
 #include "gateway/throttle.h"
 #include "th.h"
@@ -114,9 +114,9 @@ deny(enum gw_deny_type t, const char *tenant, const char *value, const char *lo,
 	d.tenant = (char *)tenant;
 	d.value = (char *)value;
 	if (lo != NULL)
-		gw_ip_parse(lo, d.ip_lo);
+		gh_ip_parse(lo, d.ip_lo);
 	if (hi != NULL)
-		gw_ip_parse(hi, d.ip_hi);
+		gh_ip_parse(hi, d.ip_hi);
 	d.invert = invert;
 	return d;
 }
@@ -185,20 +185,20 @@ test_addr(void)
 	unsigned char a[16];
 
 	TH_TEST("addresses and CIDR lists");
-	TH_CHECK(gw_ip_parse("10.1.2.3", a) == 0 && a[10] == 0xff && a[12] == 10 && a[15] == 3);
-	TH_CHECK(gw_ip_parse("10.1.2", a) != 0);
-	TH_CHECK(gw_ip_parse("example.com", a) != 0);
-	TH_CHECK(gw_ip_in_list("10.1.2.3", "10.0.0.0/8"));
-	TH_CHECK(gw_ip_in_list("10.1.2.3", "192.168.0.1, 10.1.2.3"));
-	TH_CHECK(!gw_ip_in_list("11.1.2.3", "10.0.0.0/8"));
-	TH_CHECK(gw_ip_in_list("127.0.0.1", "127.0.0.0/8"));
-	TH_CHECK(!gw_ip_in_list("127.0.0.1", ""));
-	TH_CHECK(!gw_ip_in_list("127.0.0.1", NULL));
-	TH_CHECK(!gw_ip_in_list("127.0.0.1", "127.0.0.0/33,junk,/8"));
-	TH_CHECK(gw_ip_in_list("2001:db8::1", "2001:db8::/32"));
-	TH_CHECK(!gw_ip_in_list("2001:db9::1", "2001:db8::/32"));
-	TH_CHECK(gw_ip_in_list("::ffff:10.0.0.1", "10.0.0.0/8"));
-	TH_CHECK(gw_ip_in_list("1.2.3.4", "0.0.0.0/0"));
+	TH_CHECK(gh_ip_parse("10.1.2.3", a) == 0 && a[10] == 0xff && a[12] == 10 && a[15] == 3);
+	TH_CHECK(gh_ip_parse("10.1.2", a) != 0);
+	TH_CHECK(gh_ip_parse("example.com", a) != 0);
+	TH_CHECK(gh_ip_in_list("10.1.2.3", "10.0.0.0/8"));
+	TH_CHECK(gh_ip_in_list("10.1.2.3", "192.168.0.1, 10.1.2.3"));
+	TH_CHECK(!gh_ip_in_list("11.1.2.3", "10.0.0.0/8"));
+	TH_CHECK(gh_ip_in_list("127.0.0.1", "127.0.0.0/8"));
+	TH_CHECK(!gh_ip_in_list("127.0.0.1", ""));
+	TH_CHECK(!gh_ip_in_list("127.0.0.1", NULL));
+	TH_CHECK(!gh_ip_in_list("127.0.0.1", "127.0.0.0/33,junk,/8"));
+	TH_CHECK(gh_ip_in_list("2001:db8::1", "2001:db8::/32"));
+	TH_CHECK(!gh_ip_in_list("2001:db9::1", "2001:db8::/32"));
+	TH_CHECK(gh_ip_in_list("::ffff:10.0.0.1", "10.0.0.0/8"));
+	TH_CHECK(gh_ip_in_list("1.2.3.4", "0.0.0.0/0"));
 }
 
 static void

@@ -1,17 +1,18 @@
 /*
- * IP address helpers (see ipaddr.h): parsing into the IPv4-mapped 16-byte
- * form the deny rules use, and matching against lists of addresses and
- * CIDR blocks (trusted proxies).  Pure functions, any thread.
+ * IP address helpers (gh_ipaddr.h): parsing into the IPv4-mapped 16-byte
+ * form, and matching against comma-separated lists of addresses and CIDR
+ * blocks — the HTTP server's trusted proxies, the gateways' trusted load
+ * balancers and deny rules.  Pure functions, any thread.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/ipaddr.h"
+#include "core/gh_ipaddr.h"
 
 int
-gw_ip_parse(const char *text, unsigned char out[16])
+gh_ip_parse(const char *text, unsigned char out[16])
 {
 	unsigned char v4[4];
 
@@ -51,7 +52,7 @@ entry_matches(const unsigned char want[16], const char *s, size_t len)
 		if (end == slash + 1 || *end != '\0' || bits < 0)
 			return 0;
 	}
-	if (gw_ip_parse(tmp, net) != 0)
+	if (gh_ip_parse(tmp, net) != 0)
 		return 0;
 	if (slash == NULL)
 		bits = strchr(tmp, ':') == NULL ? 32 : 128;
@@ -72,12 +73,12 @@ entry_matches(const unsigned char want[16], const char *s, size_t len)
 }
 
 int
-gw_ip_in_list(const char *addr, const char *list)
+gh_ip_in_list(const char *addr, const char *list)
 {
 	unsigned char want[16];
 	const char *p = list;
 
-	if (list == NULL || gw_ip_parse(addr, want) != 0)
+	if (list == NULL || gh_ip_parse(addr, want) != 0)
 		return 0;
 	while (p != NULL && *p != '\0') {
 		const char *comma = strchr(p, ',');
