@@ -56,7 +56,6 @@ gw_phase_cors(struct gw_req *r)
 	char buf[1024];
 	int any, ok;
 
-	gw_analytics_begin(r);
 	if (api == NULL || !api->cors.enabled)
 		return GW_OK;
 	c = &api->cors;
