@@ -48,6 +48,7 @@ PUBLISHER_SRC = $(wildcard publisher/*.c)
 PORTAL_SRC = $(wildcard portal/*.c)
 # The gateways: one core, two zone profiles (gateway/int_*.c, gateway/ext_*.c).
 GW_COMMON_SRC = $(filter-out gateway/int_%.c gateway/ext_%.c,$(wildcard gateway/*.c))
+TM_SRC = $(wildcard gateway/trafficmanager/*.c)
 GW_INT_SRC = $(wildcard gateway/int_*.c)
 GW_EXT_SRC = $(wildcard gateway/ext_*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -62,7 +63,8 @@ LLHTTP_LIB = $(BUILD)/lib/libllhttp.a
 
 BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager \
 	$(BUILD)/bin/gatehouse-publisher $(BUILD)/bin/gatehouse-portal \
-	$(BUILD)/bin/gatehouse-gw-internal $(BUILD)/bin/gatehouse-gw-external
+	$(BUILD)/bin/gatehouse-gw-internal $(BUILD)/bin/gatehouse-gw-external \
+	$(BUILD)/bin/gatehouse-trafficmanager
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -118,6 +120,12 @@ $(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
+
+# The traffic manager: core and pg only (no LDAP).
+$(BUILD)/bin/gatehouse-trafficmanager: $(call obj,$(TM_SRC)) $(PG_LIB) $(CORE_LIB) $(LLHTTP_LIB)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PG) $(LIBS_CORE) $(MALLOC_LIB)
 
 # Gateways never link libgh_pg; gw-external not libgh_ldap either (DESIGN.md).
 $(BUILD)/bin/gatehouse-gw-internal: $(call obj,$(GW_COMMON_SRC) $(GW_INT_SRC)) $(LDAP_LIB) $(CORE_LIB) $(LLHTTP_LIB)
@@ -181,7 +189,7 @@ run: deps
 	appliance/run-local.sh
 
 stop:
-	@bash -c 'for d in gw-external gw-internal portal publisher keymanager; do [ -f var/$$d.pid ] && kill $$(cat var/$$d.pid) 2>/dev/null; rm -f var/$$d.pid; done; . appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; [ -e var/pg ] && gh_pg_stop $$(readlink -f var/pg); echo stopped'
+	@bash -c 'for d in gw-external gw-internal trafficmanager portal publisher keymanager; do [ -f var/$$d.pid ] && kill $$(cat var/$$d.pid) 2>/dev/null; rm -f var/$$d.pid; done; . appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; [ -e var/pg ] && gh_pg_stop $$(readlink -f var/pg); echo stopped'
 
 clean:
 	rm -rf build

@@ -86,6 +86,8 @@ start() {
 start keymanager gatehouse-keymanager 19445
 start publisher gatehouse-publisher 19443
 start portal gatehouse-portal 19444
+# The traffic manager (9611, mutual TLS: gateways' throttle sync and analytics events).
+start trafficmanager gatehouse-trafficmanager 19611
 # The gateways (gw-internal: HTTPS 8244 and HTTP 8281; gw-external: HTTPS 8243), configured
 # by the publisher's data feed.
 start gw-internal gatehouse-gw-internal 18244

@@ -463,6 +463,24 @@ void gw_feed_stop(void);
 /* Ask the feed thread to refetch the JWKS (at most once per 10 s); any thread. */
 void gw_feed_jwks_refresh(void);
 
+/* ---- the traffic manager's clients (cluster.trafficmanager_url; PROTOCOL.md there) ---- */
+
+/*
+ * Throttle sync (tmsync.c): a thread that sends this node's counter
+ * deltas every sync_interval and takes back the cluster-wide counts that
+ * throttle.c admits against; without the traffic manager, each node's
+ * share.  Start after gw_throttle_init; 0, or -1 after printing why.
+ */
+int gw_tmsync_start(void);
+void gw_tmsync_stop(void);
+/*
+ * Analytics shipper (ship.c): a thread that sends the spool to the
+ * traffic manager in batches and deletes what was acknowledged.  Start
+ * after gw_analytics_init; stop after the workers (a last ship, bounded).
+ */
+int gw_ship_start(void);
+void gw_ship_stop(void);
+
 /* ---- analytics (analytics.c) ---- */
 
 /* Append r's analytics event to the local spool and write its access-log line (worker). */

@@ -126,7 +126,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	feed = 1;
-	if (zone_check() != 0)
+	if (zone_check() != 0 || gw_tmsync_start() != 0 || gw_ship_start() != 0)
 		goto out;
 	gw.ready = 1;
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -157,8 +157,10 @@ out:
 		gw_workers_stop();
 	if (feed)
 		gw_feed_stop();
+	gw_tmsync_stop();
 	gw_zone_shutdown();
 	gw_analytics_shutdown();
+	gw_ship_stop();
 	for (int i = 0; i < 3; i++)
 		if (sig[i] != NULL)
 			event_free(sig[i]);

@@ -60,6 +60,9 @@ static const struct gh_setting_def node_settings[] = {
 	    "the key manager's internal API (mutual TLS)" },
 	{ "cluster.feed_url", GH_SET_URL, "https://localhost:9446", 0, 0, NULL, 0,
 	    "the publisher's data feed (mutual TLS)" },
+	{ "cluster.trafficmanager_url", GH_SET_STR, "https://localhost:9611", 0, 0, NULL, 0,
+	    "the traffic manager (mutual TLS): cluster-wide throttling and analytics ('' for none: "
+	    "each gateway counts alone and keeps its analytics spool)" },
 };
 
 static const struct gh_setting_def keymanager_settings[] = {
@@ -105,6 +108,20 @@ static const struct gh_setting_def portal_settings[] = {
 	    "'portal.example.com=External; *=Internal,External' ('*' any host, any environment)" },
 };
 
+static const struct gh_setting_def trafficmanager_settings[] = {
+	{ "trafficmanager.listen", GH_SET_STR, "0.0.0.0", 0, 0, NULL, 0,
+	    "address of the gateway-facing port" },
+	{ "trafficmanager.port", GH_SET_PORT, "9611", 0, 0, NULL, 0,
+	    "throttle sync and analytics events from gateways (HTTPS, mutual TLS)" },
+	{ "trafficmanager.mgmt_listen", GH_SET_STR, "127.0.0.1", 0, 0, NULL, 0, "address of the management port" },
+	{ "trafficmanager.mgmt_port", GH_SET_PORT, "19611", 0, 0, NULL, 0, "management port (/health, /metrics)" },
+	{ "trafficmanager.workers", GH_SET_INT, "2", 1, 64, NULL, 0, "worker threads (database writes)" },
+	{ "trafficmanager.retention", GH_SET_DURATION, "30d", 60000, 3650LL * 86400000, NULL, 0,
+	    "analytics events and rollups older than this are dropped" },
+	{ "trafficmanager.max_batch_bytes", GH_SET_SIZE, "8m", 1024, 268435456LL, NULL, 0,
+	    "largest analytics batch or sync body accepted (413 beyond)" },
+};
+
 static const struct gh_setting_def gw_internal_settings[] = {
 	{ "gw-internal.environment", GH_SET_STR, "Internal", 0, 0, NULL, 0,
 	    "the gateway environment this node serves (one of the publisher's environments, of type internal)" },
@@ -136,6 +153,12 @@ static const struct gh_setting_def gw_internal_settings[] = {
 	    "last feed snapshot on disk (default: node.data_dir/gw-internal-snapshot.json)" },
 	{ "gw-internal.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "analytics spool folder (default: node.data_dir/spool-gw-internal)" },
+	{ "gw-internal.sync_interval", GH_SET_DURATION, "100ms", 10, 10000, NULL, 0,
+	    "how often throttling counter deltas go to the traffic manager" },
+	{ "gw-internal.analytics_batch", GH_SET_INT, "1000", 1, 100000, NULL, 0,
+	    "analytics events per batch shipped to the traffic manager" },
+	{ "gw-internal.analytics_interval", GH_SET_DURATION, "1s", 10, 600000, NULL, 0,
+	    "how often the analytics spool is shipped to the traffic manager" },
 	{ "gw-internal.access_log", GH_SET_BOOL, "on", 0, 0, NULL, 0, "one JSON access-log line per request (stderr)" },
 	{ "gw-internal.http_port", GH_SET_INT, "8281", 0, 65535, NULL, 0, "plain-HTTP port (0: none)" },
 	{ "gw-internal.basic_cache", GH_SET_DURATION, "30s", 0, 3600000, NULL, 0,
@@ -173,6 +196,12 @@ static const struct gh_setting_def gw_external_settings[] = {
 	    "last feed snapshot on disk (default: node.data_dir/gw-external-snapshot.json)" },
 	{ "gw-external.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "analytics spool folder (default: node.data_dir/spool-gw-external)" },
+	{ "gw-external.sync_interval", GH_SET_DURATION, "100ms", 10, 10000, NULL, 0,
+	    "how often throttling counter deltas go to the traffic manager" },
+	{ "gw-external.analytics_batch", GH_SET_INT, "1000", 1, 100000, NULL, 0,
+	    "analytics events per batch shipped to the traffic manager" },
+	{ "gw-external.analytics_interval", GH_SET_DURATION, "1s", 10, 600000, NULL, 0,
+	    "how often the analytics spool is shipped to the traffic manager" },
 	{ "gw-external.access_log", GH_SET_BOOL, "on", 0, 0, NULL, 0, "one JSON access-log line per request (stderr)" },
 	{ "gw-external.geoip_db", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "MaxMind country database for per-API geoRestriction (reloaded on SIGHUP)" },
@@ -194,6 +223,8 @@ static const struct {
 	    sizeof(gw_internal_settings) / sizeof(gw_internal_settings[0]), "gw-internal." },
 	[GH_COMP_GW_EXTERNAL] = { gw_external_settings,
 	    sizeof(gw_external_settings) / sizeof(gw_external_settings[0]), "gw-external." },
+	[GH_COMP_TRAFFICMANAGER] = { trafficmanager_settings,
+	    sizeof(trafficmanager_settings) / sizeof(trafficmanager_settings[0]), "trafficmanager." },
 };
 
 /* Known component prefixes (also of tables that later binaries add). */

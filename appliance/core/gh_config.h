@@ -21,6 +21,7 @@ enum gh_component {
 	GH_COMP_PORTAL,
 	GH_COMP_GW_INTERNAL,
 	GH_COMP_GW_EXTERNAL,
+	GH_COMP_TRAFFICMANAGER,
 	GH_COMP_COUNT,
 	GH_COMP_ALL = GH_COMP_COUNT,  /* every table (check-config) */
 };

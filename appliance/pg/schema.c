@@ -329,12 +329,67 @@ static const char *const v4_control_plane[] = {
 	NULL
 };
 
+static const char *const v5_analytics[] = {
+	/*
+	 * One row per request a gateway served (traffic manager's ingest);
+	 * partitions by day (gh_analytics_events_YYYYMMDD) are made by the
+	 * traffic manager for each day it sees and dropped past the retention.
+	 * A duplicate (same id, same timestamp) is dropped by the key.
+	 */
+	"CREATE TABLE gh_analytics_events ("
+	"  id text NOT NULL,"
+	"  ts timestamptz NOT NULL,"
+	"  tenant text NOT NULL DEFAULT '',"
+	"  api_id text NOT NULL DEFAULT '',"
+	"  api_name text, api_version text, api_context text, api_resource text, api_method text,"
+	"  app_id text NOT NULL DEFAULT '',"
+	"  app_name text, app_owner text, app_tenant text NOT NULL DEFAULT '',"
+	"  key_type text, user_name text, user_ip text,"
+	"  country text NOT NULL DEFAULT '',"
+	"  user_agent text,"
+	"  status int NOT NULL,"
+	"  target_status int NOT NULL DEFAULT 0,"
+	"  latency_ms int NOT NULL,"
+	"  backend_latency_ms int NOT NULL DEFAULT 0,"
+	"  error_code text, throttled boolean NOT NULL DEFAULT false,"
+	"  correlation_id text, gateway_node text, environment text,"
+	"  PRIMARY KEY (id, ts)"
+	") PARTITION BY RANGE (ts)",
+	"CREATE INDEX gh_analytics_events_tenant ON gh_analytics_events (tenant, ts)",
+	"CREATE INDEX gh_analytics_events_app_tenant ON gh_analytics_events (app_tenant, ts)",
+	/*
+	 * Per-minute rollups by API, application, status class and country:
+	 * the analytics REST APIs read these.  latency_hist counts requests per
+	 * bucket of GH_AN_BUCKETS (appliance/pg/gh_analytics.h).
+	 */
+	"CREATE TABLE gh_analytics_minute ("
+	"  minute timestamptz NOT NULL,"
+	"  tenant text NOT NULL,"
+	"  api_id text NOT NULL,"
+	"  app_id text NOT NULL,"
+	"  status_class smallint NOT NULL,"
+	"  country text NOT NULL,"
+	"  app_tenant text NOT NULL DEFAULT '',"
+	"  app_owner text,"
+	"  api_name text, api_version text, app_name text,"
+	"  requests bigint NOT NULL DEFAULT 0,"
+	"  throttled bigint NOT NULL DEFAULT 0,"
+	"  latency_sum bigint NOT NULL DEFAULT 0,"
+	"  latency_max int NOT NULL DEFAULT 0,"
+	"  latency_hist bigint[] NOT NULL,"
+	"  PRIMARY KEY (minute, tenant, api_id, app_id, status_class, country))",
+	"CREATE INDEX gh_analytics_minute_tenant ON gh_analytics_minute (tenant, minute)",
+	"CREATE INDEX gh_analytics_minute_app_tenant ON gh_analytics_minute (app_tenant, minute)",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
 	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
 	{ 3, "backend JWT keys of gateways", v3_backend_keys },
 	{ 4, "control plane: environments, APIs, revisions, deployments, subscriptions, policies",
 	    v4_control_plane },
+	{ 5, "analytics: events partitioned by day, per-minute rollups", v5_analytics },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);
