@@ -35,6 +35,7 @@
 
 #include "core/gh_http.h"
 #include "core/gh_jose.h"
+#include "core/gh_service.h"
 #include "core/gh_settings.h"
 
 struct event_base;
@@ -427,6 +428,7 @@ struct gw_metrics {
 	uint64_t requests, responses_2xx, responses_4xx, responses_5xx, auth_failures,
 	    throttled, upstream_errors, feed_events, feed_snapshots, feed_errors,
 	    jwks_fetches, spool_events;
+	struct gh_hist latency;         /* request to the end of its response (pipeline.c) */
 };
 
 struct gw {

@@ -28,7 +28,7 @@ health(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_gw_requests_total", "requests received", &gw.metrics.requests, 0 },
 		{ "gatehouse_gw_responses_2xx_total", "responses below 400", &gw.metrics.responses_2xx, 0 },
@@ -50,10 +50,14 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		{ "gatehouse_gw_workers", "worker threads", NULL, gw.nworkers },
 	};
 
+	size_t used;
+
 	(void)m;
 	(void)arg;
-	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf,
-	    gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0])));
+	used = gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0]));
+	used = gh_service_metrics_hist(buf, sizeof(buf), used, "gatehouse_gw_request_duration_seconds",
+	    "time from a request to the end of its response", &gw.metrics.latency);
+	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, used);
 }
 
 static void

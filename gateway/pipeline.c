@@ -51,6 +51,7 @@ req_end(struct gw_req *r)
 		GW_COUNT(responses_4xx);
 	else
 		GW_COUNT(responses_2xx);
+	gh_hist_observe(&gw.metrics.latency, now_us() - r->t_start_us);
 	gw_analytics_log(r);
 	gw_match_clear(&r->match);
 	free(r->path);

@@ -21,6 +21,7 @@
 #include "core/gh_jose.h"
 #include "core/gh_pki.h"
 #include "core/gh_router.h"
+#include "core/gh_service.h"
 #include "core/gh_settings.h"
 #include "ldap/gh_ldap.h"
 #include "pg/gh_call.h"
@@ -37,6 +38,7 @@ struct event_base;
 struct km_metrics {
 	uint64_t requests, tokens_issued, token_errors, introspections, revocations,
 	    logins, login_failures, lockouts, clients_created;
+	struct gh_hist latency;         /* request to reply (pg/gh_call.h) */
 };
 
 struct km_keys;

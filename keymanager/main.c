@@ -91,7 +91,8 @@ main(int argc, char **argv)
 	if (km.base == NULL || km.pool == NULL)
 		goto out;
 	gh_call_init(&(struct gh_call_svc){ .name = "gatehouse-keymanager", .pool = km.pool,
-	    .before = km_call_before, .requests = &km.metrics.requests });
+	    .before = km_call_before, .requests = &km.metrics.requests,
+	    .latency = &km.metrics.latency });
 	for (int i = 0; i < 3; i++)
 		routers[i] = gh_router_new();
 	km_oauth_routes(routers[0]);

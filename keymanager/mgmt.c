@@ -20,7 +20,7 @@
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_km_requests_total", "requests handed to workers", &km.metrics.requests, 0 },
 		{ "gatehouse_km_tokens_issued_total", "access tokens issued", &km.metrics.tokens_issued, 0 },
@@ -35,10 +35,14 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		    gh_pg_pool_pending(km.pool) },
 	};
 
+	size_t used;
+
 	(void)m;
 	(void)arg;
-	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf,
-	    gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0])));
+	used = gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0]));
+	used = gh_service_metrics_hist(buf, sizeof(buf), used, "gatehouse_km_request_duration_seconds",
+	    "time from a request to its reply", &km.metrics.latency);
+	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, used);
 }
 
 /* POST /keys/rotate?alg=RS256|ES256 (default: keys.token_alg) */

@@ -62,7 +62,8 @@ main(int argc, char **argv)
 	if (portal.pool == NULL)
 		goto out;
 	gh_call_init(&(struct gh_call_svc){ .name = PROG, .pool = portal.pool,
-	    .requests = &portal.metrics.requests });
+	    .requests = &portal.metrics.requests,
+	    .latency = &portal.metrics.latency });
 	for (int i = 0; i < 2; i++)
 		if ((routers[i] = gh_router_new()) == NULL)
 			goto out;

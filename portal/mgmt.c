@@ -8,7 +8,7 @@
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[2048];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_portal_requests_total", "REST requests handed to workers", &portal.metrics.requests, 0 },
 		{ "gatehouse_portal_keys_generated_total", "application keys generated",
@@ -18,10 +18,14 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		    gh_pg_pool_pending(portal.pool) },
 	};
 
+	size_t used;
+
 	(void)m;
 	(void)arg;
-	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf,
-	    gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0])));
+	used = gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0]));
+	used = gh_service_metrics_hist(buf, sizeof(buf), used, "gatehouse_portal_request_duration_seconds",
+	    "time from a request to its reply", &portal.metrics.latency);
+	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, used);
 }
 
 void

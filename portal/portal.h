@@ -22,6 +22,7 @@
 #include "core/gh_http.h"
 #include "core/gh_mauth.h"
 #include "core/gh_router.h"
+#include "core/gh_service.h"
 #include "core/gh_settings.h"
 #include "ldap/gh_ldap.h"
 #include "pg/gh_call.h"
@@ -32,6 +33,7 @@ struct json_object;
 
 struct portal_metrics {
 	uint64_t requests, keys_generated, subscriptions;
+	struct gh_hist latency;         /* request to reply (pg/gh_call.h) */
 };
 
 #define PORTAL_MAX_SITES 16

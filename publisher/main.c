@@ -62,7 +62,8 @@ main(int argc, char **argv)
 	if (pub.pool == NULL || pub.listener == NULL)
 		goto out;
 	gh_call_init(&(struct gh_call_svc){ .name = PROG, .pool = pub.pool,
-	    .requests = &pub.metrics.requests });
+	    .requests = &pub.metrics.requests,
+	    .latency = &pub.metrics.latency });
 	for (int i = 0; i < 3; i++)
 		if ((routers[i] = gh_router_new()) == NULL)
 			goto out;

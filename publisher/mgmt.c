@@ -9,7 +9,7 @@
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_publisher_requests_total", "REST requests handed to workers", &pub.metrics.requests, 0 },
 		{ "gatehouse_feed_polls_total", "event long-polls answered", &pub.metrics.feed_polls, 0 },
@@ -22,10 +22,14 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		    gh_outbox_listener_ready(pub.listener) },
 	};
 
+	size_t used;
+
 	(void)m;
 	(void)arg;
-	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf,
-	    gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0])));
+	used = gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0]));
+	used = gh_service_metrics_hist(buf, sizeof(buf), used, "gatehouse_publisher_request_duration_seconds",
+	    "time from a request to its reply", &pub.metrics.latency);
+	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, used);
 }
 
 void

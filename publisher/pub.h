@@ -23,6 +23,7 @@
 #include "core/gh_http.h"
 #include "core/gh_mauth.h"
 #include "core/gh_router.h"
+#include "core/gh_service.h"
 #include "core/gh_settings.h"
 #include "pg/gh_call.h"
 #include "pg/gh_pg.h"
@@ -32,6 +33,7 @@ struct json_object;
 
 struct pub_metrics {
 	uint64_t requests, feed_polls, feed_events_sent, feed_snapshots, feed_gone;
+	struct gh_hist latency;         /* request to reply (pg/gh_call.h) */
 };
 
 struct pub {

@@ -46,12 +46,38 @@ SSL_CTX *gh_service_tls_client(const struct gh_settings *cfg, const char *prog, 
  */
 int gh_service_args(int argc, char **argv, const char *prog, const char **config);
 
+/*
+ * A latency histogram for /metrics (Prometheus buckets in seconds:
+ * GH_HIST_BOUNDS_US below); updated with atomics from any thread.
+ */
+#define GH_HIST_NB 14
+#define GH_HIST_BOUNDS_US { 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, \
+	500000, 1000000, 2500000, 5000000, 10000000 }
+struct gh_hist {
+	uint64_t b[GH_HIST_NB + 1];     /* per bucket (not cumulative); the last is +Inf */
+	uint64_t count, sum_us;
+};
+
+/* Count one observation of us microseconds in h (negative counts as 0). */
+void gh_hist_observe(struct gh_hist *h, int64_t us);
+
+/* Microseconds of CLOCK_MONOTONIC (for latencies). */
+int64_t gh_mono_us(void);
+
 /* One counter or gauge of a /metrics page. */
 struct gh_metric {
 	const char *name, *help;
 	const uint64_t *counter;        /* a counter read atomically, or NULL ... */
 	int64_t gauge;                  /* ... for a gauge of this value */
 };
+
+/*
+ * Append histogram h as Prometheus text (name_bucket{le=...}, _sum, _count,
+ * in seconds) to buf, which holds used bytes of len; the output is cut at
+ * a whole line when it does not fit.  Returns the new used length.
+ */
+size_t gh_service_metrics_hist(char *buf, size_t len, size_t used, const char *name,
+    const char *help, const struct gh_hist *h);
 
 /*
  * Render metrics in Prometheus text format into buf (len bytes; output cut

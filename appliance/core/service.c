@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/gh_config.h"
@@ -193,6 +194,64 @@ gh_service_args(int argc, char **argv, const char *prog, const char **config)
 usage:
 	fprintf(stderr, "usage: %s [--config FILE]\n", prog);
 	return 2;
+}
+
+static const int64_t hist_bounds[GH_HIST_NB] = GH_HIST_BOUNDS_US;
+
+void
+gh_hist_observe(struct gh_hist *h, int64_t us)
+{
+	size_t i = 0;
+
+	if (us < 0)
+		us = 0;
+	while (i < GH_HIST_NB && us > hist_bounds[i])
+		i++;
+	__atomic_add_fetch(&h->b[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&h->count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&h->sum_us, (uint64_t)us, __ATOMIC_RELAXED);
+}
+
+int64_t
+gh_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+size_t
+gh_service_metrics_hist(char *buf, size_t len, size_t used, const char *name, const char *help,
+    const struct gh_hist *h)
+{
+	uint64_t cum = 0, sum = __atomic_load_n(&h->sum_us, __ATOMIC_RELAXED);
+	size_t start = used;
+	int k;
+
+	if (used >= len)
+		return used;
+	k = snprintf(buf + used, len - used, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	if (k < 0 || (size_t)k >= len - used)
+		goto cut;
+	used += (size_t)k;
+	for (size_t i = 0; i <= GH_HIST_NB; i++) {
+		cum += __atomic_load_n(&h->b[i], __ATOMIC_RELAXED);
+		if (i < GH_HIST_NB)
+			k = snprintf(buf + used, len - used, "%s_bucket{le=\"%g\"} %llu\n", name,
+			    (double)hist_bounds[i] / 1e6, (unsigned long long)cum);
+		else
+			k = snprintf(buf + used, len - used, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+			    "%s_count %llu\n", name, (unsigned long long)cum, name, (double)sum / 1e6,
+			    name, (unsigned long long)cum);
+		if (k < 0 || (size_t)k >= len - used)
+			goto cut;
+		used += (size_t)k;
+	}
+	return used;
+cut:
+	buf[start] = '\0';
+	return start;
 }
 
 size_t

@@ -14,6 +14,7 @@
 
 #include "core/gh_codec.h"
 #include "core/gh_log.h"
+#include "core/gh_service.h"
 #include "pg/gh_call.h"
 
 static struct gh_call_svc svc;
@@ -91,6 +92,8 @@ call_done(int rc, const char *sqlstate, const char *message, void *arg)
 				gh_http_resp_header(req, c->rheaders[i].name, c->rheaders[i].value);
 			gh_http_respond(req, c->status, c->ctype, c->rbody, c->rbody_len);
 		}
+		if (svc.latency != NULL)
+			gh_hist_observe(svc.latency, gh_mono_us() - c->t_start_us);
 	}
 	call_free(c);
 }
@@ -148,6 +151,7 @@ call_start(struct gh_http_req *req, const struct gh_route_match *m, gh_work_fn f
 		goto oom;
 	c->fn = fn;
 	c->req = req;
+	c->t_start_us = gh_mono_us();
 	bad |= (c->method = strdup(req->method)) == NULL;
 	bad |= (c->path = strdup(req->path)) == NULL;
 	if (req->query != NULL)

@@ -24,6 +24,7 @@
 struct json_object;
 
 struct gh_call;
+struct gh_hist;
 
 /*
  * Work of a request on a worker thread.  db is a pooled connection (no
@@ -54,6 +55,7 @@ struct gh_call {
 	size_t nparams;                 /* route parameters */
 	char *param_names[GH_ROUTE_MAX_PARAMS], *param_values[GH_ROUTE_MAX_PARAMS];
 	gh_work_fn fn;
+	int64_t t_start_us;             /* gh_mono_us() when the call started */
 	void *ctx;                      /* the service's per-call data (gh_call_svc.ctx_free) */
 	/* the reply, filled by the worker */
 	int status;
@@ -72,6 +74,7 @@ struct gh_call_svc {
 	void (*before)(struct gh_pg *db);  /* on the worker before each fn, or NULL */
 	void (*ctx_free)(void *ctx);    /* frees gh_call.ctx, or NULL */
 	uint64_t *requests;             /* counted atomically, or NULL */
+	struct gh_hist *latency;        /* time from the request to its reply, or NULL */
 };
 
 /* Set the process's service (copied).  Call once, before serving. */

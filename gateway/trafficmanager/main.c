@@ -63,7 +63,8 @@ main(int argc, char **argv)
 	tmgr.pool = gh_pg_pool_new(tmgr.base, tmgr.conninfo, (int)gh_settings_int(tmgr.cfg, "trafficmanager.workers"));
 	if (tmgr.pool == NULL)
 		goto out;
-	gh_call_init(&(struct gh_call_svc){ .name = PROG, .pool = tmgr.pool, .requests = &tmgr.metrics.batches });
+	gh_call_init(&(struct gh_call_svc){ .name = PROG, .pool = tmgr.pool, .requests = &tmgr.metrics.batches,
+	    .latency = &tmgr.metrics.latency });
 	if (tm_sync_init() != 0)
 		goto out;
 	for (int i = 0; i < 2; i++)

@@ -8,7 +8,7 @@
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_tm_syncs_total", "throttle syncs answered", &tmgr.metrics.syncs, 0 },
 		{ "gatehouse_tm_sync_refused_total", "throttle syncs refused (400, 403)", &tmgr.metrics.sync_refused, 0 },
@@ -26,10 +26,14 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		    gh_pg_pool_pending(tmgr.pool) },
 	};
 
+	size_t used;
+
 	(void)m;
 	(void)arg;
-	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf,
-	    gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0])));
+	used = gh_service_metrics(buf, sizeof(buf), rows, sizeof(rows) / sizeof(rows[0]));
+	used = gh_service_metrics_hist(buf, sizeof(buf), used, "gatehouse_tm_batch_duration_seconds",
+	    "time from an analytics batch to its reply", &tmgr.metrics.latency);
+	gh_http_respond(req, 200, "text/plain; version=0.0.4", buf, used);
 }
 
 void

@@ -21,6 +21,7 @@
 
 #include "core/gh_http.h"
 #include "core/gh_router.h"
+#include "core/gh_service.h"
 #include "core/gh_settings.h"
 #include "pg/gh_call.h"
 #include "pg/gh_pg.h"
@@ -31,6 +32,7 @@ struct tmgr_metrics {
 	uint64_t syncs, sync_refused, sync_keys;        /* sync.c */
 	uint64_t batches, batch_refused, events, duplicates;  /* events.c */
 	uint64_t dropped_partitions;                    /* retention.c */
+	struct gh_hist latency;                         /* event batches: request to reply */
 };
 
 struct tmgr {

@@ -17,5 +17,14 @@ check_eq "an unknown path answers 404" "404" \
 	"$(tm_curl gw-external -o /dev/null -w '%{http_code}' "$TM_URL/internal/nothing")"
 gw_start gw-external || { echo "0 passed, 1 failed"; exit 1; }
 check_match "gw-external starts with the traffic manager configured" '"status":"UP"' "$(curl -s "$GWE_MGMT/health")"
+gwe -o /dev/null -H "Authorization: Bearer nope" "$GWE_URL/none/1.0/x"
+for u in "$KM_MGMT_URL km_request" "$PUB_MGMT_URL publisher_request" "$PORTAL_MGMT_URL portal_request" \
+	"$GWE_MGMT gw_request" "$TM_MGMT tm_batch"; do
+	set -- $u
+	check_match "$2 latency histogram on $1/metrics" \
+		"# TYPE gatehouse_$2_duration_seconds histogram" "$(curl -s "$1/metrics")"
+done
+check_match "the gateway's histogram counted a request" 'gatehouse_gw_request_duration_seconds_count [1-9]' \
+	"$(curl -s "$GWE_MGMT/metrics")"
 check_ok "trafficmanager stops on SIGTERM with status 0" tm_stop
 check_done
