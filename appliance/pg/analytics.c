@@ -24,6 +24,9 @@
 
 static const int64_t an_bounds[GH_AN_NBOUNDS] = GH_AN_BOUNDS;
 
+/* 9999-12-31T23:59:59.999Z: the last instant both forms of a time can name. */
+#define AN_MAX_MS INT64_C(253402300799999)
+
 static const char *const report_names[] = {
 	[GH_AN_REQUESTS] = "requests",
 	[GH_AN_ERRORS] = "errors",
@@ -83,7 +86,7 @@ gh_an_time_parse(const char *s, int64_t *ms)
 	if (len == 0)
 		return -1;
 	if (strspn(s, "0123456789") == len) {
-		if (len > 15)
+		if (len > 15 || strtoll(s, NULL, 10) > AN_MAX_MS)
 			return -1;
 		*ms = strtoll(s, NULL, 10);
 		return 0;
@@ -754,7 +757,7 @@ gh_an_serve(struct gh_call *c, struct gh_pg *db, const struct gh_an_scope *s)
 		return;
 	}
 	if (gh_an_params_parse(c->query, now_ms(), &p, why, sizeof(why)) != 0) {
-		gh_log_info("analytics", c->request_id, "400 %s: %s", report_names[r], why);
+		gh_log_warn("analytics", c->request_id, "400 %s: %s", report_names[r], why);
 		gh_reply_error(c, 400, "Bad Request", why);
 		return;
 	}

@@ -89,7 +89,7 @@ struct gh_an_scope {
  * An RFC 3339 date-time ("2025-01-01T10:00:00Z", "...T10:00:00.250+02:00";
  * a space in place of the offset's '+', as an unencoded '+' in a query
  * arrives) or a decimal count of milliseconds since the epoch, into *ms.
- * Years 1970..9999.  Returns 0, or -1 when s is neither.
+ * Years 1970..9999 in both forms.  Returns 0, or -1 when s is neither.
  */
 int gh_an_time_parse(const char *s, int64_t *ms);
 
