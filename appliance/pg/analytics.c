@@ -194,8 +194,8 @@ check_names(const struct gh_form *f, char *why, size_t whylen)
 			if (strcmp(n, known_params[k]) == 0)
 				break;
 		if (k == sizeof(known_params) / sizeof(known_params[0]))
-			return bad(why, whylen, "Unknown query parameter '%.64s' (known: from, to, granularity, "
-			    "apiId, applicationId, limit)", gh_utf8_valid(n, strlen(n)) ? n : "?");
+			return bad(why, whylen, "Unknown query parameter '%s' (known: from, to, granularity, "
+			    "apiId, applicationId, limit)", id_ok(n) && strlen(n) <= 64 ? n : "?");
 		if (gh_form_count(f, n) > 1)
 			return bad(why, whylen, "Query parameter '%s' is given more than once", n);
 	}
@@ -245,7 +245,7 @@ parse_granularity(const struct gh_form *f, struct gh_an_params *p, char *why, si
 	p->first_ms = p->from_ms / p->width_ms * p->width_ms;
 	p->last_ms = (p->to_ms - 1) / p->width_ms * p->width_ms;
 	if ((p->last_ms - p->first_ms) / p->width_ms + 1 > GH_AN_MAX_POINTS) {
-		return bad(why, whylen, "The time range holds more than %d buckets of a %s: "
+		return bad(why, whylen, "The time range holds more than %d buckets at granularity %s: "
 		    "choose a coarser granularity or a shorter range", GH_AN_MAX_POINTS, gh_an_gran_name(p->gran));
 	}
 	p->points = (int)((p->last_ms - p->first_ms) / p->width_ms + 1);

@@ -93,6 +93,12 @@ check_eq "requests of one API and one application" ok \
 an pub "$ACME" requests "$R&granularity=hour"
 check_eq "acme.com's requests: its API only (carol's and dev's calls)" ok "$(an_check pub:acme.com requests "$R&granularity=hour")"
 check_eq "acme.com's figure" "99" "$(an_j 'b["summary"]["requests"]')"
+# carol's calls to Widgets, by hand: every 20 minutes 7 requests of 10, 17, 24, 31, 38, 45 and
+# 52 ms and one failure of 1410 ms, 9 times: 72 requests; nearest rank 36 is 31 ms (bucket
+# 31..50), ranks 69 and 72 are 1410 ms (bucket 1001..1500); avg 1627 / 8 = 203.375.
+an pub "$ACME" latency "$R&apiId=api-widgets&applicationId=app-carol&granularity=hour"
+check_eq "a known latency distribution: requests avg max p50 p95 p99" "72 203.38 1410 50 1500 1500" \
+	"$(an_j '" ".join(str(b["summary"][k]) for k in ("requests", "avg", "max", "p50", "p95", "p99"))')"
 an pub "$ACME" top-apis "$R"
 check_eq "acme.com's top APIs: Widgets alone" "api-widgets" "$(an_j '",".join(a["apiId"] for a in b["list"])')"
 an pub "$ACME" top-applications "$R"
