@@ -68,6 +68,7 @@ main(int argc, char **argv)
 		if ((routers[i] = gh_router_new()) == NULL)
 			goto out;
 	portal_api_routes(routers[0]);
+	portal_analytics_routes(routers[0]);
 	portal_mgmt_routes(routers[1]);
 	servers[0] = gh_service_listen(portal.base, portal.cfg, PROG, "rest",
 	    gh_settings_str(portal.cfg, "portal.listen"),

@@ -89,5 +89,6 @@ int portal_km_call(const char *method, const char *path, const char *json_body, 
 /* Route tables. */
 void portal_api_routes(struct gh_router *r);    /* /api/am/devportal/v3 */
 void portal_mgmt_routes(struct gh_router *r);   /* /health, /metrics (19444) */
+void portal_analytics_routes(struct gh_router *r);      /* analytics.c: /api/am/devportal/v3/analytics */
 
 #endif

@@ -69,6 +69,7 @@ main(int argc, char **argv)
 			goto out;
 	pub_api_routes(routers[0]);
 	pub_admin_routes(routers[0]);
+	pub_analytics_routes(routers[0]);
 	pub_feed_routes(routers[1]);
 	pub_mgmt_routes(routers[2]);
 	addr = gh_settings_str(pub.cfg, "publisher.listen");

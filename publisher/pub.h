@@ -63,6 +63,7 @@ void pub_api_routes(struct gh_router *r);       /* apis.c ...: /api/am/publisher
 void pub_admin_routes(struct gh_router *r);     /* admin.c ...: /api/am/admin/v4 */
 void pub_feed_routes(struct gh_router *r);      /* feed.c: /internal/data/v1 (9446) */
 void pub_mgmt_routes(struct gh_router *r);      /* mgmt.c: /health, /metrics (19443) */
+void pub_analytics_routes(struct gh_router *r); /* analytics.c: /api/am/publisher/v4/analytics */
 
 /* feed.c: the outbox listener saw events up to max_id (loop thread). */
 void pub_feed_notify(int64_t max_id, void *arg);
