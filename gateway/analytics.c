@@ -170,6 +170,9 @@ stream_open(struct spool_stream *st, unsigned seq)
 	char path[700];
 	struct stat sb;
 
+	/* active before the file exists: the shipper must never take it for a finished one */
+	__atomic_store_n(&sp.seq[st->slot], seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&sp.active[st->slot], 1, __ATOMIC_RELEASE);
 	gw_spool_path(path, sizeof(path), sp.dir, st->slot, seq);
 	st->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (st->fd < 0)
@@ -177,8 +180,6 @@ stream_open(struct spool_stream *st, unsigned seq)
 	st->seq = seq;
 	st->size = fstat(st->fd, &sb) == 0 ? (size_t)sb.st_size : 0;
 	gw_spool_chown_fd(st->fd);
-	__atomic_store_n(&sp.seq[st->slot], seq, __ATOMIC_RELEASE);
-	__atomic_store_n(&sp.active[st->slot], 1, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -102,4 +102,16 @@ check_eq "no batch was refused" "" "$(ls "$GH_TMP"/spool1/rejected-* "$GH_TMP"/s
 check_match "shipped events are counted" 'gatehouse_gw_analytics_shipped_total [1-9]' "$(curl -s "$G2_MGMT/metrics")"
 check_eq "the application's owner and tenant reach the events" "dev carbon.super" \
 	"$(sql "SELECT DISTINCT app_owner || ' ' || app_tenant FROM gh_analytics_events WHERE status = 200")"
+
+# A spool line the traffic manager refuses (400): its batch is set aside, shipping goes on.
+check_ok "gateway 2 stops" km_kill "$G2_PID"
+printf '{"id":"not-an-id","timestamp":1}\n' >"$GH_TMP/spool2/spool-7-00000001.jsonl"
+gw_start gw-external "spool_dir = $GH_TMP/spool2" "snapshot_file = $GH_TMP/snap2.json" \
+	"analytics_interval = 300ms" || echo "FAIL: gateway 2 did not start again"
+for _ in $(seq 1 50); do ls "$GH_TMP"/spool2/rejected-* >/dev/null 2>&1 && break; sleep 0.1; done
+check_match "the refused batch is kept aside" 'not-an-id' "$(cat "$GH_TMP"/spool2/rejected-* 2>/dev/null)"
+check_eq "and its spool file is gone" "" "$(ls "$GH_TMP/spool2/spool-7-00000001.jsonl" 2>/dev/null)"
+check_match "counted" 'gatehouse_gw_analytics_rejected_total 1' "$(curl -s "$GWE_MGMT/metrics")"
+check_match "and logged" 'ship_rejected.*400' "$(cat "$GWE_LOG")"
+check_eq "nothing else changed" "$ANS" "$(sql "SELECT count(*) FROM gh_analytics_events")"
 check_done
