@@ -1,17 +1,21 @@
 /*
  * Analytics and the access log.  Every request ends here once
  * (gw_analytics_log): an event with WSO2's analytics fields plus a unique
- * 128-bit "id" (deduplication downstream) is appended as a JSON line to a
- * lock-protected queue; a dedicated writer thread drains it to the local
- * spool (spool_dir/spool-NNNNNNNN.jsonl, rotated at 8 MiB) and fsyncs in
- * batches (every 100 ms or 1,000 events), so workers never wait on disk.
- * The access log is one JSON line per request on the log (stderr),
- * event "gw_access", with what only the gateway knows (API, application,
- * user, upstream, error code); the gateway turns the core server's own
- * "access" line off (worker.c), so there is one line per request.
+ * 128-bit "id" (deduplication downstream) is formatted as a JSON line.
+ * On a worker it goes into the worker's own buffer, and a flush event of
+ * the worker's loop, at a higher priority than every other event of that
+ * loop, writes the buffer with one write(2) to the worker's spool file
+ * (spool_dir/spool-W-NNNNNNNN.jsonl, rotated at 8 MiB) before any
+ * response of the iteration can reach a socket: an event whose response
+ * was sent survives a SIGKILL (it is in the page cache).  A syncer thread
+ * fdatasyncs the files every 100 ms.  Outside a worker (tests, start-up)
+ * gw_spool_append writes the shared file spool-NNNNNNNN.jsonl at once.
+ * ship.c sends the files to the traffic manager.  The access log is one
+ * JSON line per request on the log (stderr), event "gw_access".
  */
 #include <dirent.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -30,9 +34,8 @@
 #include "gateway/gw.h"
 
 #define SPOOL_ROTATE (8u << 20)
-#define SPOOL_QUEUE_MAX (64u << 20)     /* beyond: events are dropped (and counted) */
-#define SPOOL_BATCH 1000
-#define SPOOL_TICK_MS 100
+#define SPOOL_BUF_MAX (64u << 20)       /* a worker's unwritten events; beyond: dropped (and counted) */
+#define SPOOL_SYNC_MS 100
 
 struct gw_req_log {
 	char request_id[65];
@@ -43,132 +46,282 @@ struct gw_req_log {
 	int tls;
 };
 
-/* ---- the spool writer ---- */
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	int running, stop;
-	char *buf;                      /* queued lines */
-	size_t len, cap, nev;
-	uint64_t dropped;
-	char dir[512];
+/* One sequence of spool files, written by one thread at a time. */
+struct spool_stream {
+	int slot;                       /* GW_SPOOL_SHARED or worker id + 1 */
 	int fd;
 	unsigned seq;
 	size_t size;                    /* of the open file */
-} sp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1 };
+};
 
-static int
-spool_file_open(unsigned seq)
+/* A worker's pending events (gw_worker.analytics_ctx). */
+struct spool_worker {
+	struct event *flush;            /* priority 0: runs before the iteration's writes */
+	char *buf;
+	size_t len, cap, nev;
+	struct spool_stream st;
+};
+
+static struct {
+	char dir[512];
+	int open;
+	pthread_mutex_t mu;             /* the shared stream */
+	struct spool_stream shared;
+	uint64_t dropped;               /* atomic */
+	/* per slot, read by the syncer and the shipper (atomic) */
+	unsigned seq[GW_SPOOL_SLOTS];
+	int active[GW_SPOOL_SLOTS];
+	uint64_t written[GW_SPOOL_SLOTS];
+	/* the syncer */
+	pthread_t th;
+	pthread_mutex_t smu;
+	pthread_cond_t scv;
+	int sync_running, sync_stop;
+} sp = {
+	.mu = PTHREAD_MUTEX_INITIALIZER, .smu = PTHREAD_MUTEX_INITIALIZER,
+	.scv = PTHREAD_COND_INITIALIZER, .shared = { .slot = GW_SPOOL_SHARED, .fd = -1 },
+};
+
+int
+gw_spool_name_parse(const char *name, int *slot, unsigned *seq)
 {
-	char path[600];
-	struct stat st;
+	const char *p = name;
+	unsigned long a = 0, b = 0;
+	int na = 0, nb = 0;
 
-	snprintf(path, sizeof(path), "%s/spool-%08u.jsonl", sp.dir, seq);
-	sp.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (sp.fd < 0)
+	if (strncmp(p, "spool-", 6) != 0)
 		return -1;
-	sp.seq = seq;
-	sp.size = fstat(sp.fd, &st) == 0 ? (size_t)st.st_size : 0;
+	for (p += 6; *p >= '0' && *p <= '9' && na < 10; p++, na++)
+		a = a * 10 + (unsigned long)(*p - '0');
+	if (na == 0)
+		return -1;
+	if (*p == '-') {
+		for (p++; *p >= '0' && *p <= '9' && nb < 10; p++, nb++)
+			b = b * 10 + (unsigned long)(*p - '0');
+		if (nb != 8 || strcmp(p, ".jsonl") != 0 || a >= GW_SPOOL_SLOTS - 1)
+			return -1;
+		*slot = (int)a + 1;
+		*seq = (unsigned)b;
+		return 0;
+	}
+	if (na != 8 || strcmp(p, ".jsonl") != 0)
+		return -1;
+	*slot = GW_SPOOL_SHARED;
+	*seq = (unsigned)a;
 	return 0;
 }
 
-/* Append b[0..len) (whole lines); a new file starts once one reaches SPOOL_ROTATE. */
+void
+gw_spool_path(char *out, size_t cap, const char *dir, int slot, unsigned seq)
+{
+	if (slot == GW_SPOOL_SHARED)
+		snprintf(out, cap, "%s/spool-%08u.jsonl", dir, seq);
+	else
+		snprintf(out, cap, "%s/spool-%d-%08u.jsonl", dir, slot - 1, seq);
+}
+
+const char *
+gw_spool_dir(void)
+{
+	return sp.dir;
+}
+
+int
+gw_spool_is_active(int slot, unsigned seq)
+{
+	if (slot < 0 || slot >= GW_SPOOL_SLOTS)
+		return 0;
+	return __atomic_load_n(&sp.active[slot], __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&sp.seq[slot], __ATOMIC_ACQUIRE) == seq;
+}
+
+/*
+ * The file a stream starts with: after the highest of its slot when that
+ * one holds anything (a previous process may have died mid-line there;
+ * its files are complete once nobody writes them), else that one.
+ */
+static unsigned
+first_seq(int slot)
+{
+	DIR *d = opendir(sp.dir);
+	struct dirent *e;
+	unsigned best = 0, n;
+	int s, found = 0;
+	char path[700];
+	struct stat st;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (gw_spool_name_parse(e->d_name, &s, &n) == 0 && s == slot && (!found || n > best)) {
+			best = n;
+			found = 1;
+		}
+	closedir(d);
+	if (!found)
+		return 0;
+	gw_spool_path(path, sizeof(path), sp.dir, slot, best);
+	return stat(path, &st) == 0 && st.st_size == 0 ? best : best + 1;
+}
+
+static int
+stream_open(struct spool_stream *st, unsigned seq)
+{
+	char path[700];
+	struct stat sb;
+
+	/* active before the file exists: the shipper must never take it for a finished one */
+	__atomic_store_n(&sp.seq[st->slot], seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&sp.active[st->slot], 1, __ATOMIC_RELEASE);
+	gw_spool_path(path, sizeof(path), sp.dir, st->slot, seq);
+	st->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (st->fd < 0)
+		return -1;
+	st->seq = seq;
+	st->size = fstat(st->fd, &sb) == 0 ? (size_t)sb.st_size : 0;
+	gw_spool_chown_fd(st->fd);
+	return 0;
+}
+
 static void
-spool_write(const char *b, size_t len)
+stream_close(struct spool_stream *st)
+{
+	__atomic_store_n(&sp.active[st->slot], 0, __ATOMIC_RELEASE);
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+/*
+ * Append b[0..len) (whole lines) to st, one write(2) per file; a new file
+ * starts once one reached SPOOL_ROTATE.  0, or -1 when bytes were lost
+ * (logged).
+ */
+static int
+stream_write(struct spool_stream *st, const char *b, size_t len)
 {
 	while (len > 0) {
 		size_t part = len;
 
-		if (sp.fd >= 0 && sp.size >= SPOOL_ROTATE) {
-			fdatasync(sp.fd);
-			close(sp.fd);
-			sp.fd = -1;
-			if (spool_file_open(sp.seq + 1) != 0)
+		if (st->fd >= 0 && st->size >= SPOOL_ROTATE) {
+			unsigned next = st->seq + 1;
+
+			/* the syncer syncs the old file: it sees the sequence move */
+			close(st->fd);
+			st->fd = -1;
+			if (stream_open(st, next) != 0) {
 				gh_log_error("spool", NULL, "cannot open the next spool file: %s", strerror(errno));
+				st->seq = next;
+			}
 		}
-		if (sp.fd < 0 && spool_file_open(sp.seq) != 0)
-			return;
+		if (st->fd < 0 && stream_open(st, st->seq) != 0)
+			return -1;
 		/* up to the line that crosses the rotation size */
-		if (sp.size + len > SPOOL_ROTATE) {
-			const char *nl = memchr(b + (SPOOL_ROTATE - sp.size) - 1, '\n',
-			    len - (SPOOL_ROTATE - sp.size) + 1);
+		if (st->size + len > SPOOL_ROTATE) {
+			const char *nl = memchr(b + (SPOOL_ROTATE - st->size) - 1, '\n',
+			    len - (SPOOL_ROTATE - st->size) + 1);
 
 			part = nl != NULL ? (size_t)(nl - b) + 1 : len;
 		}
 		len -= part;
 		while (part > 0) {
-			ssize_t n = write(sp.fd, b, part);
+			ssize_t n = write(st->fd, b, part);
 
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
 				gh_log_error("spool", NULL, "write: %s", strerror(errno));
-				return;
+				return -1;
 			}
 			b += n;
 			part -= (size_t)n;
-			sp.size += (size_t)n;
+			st->size += (size_t)n;
+			__atomic_add_fetch(&sp.written[st->slot], (uint64_t)n, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&gw.metrics.spool_depth, (uint64_t)n, __ATOMIC_RELAXED);
 		}
+	}
+	return 0;
+}
+
+static size_t
+count_lines(const char *b, size_t len)
+{
+	size_t n = 0;
+	const char *p = b, *end = b + len;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* ---- the syncer: fdatasync what was written, every SPOOL_SYNC_MS ---- */
+
+struct sync_slot {
+	int fd;
+	unsigned seq;
+	uint64_t synced;
+};
+
+static void
+sync_pass(struct sync_slot *ss)
+{
+	for (int i = 0; i < GW_SPOOL_SLOTS; i++) {
+		uint64_t w = __atomic_load_n(&sp.written[i], __ATOMIC_ACQUIRE);
+		unsigned seq = __atomic_load_n(&sp.seq[i], __ATOMIC_ACQUIRE);
+		char path[700];
+
+		if (w == ss[i].synced)
+			continue;
+		if (ss[i].fd >= 0 && ss[i].seq != seq) {
+			fdatasync(ss[i].fd);    /* the rotated file's last bytes */
+			close(ss[i].fd);
+			ss[i].fd = -1;
+		}
+		if (ss[i].fd < 0) {
+			gw_spool_path(path, sizeof(path), sp.dir, i, seq);
+			ss[i].fd = open(path, O_RDONLY | O_CLOEXEC);
+			ss[i].seq = seq;
+		}
+		if (ss[i].fd >= 0)
+			fdatasync(ss[i].fd);
+		ss[i].synced = w;
 	}
 }
 
 static void *
-spool_main(void *arg)
+sync_main(void *arg)
 {
-	char *mine = NULL;
+	struct sync_slot *ss = calloc(GW_SPOOL_SLOTS, sizeof(*ss));
 	int stop = 0;
 
 	(void)arg;
+	if (ss == NULL)
+		return NULL;
+	for (int i = 0; i < GW_SPOOL_SLOTS; i++)
+		ss[i].fd = -1;
 	while (!stop) {
 		struct timespec ts;
-		size_t len, nev;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SPOOL_TICK_MS * 1000000L;
+		ts.tv_nsec += SPOOL_SYNC_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_mutex_lock(&sp.mu);
-		while (!sp.stop && sp.nev < SPOOL_BATCH &&
-		    pthread_cond_timedwait(&sp.cv, &sp.mu, &ts) != ETIMEDOUT)
+		pthread_mutex_lock(&sp.smu);
+		while (!sp.sync_stop && pthread_cond_timedwait(&sp.scv, &sp.smu, &ts) != ETIMEDOUT)
 			;
-		stop = sp.stop;
-		/* take the queue; the workers start a fresh one */
-		mine = sp.buf;
-		len = sp.len;
-		nev = sp.nev;
-		sp.buf = NULL;
-		sp.len = sp.cap = sp.nev = 0;
-		pthread_mutex_unlock(&sp.mu);
-		if (len > 0) {
-			spool_write(mine, len);
-			if (sp.fd >= 0)
-				fdatasync(sp.fd);
-			__atomic_add_fetch(&gw.metrics.spool_events, nev, __ATOMIC_RELAXED);
-		}
-		free(mine);
+		stop = sp.sync_stop;
+		pthread_mutex_unlock(&sp.smu);
+		sync_pass(ss);
 	}
+	for (int i = 0; i < GW_SPOOL_SLOTS; i++)
+		if (ss[i].fd >= 0)
+			close(ss[i].fd);
+	free(ss);
 	return NULL;
-}
-
-/* Highest spool-NNNNNNNN.jsonl in dir (0 when none). */
-static unsigned
-last_seq(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	unsigned best = 0, n;
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (sscanf(e->d_name, "spool-%8u.jsonl", &n) == 1 && n > best)
-			best = n;
-	closedir(d);
-	return best;
 }
 
 int
@@ -178,71 +331,157 @@ gw_spool_open(const char *dir)
 		fprintf(stderr, "gatehouse-%s: analytics spool %s: %s\n", gw_zone.name, dir, strerror(errno));
 		return -1;
 	}
-	snprintf(sp.dir, sizeof(sp.dir), "%s", dir);
-	if (spool_file_open(last_seq(dir)) != 0) {
+	if (access(dir, W_OK | X_OK) != 0) {
 		fprintf(stderr, "gatehouse-%s: analytics spool %s: %s\n", gw_zone.name, dir, strerror(errno));
 		return -1;
 	}
-	sp.stop = 0;
-	if (pthread_create(&sp.th, NULL, spool_main, NULL) != 0) {
-		close(sp.fd);
-		sp.fd = -1;
+	snprintf(sp.dir, sizeof(sp.dir), "%s", dir);
+	sp.shared.fd = -1;
+	sp.shared.seq = first_seq(GW_SPOOL_SHARED);
+	sp.sync_stop = 0;
+	if (pthread_create(&sp.th, NULL, sync_main, NULL) != 0)
 		return -1;
-	}
-	sp.running = 1;
+	sp.sync_running = 1;
+	sp.open = 1;
 	return 0;
 }
 
 void
 gw_spool_append(const char *line, size_t len)
 {
+	size_t n = count_lines(line, len);
+
 	pthread_mutex_lock(&sp.mu);
-	if (!sp.running || sp.len + len > SPOOL_QUEUE_MAX) {
-		sp.dropped++;
+	if (!sp.open || stream_write(&sp.shared, line, len) != 0) {
 		pthread_mutex_unlock(&sp.mu);
+		__atomic_add_fetch(&sp.dropped, n, __ATOMIC_RELAXED);
 		return;
 	}
-	if (sp.len + len > sp.cap) {
-		size_t cap = sp.cap ? sp.cap : 65536;
-		char *nb;
-
-		while (cap < sp.len + len)
-			cap *= 2;
-		nb = realloc(sp.buf, cap);
-		if (nb == NULL) {
-			sp.dropped++;
-			pthread_mutex_unlock(&sp.mu);
-			return;
-		}
-		sp.buf = nb;
-		sp.cap = cap;
-	}
-	memcpy(sp.buf + sp.len, line, len);
-	sp.len += len;
-	if (++sp.nev == SPOOL_BATCH)
-		pthread_cond_signal(&sp.cv);
 	pthread_mutex_unlock(&sp.mu);
+	__atomic_add_fetch(&gw.metrics.spool_events, n, __ATOMIC_RELAXED);
 }
 
 void
 gw_spool_close(void)
 {
-	if (!sp.running)
-		return;
+	uint64_t dropped;
+
 	pthread_mutex_lock(&sp.mu);
-	sp.stop = 1;
-	pthread_cond_signal(&sp.cv);
+	sp.open = 0;
+	stream_close(&sp.shared);
 	pthread_mutex_unlock(&sp.mu);
-	pthread_join(sp.th, NULL);
-	sp.running = 0;
-	if (sp.fd >= 0) {
-		fsync(sp.fd);
-		close(sp.fd);
-		sp.fd = -1;
+	if (sp.sync_running) {
+		pthread_mutex_lock(&sp.smu);
+		sp.sync_stop = 1;
+		pthread_cond_signal(&sp.scv);
+		pthread_mutex_unlock(&sp.smu);
+		pthread_join(sp.th, NULL);
+		sp.sync_running = 0;
 	}
-	if (sp.dropped > 0)
-		gh_log_warn("spool", NULL, "%llu analytics events dropped (queue full)",
-		    (unsigned long long)sp.dropped);
+	dropped = __atomic_exchange_n(&sp.dropped, 0, __ATOMIC_RELAXED);
+	if (dropped > 0)
+		gh_log_warn("spool", NULL, "%llu analytics events dropped (spool not writable or buffer full)",
+		    (unsigned long long)dropped);
+}
+
+/* ---- a worker's buffer ---- */
+
+static void
+worker_flush(struct spool_worker *sw)
+{
+	if (sw->len == 0)
+		return;
+	if (stream_write(&sw->st, sw->buf, sw->len) == 0)
+		__atomic_add_fetch(&gw.metrics.spool_events, sw->nev, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&sp.dropped, sw->nev, __ATOMIC_RELAXED);
+	sw->len = sw->nev = 0;
+	if (sw->cap > (1u << 20)) {     /* a burst grew it: give the memory back */
+		free(sw->buf);
+		sw->buf = NULL;
+		sw->cap = 0;
+	}
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_flush(arg);
+}
+
+static void
+worker_append(struct spool_worker *sw, const char *line, size_t len)
+{
+	if (sw->len + len > sw->cap) {
+		size_t cap = sw->cap ? sw->cap : 65536;
+		char *nb;
+
+		while (cap < sw->len + len)
+			cap *= 2;
+		if (cap > SPOOL_BUF_MAX || (nb = realloc(sw->buf, cap)) == NULL) {
+			__atomic_add_fetch(&sp.dropped, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		sw->buf = nb;
+		sw->cap = cap;
+	}
+	memcpy(sw->buf + sw->len, line, len);
+	if (sw->len == 0)
+		event_active(sw->flush, EV_TIMEOUT, 0);
+	sw->len += len;
+	sw->nev++;
+}
+
+int
+gw_analytics_worker_init(struct gw_worker *w)
+{
+	struct spool_worker *sw;
+
+	w->analytics_ctx = NULL;
+	if (!sp.open || w->id < 0 || w->id >= GW_SPOOL_SLOTS - 1)
+		return 0;               /* events go to the shared file */
+	/*
+	 * Two priorities: the flush (0) runs before every other callback (1)
+	 * still due in the iteration, so before the plain connections' writes
+	 * (resume events) and the TLS ones (write events after epoll_wait).
+	 */
+	if (event_base_priority_init(w->base, 2) != 0) {
+		gh_log_error("spool", NULL, "worker %d: event priorities: cannot set", w->id);
+		return -1;
+	}
+	sw = calloc(1, sizeof(*sw));
+	if (sw == NULL)
+		return -1;
+	sw->st.slot = w->id + 1;
+	sw->st.fd = -1;
+	sw->flush = event_new(w->base, -1, 0, flush_cb, sw);
+	if (sw->flush == NULL || event_priority_set(sw->flush, 0) != 0 ||
+	    stream_open(&sw->st, first_seq(sw->st.slot)) != 0) {
+		gh_log_error("spool", NULL, "worker %d: cannot open its spool file: %s", w->id, strerror(errno));
+		if (sw->flush != NULL)
+			event_free(sw->flush);
+		free(sw);
+		return -1;
+	}
+	w->analytics_ctx = sw;
+	return 0;
+}
+
+void
+gw_analytics_worker_free(struct gw_worker *w)
+{
+	struct spool_worker *sw = w->analytics_ctx;
+
+	w->analytics_ctx = NULL;
+	if (sw == NULL)
+		return;
+	worker_flush(sw);
+	stream_close(&sw->st);
+	event_free(sw->flush);
+	free(sw->buf);
+	free(sw);
 }
 
 /* ---- events ---- */
@@ -251,8 +490,20 @@ static int access_log;
 
 /*
  * The spool outlives the privilege drop: when started as root, hand the
- * folder and its files to node.run_as so that rotation can make new files.
+ * folder and its files to node.run_as so that rotation can make new files
+ * and the shipper can read and delete them.
  */
+static uid_t run_uid;
+static gid_t run_gid;
+static int run_chown;
+
+void
+gw_spool_chown_fd(int fd)
+{
+	if (run_chown && fd >= 0 && fchown(fd, run_uid, run_gid) != 0)
+		gh_log_warn("spool", NULL, "fchown: %s", strerror(errno));
+}
+
 static void
 spool_chown(const char *dir)
 {
@@ -264,12 +515,16 @@ spool_chown(const char *dir)
 
 	if (getuid() != 0 || user == NULL || (pw = getpwnam(user)) == NULL)
 		return;
+	run_uid = pw->pw_uid;
+	run_gid = pw->pw_gid;
+	run_chown = 1;
 	if (chown(dir, pw->pw_uid, pw->pw_gid) != 0)
 		gh_log_warn("spool", NULL, "chown %s: %s", dir, strerror(errno));
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "spool-", 6) != 0)
+		if (strncmp(e->d_name, "spool-", 6) != 0 && strncmp(e->d_name, "rejected-", 9) != 0 &&
+		    strcmp(e->d_name, "cursor") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
@@ -293,13 +548,6 @@ gw_analytics_init(void)
 		return -1;
 	spool_chown(dir);
 	return 0;
-}
-
-void
-gw_analytics_worker_free(struct gw_worker *w)
-{
-	/* no per-worker state: the queue is shared */
-	w->analytics_ctx = NULL;
 }
 
 void
@@ -444,6 +692,8 @@ gw_analytics_log(struct gw_req *r)
 	mem(&b, "apiMethod", l ? l->method : NULL);
 	mem(&b, "applicationId", app_id);
 	mem(&b, "applicationName", r->app ? r->app->name : NULL);
+	mem(&b, "applicationOwner", r->app ? r->app->owner : NULL);
+	mem(&b, "applicationTenant", r->app ? r->app->tenant : NULL);
 	mem(&b, "keyType", r->who.key_type);
 	mem(&b, "userName", r->who.sub);
 	mem(&b, "tenant", api ? api->tenant : NULL);
@@ -463,8 +713,14 @@ gw_analytics_log(struct gw_req *r)
 	if (r->throttled)
 		gh_json_buf_raw(&b, ",\"throttled\":true");
 	gh_json_buf_raw(&b, "}\n");
-	if (!b.overflow)
-		gw_spool_append(buf, b.len);
+	if (!b.overflow) {
+		struct spool_worker *sw = r->w != NULL ? r->w->analytics_ctx : NULL;
+
+		if (sw != NULL)
+			worker_append(sw, buf, b.len);
+		else
+			gw_spool_append(buf, b.len);
+	}
 	if (access_log && gh_log_enabled(GH_LOG_INFO)) {
 		b.len = 0;
 		b.overflow = 0;

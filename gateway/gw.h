@@ -417,6 +417,12 @@ int gw_proxy_worker_init(struct gw_worker *w);
 void gw_proxy_worker_free(struct gw_worker *w);
 int gw_throttle_init(void);
 int gw_analytics_init(void);
+/*
+ * The worker's analytics buffer and spool file (main thread, right after
+ * the worker's event_base is made and before any event is added to it: it
+ * gives the base two priorities).  0 or -1 (logged).
+ */
+int gw_analytics_worker_init(struct gw_worker *w);
 void gw_analytics_worker_free(struct gw_worker *w);
 void gw_analytics_shutdown(void);       /* flush and fsync the spool */
 /* This node's backend-JWT key: load it from node.data_dir or make one (backend_jwt.c). */
@@ -429,6 +435,8 @@ struct gw_metrics {
 	    throttled, upstream_errors, feed_events, feed_snapshots, feed_errors,
 	    jwks_fetches, spool_events;
 	struct gh_hist latency;         /* request to the end of its response (pipeline.c) */
+	uint64_t spool_depth;           /* spool bytes not yet acknowledged by the traffic manager */
+	uint64_t analytics_shipped, analytics_rejected, ship_errors;  /* ship.c: events */
 };
 
 struct gw {

@@ -154,7 +154,7 @@ gw_workers_start(int n)
 		gw.workers[i] = w;
 		w->id = i;
 		w->base = event_base_new();
-		if (w->base == NULL)
+		if (w->base == NULL || gw_analytics_worker_init(w) != 0)
 			return -1;
 		stop_events[i] = event_new(w->base, -1, 0, stop_cb, w);
 		if (gw.tls_public != NULL &&

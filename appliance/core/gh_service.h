@@ -28,6 +28,11 @@ struct gh_http_server *gh_service_listen(struct event_base *base, const struct g
     const char *prog, const char *name, const char *addr, int port, SSL_CTX *ssl,
     const char *mtls_allow, struct gh_router *r, int with_proxies);
 
+/* The same with a body limit other than http.max_body_bytes (413 beyond). */
+struct gh_http_server *gh_service_listen_body(struct event_base *base, const struct gh_settings *cfg,
+    const char *prog, const char *name, const char *addr, int port, SSL_CTX *ssl,
+    const char *mtls_allow, struct gh_router *r, int with_proxies, size_t max_body_bytes);
+
 /*
  * TLS server context of component comp from node.data_dir/pki/COMP.crt
  * and .key; with client_ca, client certificates signed by the node's CA

@@ -23,6 +23,15 @@ gh_service_listen(struct event_base *base, const struct gh_settings *cfg, const 
     const char *name, const char *addr, int port, SSL_CTX *ssl, const char *mtls_allow,
     struct gh_router *r, int with_proxies)
 {
+	return gh_service_listen_body(base, cfg, prog, name, addr, port, ssl, mtls_allow, r,
+	    with_proxies, (size_t)gh_settings_int(cfg, "http.max_body_bytes"));
+}
+
+struct gh_http_server *
+gh_service_listen_body(struct event_base *base, const struct gh_settings *cfg, const char *prog,
+    const char *name, const char *addr, int port, SSL_CTX *ssl, const char *mtls_allow,
+    struct gh_router *r, int with_proxies, size_t max_body_bytes)
+{
 	struct gh_http_server_cfg sc;
 	struct gh_http_server *srv;
 	char err[256];
@@ -31,7 +40,7 @@ gh_service_listen(struct event_base *base, const struct gh_settings *cfg, const 
 	gh_http_limits_default(&sc.limits);
 	sc.limits.max_header_bytes = (size_t)gh_settings_int(cfg, "http.max_header_bytes");
 	sc.limits.max_headers = (size_t)gh_settings_int(cfg, "http.max_headers");
-	sc.limits.max_body_bytes = (size_t)gh_settings_int(cfg, "http.max_body_bytes");
+	sc.limits.max_body_bytes = max_body_bytes;
 	sc.limits.header_timeout_ms = (int)gh_settings_int(cfg, "http.header_timeout");
 	sc.limits.idle_timeout_ms = (int)gh_settings_int(cfg, "http.idle_timeout");
 	sc.name = name;

@@ -73,9 +73,10 @@ main(int argc, char **argv)
 	tm_sync_routes(routers[0]);
 	tm_events_routes(routers[0]);
 	tm_mgmt_routes(routers[1]);
-	servers[0] = gh_service_listen(tmgr.base, tmgr.cfg, PROG, "gateways",
+	servers[0] = gh_service_listen_body(tmgr.base, tmgr.cfg, PROG, "gateways",
 	    gh_settings_str(tmgr.cfg, "trafficmanager.listen"),
-	    (int)gh_settings_int(tmgr.cfg, "trafficmanager.port"), tmgr.tls, NULL, routers[0], 0);
+	    (int)gh_settings_int(tmgr.cfg, "trafficmanager.port"), tmgr.tls, NULL, routers[0], 0,
+	    tmgr.max_batch_bytes);
 	servers[1] = gh_service_listen(tmgr.base, tmgr.cfg, PROG, "management",
 	    gh_settings_str(tmgr.cfg, "trafficmanager.mgmt_listen"),
 	    (int)gh_settings_int(tmgr.cfg, "trafficmanager.mgmt_port"), NULL, NULL, routers[1], 0);

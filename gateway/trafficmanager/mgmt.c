@@ -22,6 +22,10 @@ metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 		{ "gatehouse_tm_duplicates_total", "analytics events dropped as duplicates", &tmgr.metrics.duplicates, 0 },
 		{ "gatehouse_tm_dropped_partitions_total", "daily partitions dropped past the retention",
 		    &tmgr.metrics.dropped_partitions, 0 },
+		{ "gatehouse_tm_rollups_deleted_total", "per-minute rollup rows deleted past the retention",
+		    &tmgr.metrics.rollups_deleted, 0 },
+		{ "gatehouse_tm_retention_runs_total", "retention jobs run", &tmgr.metrics.retention_runs, 0 },
+		{ "gatehouse_tm_retention_errors_total", "retention jobs that failed", &tmgr.metrics.retention_errors, 0 },
 		{ "gatehouse_tm_pool_pending", "jobs queued or running on the workers", NULL,
 		    gh_pg_pool_pending(tmgr.pool) },
 	};

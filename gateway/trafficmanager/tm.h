@@ -31,8 +31,9 @@ struct event_base;
 struct tmgr_metrics {
 	uint64_t syncs, sync_refused, sync_keys;        /* sync.c */
 	uint64_t batches, batch_refused, events, duplicates;  /* events.c */
-	uint64_t dropped_partitions;                    /* retention.c */
 	struct gh_hist latency;                         /* event batches: request to reply */
+	uint64_t dropped_partitions, retention_runs, retention_errors;  /* retention.c */
+	uint64_t rollups_deleted;                       /* retention.c */
 };
 
 struct tmgr {
@@ -70,6 +71,16 @@ void tm_events_routes(struct gh_router *r);
 /* retention.c: make partitions ahead and drop old data now and then on tmgr.base.  0 or -1. */
 int tm_retention_start(void);
 void tm_retention_stop(void);
+/*
+ * Make the daily partitions gh_analytics_events_YYYYMMDD of days[0..n)
+ * (days since 1970-01-01, UTC) that are missing, inside the caller's
+ * transaction on db; concurrent callers serialize on an advisory lock.
+ * 0, or -1 with the SQLSTATE on db.
+ */
+int tm_partitions_make(struct gh_pg *db, const int64_t *days, size_t n);
+
+/* pg_advisory_xact_lock key of partition changes ("gh_anpar") */
+#define TM_LOCK_PARTITIONS INT64_C(0x67685f616e706172)
 
 /* mgmt.c: GET /health, GET /metrics. */
 void tm_mgmt_routes(struct gh_router *r);

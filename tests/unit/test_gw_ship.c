@@ -1,0 +1,231 @@
+/*
+ * The gateway's analytics spool as the shipper relies on it: a worker's
+ * event reaches its spool file (write(2), page cache) before a response
+ * of the same loop iteration can be written (the flush runs at a higher
+ * priority than the server's resume and write events), per-worker file
+ * names and their parsing, rotation of a worker's file, and the cost of
+ * an event on the hot path (printed; a bound that holds under ASan).
+ */
+#include <dirent.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/analytics.h"
+#include "gateway/gw.h"
+#include "th.h"
+
+
+static char order[8];
+static size_t norder;
+static struct event *ev_resume, *ev_flush;
+
+static void
+note(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (norder < sizeof(order) - 1)
+		order[norder++] = *(const char *)arg;
+}
+
+static void
+handler(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	order[norder++] = 'h';
+	event_active(ev_resume, EV_TIMEOUT, 0);         /* the response: written from resume */
+	event_active(ev_flush, EV_TIMEOUT, 0);          /* the event: flushed at priority 0 */
+}
+
+static void
+test_priorities(void)
+{
+	struct event_base *b = event_base_new();
+	struct event *h;
+
+	TH_TEST("libevent: a priority-0 event activated in a callback runs before earlier-activated ones");
+	TH_CHECK(event_base_priority_init(b, 2) == 0);
+	h = event_new(b, -1, 0, handler, NULL);
+	ev_resume = event_new(b, -1, 0, note, "r");
+	ev_flush = event_new(b, -1, 0, note, "f");
+	TH_CHECK(event_priority_set(ev_flush, 0) == 0);
+	event_active(h, EV_TIMEOUT, 0);
+	event_base_loop(b, EVLOOP_NONBLOCK);
+	event_base_loop(b, EVLOOP_NONBLOCK);
+	TH_CHECK_EQ_STR(order, "hfr");
+	event_free(h);
+	event_free(ev_resume);
+	event_free(ev_flush);
+	event_base_free(b);
+}
+
+static char dir[] = "/tmp/gw-ship-test.XXXXXX";
+static struct gw_worker W;
+static long long size_at_resume = -1;
+
+static long long
+file_size(int slot, unsigned seq)
+{
+	char path[700];
+	struct stat st;
+
+	gw_spool_path(path, sizeof(path), dir, slot, seq);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	size_at_resume = file_size(1, 0);
+}
+
+static void
+log_one(struct event *resume)
+{
+	struct gw_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.w = &W;
+	r.status = 200;
+	if (resume != NULL)
+		event_active(resume, EV_TIMEOUT, 0);
+	gw_analytics_log(&r);
+}
+
+static void
+request_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_one(arg);
+}
+
+static void
+test_worker_spool(void)
+{
+	struct event *resume, *req;
+	char path[700], line[4096];
+	FILE *f;
+	int slot = -1;
+	unsigned seq = 9;
+
+	TH_TEST("per-worker spool: the event is in the file before the iteration's response is written");
+	TH_CHECK(mkdtemp(dir) != NULL);
+	TH_CHECK_EQ_INT(gw_spool_open(dir), 0);
+	W.id = 0;
+	W.base = event_base_new();
+	TH_CHECK_EQ_INT(gw_analytics_worker_init(&W), 0);
+	TH_CHECK(W.analytics_ctx != NULL);
+	TH_CHECK(gw_spool_is_active(1, 0));
+	resume = event_new(W.base, -1, 0, resume_cb, NULL);
+	req = event_new(W.base, -1, 0, request_cb, resume);
+	event_active(req, EV_TIMEOUT, 0);
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	TH_CHECK_MSG(size_at_resume > 0, "spool size when the response would be written: %lld", size_at_resume);
+	gw_spool_path(path, sizeof(path), dir, 1, 0);
+	f = fopen(path, "r");
+	TH_CHECK(f != NULL && fgets(line, sizeof(line), f) != NULL);
+	TH_CHECK(strstr(line, "\"proxyResponseCode\":200") != NULL);
+	TH_CHECK(strstr(line, "\"applicationOwner\":null") != NULL);
+	TH_CHECK(strstr(line, "\"applicationTenant\":null") != NULL);
+	if (f != NULL)
+		fclose(f);
+
+	TH_TEST("spool file names");
+	TH_CHECK(gw_spool_name_parse("spool-0-00000000.jsonl", &slot, &seq) == 0 && slot == 1 && seq == 0);
+	TH_CHECK(gw_spool_name_parse("spool-12-00000007.jsonl", &slot, &seq) == 0 && slot == 13 && seq == 7);
+	TH_CHECK(gw_spool_name_parse("spool-00000003.jsonl", &slot, &seq) == 0 && slot == 0 && seq == 3);
+	TH_CHECK(gw_spool_name_parse("spool-1-3.jsonl", &slot, &seq) != 0);
+	TH_CHECK(gw_spool_name_parse("cursor", &slot, &seq) != 0);
+	TH_CHECK(gw_spool_name_parse("spool-00000003.jsonl.tmp", &slot, &seq) != 0);
+	event_free(resume);
+	event_free(req);
+}
+
+static void
+test_cost(void)
+{
+	struct timespec a, b;
+	int n = 100000;
+	double ns;
+	long long before = file_size(1, 0);
+	uint64_t ev0 = gw.metrics.spool_events;
+
+	TH_TEST("cost of an event on the hot path (format, buffer, one write per 32 requests)");
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++) {
+		log_one(NULL);
+		if (i % 32 == 31)
+			event_base_loop(W.base, EVLOOP_NONBLOCK);
+	}
+	event_base_loop(W.base, EVLOOP_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n;
+	printf("bench: spool_event_ns %.0f ns\n", ns);
+	TH_CHECK_MSG(ns < 20000, "%.0f ns per event", ns);
+	TH_CHECK(gw.metrics.spool_events - ev0 == (uint64_t)n);
+	TH_CHECK(file_size(1, 0) > before);
+}
+
+static void
+test_rotation(void)
+{
+	unsigned last = 0;
+	int ok = 1;
+
+	TH_TEST("a worker's files rotate at 8 MiB on line boundaries; only the last one is written");
+	while (file_size(1, last + 1) >= 0)
+		last++;
+	TH_CHECK_MSG(last >= 2, "%u rotations after the cost test", last);
+	for (unsigned k = 0; k < last; k++) {
+		long long sz = file_size(1, k);
+		char path[700];
+		FILE *f;
+		int ch = 0;
+
+		ok &= sz >= (8 << 20) && sz < (8 << 20) + 4096 && !gw_spool_is_active(1, k);
+		gw_spool_path(path, sizeof(path), dir, 1, k);
+		if ((f = fopen(path, "r")) != NULL) {
+			fseek(f, -1, SEEK_END);
+			ch = fgetc(f);
+			fclose(f);
+		}
+		ok &= ch == '\n';
+	}
+	TH_CHECK(ok);
+	TH_CHECK(gw_spool_is_active(1, last));
+	gw_analytics_worker_free(&W);
+	TH_CHECK(!gw_spool_is_active(1, last));
+	gw_spool_close();
+	event_base_free(W.base);
+}
+
+int
+main(void)
+{
+	char cmd[600];
+
+	evthread_use_pthreads();
+	snprintf(gw.node, sizeof(gw.node), "test-node");
+	gw.env = "Test";
+	test_priorities();
+	test_worker_spool();
+	test_cost();
+	test_rotation();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	TH_END();
+}
