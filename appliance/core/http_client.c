@@ -6,8 +6,10 @@
  * complete and reusable.  The header block of a response is checked by a
  * pre-scan (CRLF only, no NUL, no obs-fold, no space before a colon, a
  * strict status line) before llhttp sees it; llhttp then frames the body.
- * Names are resolved with a blocking getaddrinfo() when a new connection
- * is made (numeric addresses never block).
+ * Host names are resolved without blocking, by the client's own evdns
+ * base on its event loop (/etc/hosts, then the resolv.conf name servers),
+ * when a new connection is made; numeric addresses need no resolver.  The
+ * connect timeout covers the resolution.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <llhttp.h>
 #include <openssl/err.h>
@@ -76,8 +79,10 @@ struct httpc_req {
 	gh_httpc_cb cb;
 	void *arg;
 	struct httpc_conn *conn;
-	struct addrinfo *ai;          /* resolved addresses; ai_next is the next to try */
-	struct addrinfo *ai_next;
+	struct evutil_addrinfo *ai;   /* resolved addresses; ai_next is the next to try */
+	struct evutil_addrinfo *ai_next;
+	struct evdns_getaddrinfo_request *dnsreq;   /* resolution in flight, or NULL */
+	int resolving;
 	struct event *tmo;            /* whole response */
 	struct event *ctmo;           /* TCP connect and TLS handshake */
 	struct event *later;          /* failure found while starting */
@@ -116,6 +121,8 @@ struct gh_httpc {
 	struct event_base *base;
 	struct gh_httpc_cfg cfg;
 	struct httpc_pool *pools;
+	struct evdns_base *dns;       /* made on the first host name to resolve */
+	char *resolv_conf;            /* gh_httpc_set_resolv_conf's path, or NULL */
 	TAILQ_HEAD(, httpc_req) reqs;
 	int freeing;
 };
@@ -225,8 +232,14 @@ req_free(struct httpc_req *req)
 		event_free(req->later);
 	if (req->kick != NULL)
 		event_free(req->kick);
+	if (req->dnsreq != NULL) {
+		struct evdns_getaddrinfo_request *dr = req->dnsreq;
+
+		req->dnsreq = NULL;
+		evdns_getaddrinfo_cancel(dr);   /* its callback sees EVUTIL_EAI_CANCEL */
+	}
 	if (req->ai != NULL)
-		freeaddrinfo(req->ai);
+		evutil_freeaddrinfo(req->ai);
 	gh_httpc_url_clear(&req->url);
 	gh_httpc_resp_clear(&req->resp);
 	free(req->wire);
@@ -869,27 +882,101 @@ conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 
+/* The connect timeout, from the start of the resolution or of the connection. */
+static void
+ctmo_arm(struct httpc_req *req)
+{
+	struct timeval ctv;
+
+	ctv.tv_sec = req->connect_ms / 1000;
+	ctv.tv_usec = (req->connect_ms % 1000) * 1000;
+	evtimer_add(req->ctmo, &ctv);
+}
+
+/* The resolver's answer for req: connect to the first address, or fail. */
+static void
+dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct httpc_req *req = arg;
+
+	if (result == EVUTIL_EAI_CANCEL) {      /* req is being freed */
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	req->dnsreq = NULL;
+	req->resolving = 0;
+	if (result != 0 || res == NULL) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		evtimer_del(req->ctmo);
+		req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+		return;
+	}
+	req->ai = res;
+	req->ai_next = res;
+	req_connect(req);
+}
+
+/*
+ * Resolve req's host: numeric addresses at once, names by the client's
+ * evdns base (dns_cb goes on).  Returns 0 when req->ai is set, 1 when the
+ * answer will come to dns_cb, -1 when it failed (reported).
+ */
+static int
+req_resolve(struct httpc_req *req)
+{
+	struct gh_httpc *c = req->c;
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *dr;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(port, sizeof(port), "%d", req->url.port);
+	if (req->url.host_ip) {
+		hints.ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_NUMERICHOST;
+		if (evutil_getaddrinfo(req->url.host, port, &hints, &req->ai) != 0 || req->ai == NULL) {
+			req->ai = NULL;
+			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+			return -1;
+		}
+		req->ai_next = req->ai;
+		return 0;
+	}
+	/* Reading resolv.conf and /etc/hosts once per client: local files. */
+	if (c->dns == NULL) {
+		c->dns = evdns_base_new(c->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		/* A missing or empty file leaves evdns's default (127.0.0.1); 4 is ENOMEM. */
+		if (c->dns != NULL && evdns_base_resolv_conf_parse(c->dns, DNS_OPTIONS_ALL,
+		    c->resolv_conf != NULL ? c->resolv_conf : "/etc/resolv.conf") == 4) {
+			evdns_base_free(c->dns, 0);
+			c->dns = NULL;
+		}
+		if (c->dns == NULL) {
+			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+			return -1;
+		}
+	}
+	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
+	ctmo_arm(req);
+	req->resolving = 1;
+	dr = evdns_getaddrinfo(c->dns, req->url.host, port, &hints, dns_cb, req);
+	/* The answer may have come already (from /etc/hosts): then dns_cb ran. */
+	if (req->resolving)
+		req->dnsreq = dr;
+	return 1;
+}
+
 /* Open a new connection to the next address of req (resolving first). */
 static void
 req_connect(struct httpc_req *req)
 {
-	struct timeval ctv;
-
 	if (req->ai == NULL) {
-		struct addrinfo hints;
-		char port[8];
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV | (req->url.host_ip ? AI_NUMERICHOST : 0);
-		snprintf(port, sizeof(port), "%d", req->url.port);
-		if (getaddrinfo(req->url.host, port, &hints, &req->ai) != 0) {
-			req->ai = NULL;
-			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+		if (req->resolving || req_resolve(req) != 0)
 			return;
-		}
-		req->ai_next = req->ai;
 	}
 	while (req->ai_next != NULL) {
 		struct addrinfo *a = req->ai_next;
@@ -916,9 +1003,7 @@ req_connect(struct httpc_req *req)
 			req->conn = NULL;
 			break;
 		}
-		ctv.tv_sec = req->connect_ms / 1000;
-		ctv.tv_usec = (req->connect_ms % 1000) * 1000;
-		evtimer_add(req->ctmo, &ctv);
+		ctmo_arm(req);
 		return;
 	}
 	req_fail_later(req, GH_HTTPC_ECONNECT, "connect failed");
@@ -1277,6 +1362,18 @@ gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg)
 	return c;
 }
 
+int
+gh_httpc_set_resolv_conf(struct gh_httpc *c, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return -1;
+	free(c->resolv_conf);
+	c->resolv_conf = copy;
+	return 0;
+}
+
 void
 gh_httpc_free(struct gh_httpc *c)
 {
@@ -1294,6 +1391,10 @@ gh_httpc_free(struct gh_httpc *c)
 			conn_free(TAILQ_FIRST(&pool->idle));
 		free(pool);
 	}
+	/* 1: requests still inside evdns (ours were cancelled) end and are freed */
+	if (c->dns != NULL)
+		evdns_base_free(c->dns, 1);
+	free(c->resolv_conf);
 	free(c);
 }
 

@@ -444,6 +444,15 @@ if [ -z "$BASELINES_ONLY" ]; then
 	echo "# gateway VmRSS after start ($nsubs subscriptions and applications): $(awk '/^VmRSS:/ {print $2}' "/proc/$GW_PID/status") kB"
 fi
 
+# Diagnosis (GH_BENCH_GW_HOLD=FILE): everything is up; the URLs and process ids are written
+# to FILE and the script waits until FILE is removed, so that a profiler can be pointed at them.
+if [ -n "${GH_BENCH_GW_HOLD:-}" ]; then
+	printf 'TMP=%s\nBE_PID=%s\nNX_PID=%s\nHA_PID=%s\nGW_PID=%s\nBE_URL=%s\nNX_URL=%s\nHA_URL=%s\nGW_URL=%s\nGW_TLS_URL=%s\n' \
+		"$TMP" "$BE_PID" "$NX_PID" "$HA_PID" "${GW_PID:-}" "$BE_URL$PATH_" "http://127.0.0.1:$NX_PORT$PATH_" \
+		"http://127.0.0.1:$HA_PORT$PATH_" "${GW_URL:-}" "https://127.0.0.1:${GW_PORT:-0}$PATH_" >"$GH_BENCH_GW_HOLD"
+	while [ -e "$GH_BENCH_GW_HOLD" ]; do sleep 1; done
+fi
+
 # --- throughput: (a)-(e), alternating ------------------------------------------
 
 DIRECT_URL=$BE_URL$PATH_ NX_URL=http://127.0.0.1:$NX_PORT$PATH_ HA_URL=http://127.0.0.1:$HA_PORT$PATH_
