@@ -870,6 +870,17 @@ conn_writecb(struct bufferevent *bev, void *arg)
 		req->up_drain(req->arg);
 }
 
+/*
+ * Whether req's head goes straight to conn's socket (conn_send_head): a
+ * pooled plain connection with nothing queued, and no streamed body.
+ */
+static int
+conn_direct(const struct httpc_conn *conn, const struct httpc_req *req)
+{
+	return conn->connected && !conn->pool->https && !req->upload &&
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0;
+}
+
 static void
 conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 {
@@ -879,7 +890,41 @@ conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 	bufferevent_setwatermark(conn->bev, EV_WRITE, req->upload ? GH_HTTP_STREAM_LOW : 0, 0);
 	bufferevent_setcb(conn->bev, conn_readcb, req->upload ? conn_writecb : NULL,
 	    conn_eventcb, conn);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	if (conn_direct(conn, req)) {
+		/* writing is enabled by conn_send_head only if the socket is full */
+		bufferevent_disable(conn->bev, EV_WRITE);
+		bufferevent_enable(conn->bev, EV_READ);
+	} else {
+		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	}
+}
+
+/*
+ * Send req's head on the connection it was attached to.  On a direct
+ * connection it is written to the socket at once, which saves enabling
+ * and disabling the write event (two epoll_ctl calls) and a loop turn
+ * per request; what the socket does not take, or an error, goes through
+ * the bufferevent as before (its write event then writes or reports).
+ * Returns 0 or -1 (ENOMEM).
+ */
+static int
+conn_send_head(struct httpc_conn *conn, struct httpc_req *req)
+{
+	const char *p = req->wire;
+	size_t n = req->wire_len;
+
+	if (conn_direct(conn, req) && !(bufferevent_get_enabled(conn->bev) & EV_WRITE)) {
+		ssize_t w = send(bufferevent_getfd(conn->bev), p, n, MSG_NOSIGNAL);
+
+		if (w >= 0 && (size_t)w == n)
+			return 0;
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+		bufferevent_enable(conn->bev, EV_WRITE);
+	}
+	return bufferevent_write(conn->bev, p, n);
 }
 
 /* The connect timeout, from the start of the resolution or of the connection. */
@@ -1019,7 +1064,7 @@ req_start(struct httpc_req *req)
 		return;
 	}
 	conn_attach(req, conn);
-	if (bufferevent_write(conn->bev, req->wire, req->wire_len) != 0)
+	if (conn_send_head(conn, req) != 0)
 		req_fail_later(req, GH_HTTPC_ECLOSED, "write failed");
 }
 

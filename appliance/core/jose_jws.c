@@ -614,7 +614,8 @@ header_fast(const char *hdr, size_t hdrlen, char *alg, size_t algcap, char *kid,
 		return GH_JOSE_EINTERNAL;
 	memcpy(alg, v[1].p, v[1].n);
 	alg[v[1].n] = '\0';
-	memcpy(kid, v[2].p, v[2].n);
+	if (v[2].n > 0)
+		memcpy(kid, v[2].p, v[2].n);
 	kid[v[2].n] = '\0';
 	*has_kid = v[2].kind == GH_JV_STR;
 	return GH_JOSE_OK;
