@@ -495,14 +495,32 @@ field(char *dst, size_t cap, const struct tc_entry *e, int f)
 }
 
 int
+gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen, unsigned char d[32])
+{
+	if (c == NULL || c->max == 0)
+		return -1;
+	return digest(c, key, klen, d);
+}
+
+int
 gw_token_cache_get(struct gw_token_cache *c, const void *key, size_t klen, int64_t now_ms,
     struct gw_principal *out)
 {
 	unsigned char d[32];
+
+	if (gw_token_cache_digest(c, key, klen, d) != 0)
+		return 0;
+	return gw_token_cache_get_d(c, d, now_ms, out);
+}
+
+int
+gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
+    struct gw_principal *out)
+{
 	uint32_t i;
 	struct tc_entry *e;
 
-	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
+	if (c == NULL || c->max == 0)
 		return 0;
 	if ((i = lookup(c, d, bucket_hash(c, d))) == NIL)
 		return 0;
@@ -537,15 +555,24 @@ void
 gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64_t until_ms,
     const struct gw_principal *p)
 {
+	unsigned char d[32];
+
+	if (gw_token_cache_digest(c, key, klen, d) == 0)
+		gw_token_cache_put_d(c, d, until_ms, p);
+}
+
+void
+gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,
+    const struct gw_principal *p)
+{
 	const char *f[NFIELDS];
 	size_t len[NFIELDS], total = 0, at = 0;
-	unsigned char d[32];
 	struct tc_entry *e;
 	char *big = NULL, *text;
 	uint64_t h;
 	uint32_t i;
 
-	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
+	if (c == NULL || c->max == 0)
 		return;
 	memset(f, 0, sizeof(f));
 	if (p != NULL) {

@@ -1100,51 +1100,80 @@ header_ok(const struct gh_http_header *h)
 	return 1;
 }
 
-/* Serialize the request into req->wire.  0 ok, -1 on ENOMEM. */
+/* Append n bytes of p at *o in w (sized beforehand by req_serialize). */
+static void
+wire_put(char *w, size_t *o, const void *p, size_t n)
+{
+	memcpy(w + *o, p, n);
+	*o += n;
+}
+
+/*
+ * Serialize the request into req->wire: its size is counted first, then
+ * it is written into one allocation (no printf, no intermediate buffer).
+ * 0 ok, -1 on ENOMEM.
+ */
 static int
 req_serialize(struct httpc_req *req, const char *method, const struct gh_http_header *hdrs,
     size_t nhdrs, const void *body, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
 	const struct gh_httpc_url *u = &req->url;
-	int rc = -1;
+	char port[16], clen[48];
+	size_t need, o = 0, ml = strlen(method), tl = strlen(u->target), hl = strlen(u->host);
+	size_t pl = 0, cl = 0, lens[64], *nl = lens, *vl, i;
+	int v6 = u->host_ip == 6;
+	char *w;
 
-	if (b == NULL)
+	if (u->port != (u->https ? 443 : 80))
+		pl = (size_t)snprintf(port, sizeof(port), ":%d", u->port);
+	if (req->upload && req->up_len < 0)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Transfer-Encoding: chunked\r\n");
+	else if (req->upload)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Content-Length: %lld\r\n", req->up_len);
+	else if (len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
+	if (2 * nhdrs > sizeof(lens) / sizeof(lens[0]) &&
+	    (nl = malloc(2 * nhdrs * sizeof(*nl))) == NULL)
 		return -1;
-	if (evbuffer_add_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, u->target,
-	    u->host_ip == 6 ? "[" : "", u->host, u->host_ip == 6 ? "]" : "") < 0)
-		goto out;
-	if (u->port != (u->https ? 443 : 80) && evbuffer_add_printf(b, ":%d", u->port) < 0)
-		goto out;
-	if (evbuffer_add(b, "\r\n", 2) != 0)
-		goto out;
-	for (size_t i = 0; i < nhdrs; i++)
-		if (evbuffer_add_printf(b, "%s: %s\r\n", hdrs[i].name, hdrs[i].value) < 0)
-			goto out;
-	if (req->upload && req->up_len < 0) {
-		if (evbuffer_add(b, "Transfer-Encoding: chunked\r\n", 28) != 0)
-			goto out;
-	} else if (req->upload) {
-		if (evbuffer_add_printf(b, "Content-Length: %lld\r\n", req->up_len) < 0)
-			goto out;
-	} else if ((len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	    strcmp(method, "PATCH") == 0) &&
-	    evbuffer_add_printf(b, "Content-Length: %zu\r\n", len) < 0) {
-		goto out;
+	vl = nl + nhdrs;
+	need = ml + 1 + tl + 17 + hl + (v6 ? 2 : 0) + pl + 2 + cl + 26 + len;
+	for (i = 0; i < nhdrs; i++) {
+		nl[i] = strlen(hdrs[i].name);
+		vl[i] = strlen(hdrs[i].value);
+		need += nl[i] + 2 + vl[i] + 2;
 	}
-	if (evbuffer_add(b, "Connection: keep-alive\r\n\r\n", 26) != 0)
-		goto out;
-	if (len > 0 && evbuffer_add(b, body, len) != 0)
-		goto out;
-	req->wire_len = evbuffer_get_length(b);
-	req->wire = malloc(req->wire_len);
-	if (req->wire == NULL)
-		goto out;
-	evbuffer_remove(b, req->wire, req->wire_len);
-	rc = 0;
-out:
-	evbuffer_free(b);
-	return rc;
+	if ((w = malloc(need)) == NULL) {
+		if (nl != lens)
+			free(nl);
+		return -1;
+	}
+	wire_put(w, &o, method, ml);
+	wire_put(w, &o, " ", 1);
+	wire_put(w, &o, u->target, tl);
+	wire_put(w, &o, " HTTP/1.1\r\nHost: ", 17);
+	if (v6)
+		wire_put(w, &o, "[", 1);
+	wire_put(w, &o, u->host, hl);
+	if (v6)
+		wire_put(w, &o, "]", 1);
+	wire_put(w, &o, port, pl);
+	wire_put(w, &o, "\r\n", 2);
+	for (i = 0; i < nhdrs; i++) {
+		wire_put(w, &o, hdrs[i].name, nl[i]);
+		wire_put(w, &o, ": ", 2);
+		wire_put(w, &o, hdrs[i].value, vl[i]);
+		wire_put(w, &o, "\r\n", 2);
+	}
+	wire_put(w, &o, clen, cl);
+	wire_put(w, &o, "Connection: keep-alive\r\n\r\n", 26);
+	if (len > 0)
+		wire_put(w, &o, body, len);
+	if (nl != lens)
+		free(nl);
+	req->wire = w;
+	req->wire_len = o;
+	return 0;
 }
 
 static void
