@@ -9,6 +9,8 @@
  * array, and holds the verified claims summary until the token expires;
  * it never stands in for the revocation checks.  Also used by
  * introspect.c.  The cache belongs to one worker and takes no lock.
+ * Claims of the usual shape are read without json-c (gw_claims_fast);
+ * anything else takes the json-c route, which gives the exact reason.
  */
 #include <json-c/json.h>
 #include <openssl/evp.h>

@@ -12,6 +12,8 @@
 # during (d) with 10,000 extra subscriptions loaded, and (b) against (d) over TLS.
 # Servers on CPU 0, load generators and the control plane on CPU 1 (taskset).
 # Every proxy is checked first: 200 with a valid token, 401 with a bad or no token.
+# GH_BENCH_GW_HOLD=FILE (diagnosis): once everything is up, the URLs and process ids go to
+# FILE and the script waits until FILE is removed (a profiler or load generator meanwhile).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 export GH_ROOT=$PWD
