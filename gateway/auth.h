@@ -91,6 +91,19 @@ int gw_token_cache_get(struct gw_token_cache *c, const void *key, size_t klen, i
 void gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64_t until_ms,
     const struct gw_principal *p);
 
+/*
+ * The same two calls for a caller that looks a key up and may store it
+ * right after: gw_token_cache_digest puts the key's SHA-256 in d (0, or
+ * -1 when the cache is NULL, caches nothing or hashing failed), and the
+ * _d variants take d instead of the key, so the key is hashed once.
+ */
+int gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen,
+    unsigned char d[32]);
+int gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
+    struct gw_principal *out);
+void gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,
+    const struct gw_principal *p);
+
 /* Entries held. */
 size_t gw_token_cache_count(const struct gw_token_cache *c);
 

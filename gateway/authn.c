@@ -337,8 +337,11 @@ jwt(struct gw_req *r, const char *tok, size_t len, int apikey)
 	enum gw_verdict v;
 	enum gw_rc rc;
 	const char *why = "The token is invalid";
+	unsigned char d[32];
+	int hashed = gw_token_cache_digest(w->tokens, tok, len, d) == 0;
 
-	if (gw_token_cache_get(w->tokens, tok, len, now, &r->who) != 1) {
+	/* hashed once: a miss that verifies is stored under the same digest */
+	if (!hashed || gw_token_cache_get_d(w->tokens, d, now, &r->who) != 1) {
 		if ((rc = gw_authn_limit(r)) != GW_OK)
 			return rc;
 		pthread_rwlock_rdlock(&gw.jwks_lock);
@@ -348,7 +351,8 @@ jwt(struct gw_req *r, const char *tok, size_t len, int apikey)
 			gw_feed_jwks_refresh();
 		if (v != GW_TOK_OK)
 			return gw_authn_refuse(r, 0, why);
-		gw_token_cache_put(w->tokens, tok, len, r->who.exp * 1000, &r->who);
+		if (hashed)
+			gw_token_cache_put_d(w->tokens, d, r->who.exp * 1000, &r->who);
 	}
 	if (apikey && r->who.kind != 3)
 		return gw_authn_refuse(r, 0, "The apikey header must hold an API key");

@@ -9,6 +9,8 @@
  * array, and holds the verified claims summary until the token expires;
  * it never stands in for the revocation checks.  Also used by
  * introspect.c.  The cache belongs to one worker and takes no lock.
+ * Claims of the usual shape are read without json-c (gw_claims_fast);
+ * anything else takes the json-c route, which gives the exact reason.
  */
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -139,17 +141,124 @@ fail:
 	return -1;
 }
 
+/* Claims gw_claims_fast reads, in this order. */
+enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SUB, C_TENANT, C_CLIENT, C_AZP, C_JTI, C_KEYTYPE,
+	C_SCOPE, C_APP, C_TOKTYPE, NCLAIMS };
+static const char *const claim_names[NCLAIMS] = {
+	"exp", "nbf", "iat", "iss", "aud", "sub", "tenant", "client_id", "azp", "jti", "keytype",
+	"scope", "application", "token_type",
+};
+enum { A_ID, A_NAME, A_TIER, A_OWNER, A_TENANT, NAPP };
+static const char *const app_names[NAPP] = { "id", "name", "tier", "owner", "tenant" };
+
+/* A string claim (absent or null: "") into dst of cap bytes; 0, or -1 when it does not fit. */
+static int
+fast_str(const struct gh_json_val *v, char *dst, size_t cap)
+{
+	dst[0] = '\0';
+	if (v->kind == GH_JV_ABSENT || v->kind == GH_JV_NULL)
+		return 0;
+	if (v->kind != GH_JV_STR || v->n >= cap)
+		return -1;
+	memcpy(dst, v->p, v->n);
+	dst[v->n] = '\0';
+	return 0;
+}
+
+static int
+fast_eq(const struct gh_json_val *v, const char *s)
+{
+	return v->kind == GH_JV_STR && strlen(s) == v->n && memcmp(v->p, s, v->n) == 0;
+}
+
+/*
+ * The claims of a verified token read without json-c, for the common case
+ * only: returns 0 with *p filled when every check passes (exactly what
+ * gh_jwt_check_claims and gw_principal_from_claims would accept and fill),
+ * -1 when anything is unusual or wrong (text outside gh_json_fast_object's
+ * subset, a type or value a check would refuse, an audience array): then
+ * the json-c route runs and gives the verdict and its reason.
+ */
+static int
+gw_claims_fast(const char *json, size_t len, const char *issuer, int64_t now,
+    struct gw_principal *p)
+{
+	struct gh_json_val c[NCLAIMS], a[NAPP];
+	const struct gh_json_val *v;
+	int64_t leeway = GW_JWT_LEEWAY;
+
+	if (gh_json_fast_object(json, len, claim_names, NCLAIMS, c) != 0)
+		return -1;
+	/* gh_jwt_check_claims: exp required; nbf and iat when present; iss; aud */
+	if (c[C_EXP].kind != GH_JV_INT || now - leeway >= c[C_EXP].i)
+		return -1;
+	if (c[C_NBF].kind != GH_JV_ABSENT && (c[C_NBF].kind != GH_JV_INT || now + leeway < c[C_NBF].i))
+		return -1;
+	if (c[C_IAT].kind != GH_JV_ABSENT && (c[C_IAT].kind != GH_JV_INT || now + leeway < c[C_IAT].i))
+		return -1;
+	if (!fast_eq(&c[C_ISS], issuer) || !fast_eq(&c[C_AUD], GW_AUD_GATEWAY))
+		return -1;
+	/* gw_principal_from_claims */
+	gw_principal_reset(p);
+	p->kind = fast_eq(&c[C_TOKTYPE], "apiKey") ? 3 : 1;
+	if (c[C_TOKTYPE].kind != GH_JV_ABSENT && c[C_TOKTYPE].kind != GH_JV_NULL &&
+	    c[C_TOKTYPE].kind != GH_JV_STR)
+		goto fail;
+	if (fast_str(&c[C_SUB], p->sub, sizeof(p->sub)) != 0 ||
+	    fast_str(&c[C_TENANT], p->tenant, sizeof(p->tenant)) != 0 ||
+	    fast_str(&c[C_CLIENT], p->client_id, sizeof(p->client_id)) != 0 ||
+	    fast_str(&c[C_JTI], p->jti, sizeof(p->jti)) != 0 ||
+	    fast_str(&c[C_KEYTYPE], p->key_type, sizeof(p->key_type)) != 0)
+		goto fail;
+	p->exp = c[C_EXP].i;
+	p->iat = c[C_IAT].kind == GH_JV_INT ? c[C_IAT].i : 0;
+	if (p->client_id[0] == '\0' && fast_str(&c[C_AZP], p->client_id, sizeof(p->client_id)) != 0)
+		goto fail;
+	if (p->jti[0] == '\0')
+		goto fail;
+	v = &c[C_SCOPE];
+	if (v->kind != GH_JV_ABSENT && v->kind != GH_JV_NULL && v->kind != GH_JV_STR)
+		goto fail;
+	v = &c[C_APP];
+	if (v->kind == GH_JV_OBJ) {
+		if (gh_json_fast_object(v->p, v->n, app_names, NAPP, a) != 0 ||
+		    fast_str(&a[A_ID], p->app_id, sizeof(p->app_id)) != 0 ||
+		    fast_str(&a[A_NAME], p->app_name, sizeof(p->app_name)) != 0 ||
+		    fast_str(&a[A_TIER], p->app_tier, sizeof(p->app_tier)) != 0 ||
+		    fast_str(&a[A_OWNER], p->app_owner, sizeof(p->app_owner)) != 0 ||
+		    fast_str(&a[A_TENANT], p->app_tenant, sizeof(p->app_tenant)) != 0)
+			goto fail;
+	} else if (v->kind != GH_JV_ABSENT && v->kind != GH_JV_NULL) {
+		goto fail;
+	}
+	if (p->tenant[0] == '\0')
+		snprintf(p->tenant, sizeof(p->tenant), "%s", p->app_tenant[0] ? p->app_tenant : "carbon.super");
+	if (p->app_id[0] != '\0' && p->key_type[0] == '\0')
+		snprintf(p->key_type, sizeof(p->key_type), "PRODUCTION");
+	if (p->key_type[0] != '\0' && strcmp(p->key_type, "PRODUCTION") != 0 &&
+	    strcmp(p->key_type, "SANDBOX") != 0)
+		goto fail;
+	v = &c[C_SCOPE];
+	if ((p->scope = v->kind == GH_JV_STR ? strndup(v->p, v->n) : strdup("")) == NULL)
+		goto fail;
+	return 0;
+fail:
+	gw_principal_reset(p);
+	return -1;
+}
+
 enum gw_verdict
 gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const char *issuer, int64_t now,
     struct gw_principal *p, const char **why)
 {
-	struct gh_jws jws;
 	struct gh_jwt_expect ex;
+	struct json_object *claims = NULL;
 	enum gh_jose_err err;
 	const char *tt;
+	unsigned char payload[GW_TOKEN_MAX / 4 * 3 + 4];
+	size_t paylen = 0;
 	enum gw_verdict v = GW_TOK_INVALID;
 
-	memset(&jws, 0, sizeof(jws));
 	gw_principal_reset(p);
 	if (len > GW_TOKEN_MAX) {
 		*why = "The token is too long";
@@ -163,7 +272,9 @@ gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const cha
 		*why = "No signing keys are known yet";
 		return GW_TOK_UNKNOWN_KID;
 	}
-	err = gh_jws_verify(tok, len, jwks, &jws);
+	if (now == 0)
+		now = (int64_t)time(NULL);
+	err = gh_jws_verify_payload(tok, len, jwks, payload, sizeof(payload), &paylen, NULL);
 	if (err == GH_JOSE_EKID) {
 		*why = "The token's signing key is not known";
 		return GW_TOK_UNKNOWN_KID;
@@ -174,13 +285,17 @@ gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const cha
 		    "The token is malformed";
 		return GW_TOK_INVALID;
 	}
+	if (gw_claims_fast((const char *)payload, paylen, issuer, now, p) == 0)
+		return GW_TOK_OK;
+	/* Anything unusual: json-c, gh_jwt_check_claims and the exact reason. */
+	claims = gh_jws_claims_parse(payload, paylen);
 	memset(&ex, 0, sizeof(ex));
 	ex.now = now;
 	ex.leeway = GW_JWT_LEEWAY;
 	ex.iss = issuer;
 	ex.aud = GW_AUD_GATEWAY;
 	ex.require_exp = 1;
-	err = jws.claims == NULL ? GH_JOSE_ECLAIMS : gh_jwt_check_claims(jws.claims, &ex);
+	err = claims == NULL ? GH_JOSE_ECLAIMS : gh_jwt_check_claims(claims, &ex);
 	if (err != GH_JOSE_OK) {
 		*why = err == GH_JOSE_EEXPIRED ? "The token expired" :
 		    err == GH_JOSE_ENOTYET ? "The token is not valid yet" :
@@ -190,12 +305,12 @@ gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const cha
 		    "The token's claims are malformed";
 		goto out;
 	}
-	tt = gh_json_str(jws.claims, "token_type");
-	if (gw_principal_from_claims(jws.claims, tt != NULL && strcmp(tt, "apiKey") == 0 ? 3 : 1, p, why) != 0)
+	tt = gh_json_str(claims, "token_type");
+	if (gw_principal_from_claims(claims, tt != NULL && strcmp(tt, "apiKey") == 0 ? 3 : 1, p, why) != 0)
 		goto out;
 	v = GW_TOK_OK;
 out:
-	gh_jws_clear(&jws);
+	json_object_put(claims);
 	return v;
 }
 
@@ -382,14 +497,32 @@ field(char *dst, size_t cap, const struct tc_entry *e, int f)
 }
 
 int
+gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen, unsigned char d[32])
+{
+	if (c == NULL || c->max == 0)
+		return -1;
+	return digest(c, key, klen, d);
+}
+
+int
 gw_token_cache_get(struct gw_token_cache *c, const void *key, size_t klen, int64_t now_ms,
     struct gw_principal *out)
 {
 	unsigned char d[32];
+
+	if (gw_token_cache_digest(c, key, klen, d) != 0)
+		return 0;
+	return gw_token_cache_get_d(c, d, now_ms, out);
+}
+
+int
+gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
+    struct gw_principal *out)
+{
 	uint32_t i;
 	struct tc_entry *e;
 
-	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
+	if (c == NULL || c->max == 0)
 		return 0;
 	if ((i = lookup(c, d, bucket_hash(c, d))) == NIL)
 		return 0;
@@ -424,15 +557,24 @@ void
 gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, int64_t until_ms,
     const struct gw_principal *p)
 {
+	unsigned char d[32];
+
+	if (gw_token_cache_digest(c, key, klen, d) == 0)
+		gw_token_cache_put_d(c, d, until_ms, p);
+}
+
+void
+gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,
+    const struct gw_principal *p)
+{
 	const char *f[NFIELDS];
 	size_t len[NFIELDS], total = 0, at = 0;
-	unsigned char d[32];
 	struct tc_entry *e;
 	char *big = NULL, *text;
 	uint64_t h;
 	uint32_t i;
 
-	if (c == NULL || c->max == 0 || digest(c, key, klen, d) != 0)
+	if (c == NULL || c->max == 0)
 		return;
 	memset(f, 0, sizeof(f));
 	if (p != NULL) {

@@ -305,11 +305,21 @@ typedef void (*gh_httpc_cb)(struct gh_httpc_resp *resp, void *arg);
  * New client on base; cfg is copied (zero fields take the defaults above,
  * may be NULL), its SSL_CTX borrowed and must outlive the client.  Server
  * certificates are always verified (SSL_VERIFY_PEER is forced), against
- * the host name (also sent as SNI) or the IP address of the URL.  Names
- * are resolved with a blocking getaddrinfo() when a new connection is
- * opened.  The process must ignore SIGPIPE.  NULL on ENOMEM.
+ * the host name (also sent as SNI) or the IP address of the URL.  Host
+ * names are resolved asynchronously on base (libevent's evdns: /etc/hosts,
+ * then the name servers of /etc/resolv.conf) when a new connection is
+ * opened, within the connect timeout; nothing blocks the loop.  The
+ * process must ignore SIGPIPE.  NULL on ENOMEM.
  */
 struct gh_httpc *gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg);
+
+/*
+ * Take c's name servers from path (resolv.conf syntax, "nameserver
+ * IP[:PORT]") instead of /etc/resolv.conf; path is copied and read when
+ * the first host name is resolved, so call this before any request.
+ * Returns 0, or -1 on ENOMEM (nothing changed).
+ */
+int gh_httpc_set_resolv_conf(struct gh_httpc *c, const char *path);
 
 /*
  * Close every connection and free c.  Requests still in flight get their

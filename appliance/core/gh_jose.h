@@ -255,6 +255,25 @@ enum gh_jose_err gh_jws_verify(const char *token, size_t len,
 enum gh_jose_err gh_jws_verify_key(const char *token, size_t len,
     const struct gh_jwk *key, struct gh_jws *out);
 
+/*
+ * As gh_jws_verify, with the same checks and verdicts, for hot paths: no
+ * JSON object is built (the header is read by gh_json_fast_object, or
+ * parsed when it is outside that reader's subset) and the decoded payload
+ * goes to the caller's buf of cap bytes (ETOOBIG when it would not fit;
+ * len / 4 * 3 + 3 bytes always do), its length to *paylen.  *key, when
+ * not NULL, gets the key that verified (borrowed from set).
+ */
+enum gh_jose_err gh_jws_verify_payload(const char *token, size_t len,
+    const struct gh_jwks *set, unsigned char *buf, size_t cap, size_t *paylen,
+    const struct gh_jwk **key);
+
+/*
+ * The payload of a verified token as the JSON object gh_jws_verify puts
+ * in claims (the same strict parse: no duplicate member at any depth):
+ * a new reference, or NULL when it is not a JSON object.
+ */
+struct json_object *gh_jws_claims_parse(const unsigned char *payload, size_t len);
+
 /* Put the JSON objects and free the payload of a verified token. */
 void gh_jws_clear(struct gh_jws *jws);
 

@@ -50,4 +50,39 @@ int gh_json_buf_raw(struct gh_json_buf *b, const char *s);          /* s as is: 
 int gh_json_buf_member(struct gh_json_buf *b, const char *key, const char *value);
 int gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value);
 
+/*
+ * A reader for small machine-written JSON objects on hot paths (token
+ * headers and claims), without building json-c objects.  It reads a
+ * subset of JSON exactly: strings of printable ASCII without escapes,
+ * integers of at most 18 digits (no fraction or exponent), true, false,
+ * null, arrays and objects nested at most GH_JSON_FAST_DEPTH deep, at most
+ * GH_JSON_FAST_MEMBERS members per object, no repeated member name in any
+ * object.  Anything outside that subset (valid JSON or not) is left to a
+ * full parser: the reader never refuses what JSON allows, it only defers.
+ */
+#define GH_JSON_FAST_DEPTH   8
+#define GH_JSON_FAST_MEMBERS 32
+
+enum gh_json_kind {
+	GH_JV_ABSENT = 0, GH_JV_NULL, GH_JV_BOOL, GH_JV_INT, GH_JV_STR, GH_JV_OBJ, GH_JV_ARR,
+};
+
+/* One member value: STR p/n are the string's bytes; OBJ and ARR p/n its whole text. */
+struct gh_json_val {
+	enum gh_json_kind kind;
+	const char *p;
+	size_t n;
+	long long i;                    /* INT: the value; BOOL: 0 or 1 */
+};
+
+/*
+ * Read s[0..len) as one JSON object (whitespace around it allowed) and
+ * fill out[k] with the member named names[k] (kind GH_JV_ABSENT when it
+ * is not there) for k < nnames; out points into s.  Returns 0, or -1 when
+ * s is outside the subset above or not JSON (then out is undefined and
+ * the caller parses s with a full parser).
+ */
+int gh_json_fast_object(const char *s, size_t len, const char *const *names, size_t nnames,
+    struct gh_json_val *out);
+
 #endif

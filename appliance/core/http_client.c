@@ -6,8 +6,10 @@
  * complete and reusable.  The header block of a response is checked by a
  * pre-scan (CRLF only, no NUL, no obs-fold, no space before a colon, a
  * strict status line) before llhttp sees it; llhttp then frames the body.
- * Names are resolved with a blocking getaddrinfo() when a new connection
- * is made (numeric addresses never block).
+ * Host names are resolved without blocking, by the client's own evdns
+ * base on its event loop (/etc/hosts, then the resolv.conf name servers),
+ * when a new connection is made; numeric addresses need no resolver.  The
+ * connect timeout covers the resolution.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <llhttp.h>
 #include <openssl/err.h>
@@ -76,8 +79,10 @@ struct httpc_req {
 	gh_httpc_cb cb;
 	void *arg;
 	struct httpc_conn *conn;
-	struct addrinfo *ai;          /* resolved addresses; ai_next is the next to try */
-	struct addrinfo *ai_next;
+	struct evutil_addrinfo *ai;   /* resolved addresses; ai_next is the next to try */
+	struct evutil_addrinfo *ai_next;
+	struct evdns_getaddrinfo_request *dnsreq;   /* resolution in flight, or NULL */
+	int resolving;
 	struct event *tmo;            /* whole response */
 	struct event *ctmo;           /* TCP connect and TLS handshake */
 	struct event *later;          /* failure found while starting */
@@ -116,6 +121,8 @@ struct gh_httpc {
 	struct event_base *base;
 	struct gh_httpc_cfg cfg;
 	struct httpc_pool *pools;
+	struct evdns_base *dns;       /* made on the first host name to resolve */
+	char *resolv_conf;            /* gh_httpc_set_resolv_conf's path, or NULL */
 	TAILQ_HEAD(, httpc_req) reqs;
 	int freeing;
 };
@@ -225,8 +232,14 @@ req_free(struct httpc_req *req)
 		event_free(req->later);
 	if (req->kick != NULL)
 		event_free(req->kick);
+	if (req->dnsreq != NULL) {
+		struct evdns_getaddrinfo_request *dr = req->dnsreq;
+
+		req->dnsreq = NULL;
+		evdns_getaddrinfo_cancel(dr);   /* its callback sees EVUTIL_EAI_CANCEL */
+	}
 	if (req->ai != NULL)
-		freeaddrinfo(req->ai);
+		evutil_freeaddrinfo(req->ai);
 	gh_httpc_url_clear(&req->url);
 	gh_httpc_resp_clear(&req->resp);
 	free(req->wire);
@@ -857,6 +870,17 @@ conn_writecb(struct bufferevent *bev, void *arg)
 		req->up_drain(req->arg);
 }
 
+/*
+ * Whether req's head goes straight to conn's socket (conn_send_head): a
+ * pooled plain connection with nothing queued, and no streamed body.
+ */
+static int
+conn_direct(const struct httpc_conn *conn, const struct httpc_req *req)
+{
+	return conn->connected && !conn->pool->https && !req->upload &&
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0;
+}
+
 static void
 conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 {
@@ -866,30 +890,138 @@ conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 	bufferevent_setwatermark(conn->bev, EV_WRITE, req->upload ? GH_HTTP_STREAM_LOW : 0, 0);
 	bufferevent_setcb(conn->bev, conn_readcb, req->upload ? conn_writecb : NULL,
 	    conn_eventcb, conn);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	if (conn_direct(conn, req)) {
+		/* writing is enabled by conn_send_head only if the socket is full */
+		bufferevent_disable(conn->bev, EV_WRITE);
+		bufferevent_enable(conn->bev, EV_READ);
+	} else {
+		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	}
+}
+
+/*
+ * Send req's head on the connection it was attached to.  On a direct
+ * connection it is written to the socket at once, which saves enabling
+ * and disabling the write event (two epoll_ctl calls) and a loop turn
+ * per request; what the socket does not take, or an error, goes through
+ * the bufferevent as before (its write event then writes or reports).
+ * Returns 0 or -1 (ENOMEM).
+ */
+static int
+conn_send_head(struct httpc_conn *conn, struct httpc_req *req)
+{
+	const char *p = req->wire;
+	size_t n = req->wire_len;
+
+	if (conn_direct(conn, req) && !(bufferevent_get_enabled(conn->bev) & EV_WRITE)) {
+		ssize_t w = send(bufferevent_getfd(conn->bev), p, n, MSG_NOSIGNAL);
+
+		if (w >= 0 && (size_t)w == n)
+			return 0;
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+		bufferevent_enable(conn->bev, EV_WRITE);
+	}
+	return bufferevent_write(conn->bev, p, n);
+}
+
+/* The connect timeout, from the start of the resolution or of the connection. */
+static void
+ctmo_arm(struct httpc_req *req)
+{
+	struct timeval ctv;
+
+	ctv.tv_sec = req->connect_ms / 1000;
+	ctv.tv_usec = (req->connect_ms % 1000) * 1000;
+	evtimer_add(req->ctmo, &ctv);
+}
+
+/* The resolver's answer for req: connect to the first address, or fail. */
+static void
+dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct httpc_req *req = arg;
+
+	if (result == EVUTIL_EAI_CANCEL) {      /* req is being freed */
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	req->dnsreq = NULL;
+	req->resolving = 0;
+	if (result != 0 || res == NULL) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		evtimer_del(req->ctmo);
+		req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+		return;
+	}
+	req->ai = res;
+	req->ai_next = res;
+	req_connect(req);
+}
+
+/*
+ * Resolve req's host: numeric addresses at once, names by the client's
+ * evdns base (dns_cb goes on).  Returns 0 when req->ai is set, 1 when the
+ * answer will come to dns_cb, -1 when it failed (reported).
+ */
+static int
+req_resolve(struct httpc_req *req)
+{
+	struct gh_httpc *c = req->c;
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *dr;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(port, sizeof(port), "%d", req->url.port);
+	if (req->url.host_ip) {
+		hints.ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_NUMERICHOST;
+		if (evutil_getaddrinfo(req->url.host, port, &hints, &req->ai) != 0 || req->ai == NULL) {
+			req->ai = NULL;
+			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+			return -1;
+		}
+		req->ai_next = req->ai;
+		return 0;
+	}
+	/* Reading resolv.conf and /etc/hosts once per client: local files. */
+	if (c->dns == NULL) {
+		c->dns = evdns_base_new(c->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		/* A missing or empty file leaves evdns's default (127.0.0.1); 4 is ENOMEM. */
+		if (c->dns != NULL && evdns_base_resolv_conf_parse(c->dns, DNS_OPTIONS_ALL,
+		    c->resolv_conf != NULL ? c->resolv_conf : "/etc/resolv.conf") == 4) {
+			evdns_base_free(c->dns, 0);
+			c->dns = NULL;
+		}
+		if (c->dns == NULL) {
+			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+			return -1;
+		}
+	}
+	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
+	ctmo_arm(req);
+	req->resolving = 1;
+	dr = evdns_getaddrinfo(c->dns, req->url.host, port, &hints, dns_cb, req);
+	/* The answer may have come already (from /etc/hosts): then dns_cb ran. */
+	if (req->resolving)
+		req->dnsreq = dr;
+	return 1;
 }
 
 /* Open a new connection to the next address of req (resolving first). */
 static void
 req_connect(struct httpc_req *req)
 {
-	struct timeval ctv;
-
 	if (req->ai == NULL) {
-		struct addrinfo hints;
-		char port[8];
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV | (req->url.host_ip ? AI_NUMERICHOST : 0);
-		snprintf(port, sizeof(port), "%d", req->url.port);
-		if (getaddrinfo(req->url.host, port, &hints, &req->ai) != 0) {
-			req->ai = NULL;
-			req_fail_later(req, GH_HTTPC_ECONNECT, "cannot resolve host");
+		if (req->resolving || req_resolve(req) != 0)
 			return;
-		}
-		req->ai_next = req->ai;
 	}
 	while (req->ai_next != NULL) {
 		struct addrinfo *a = req->ai_next;
@@ -916,9 +1048,7 @@ req_connect(struct httpc_req *req)
 			req->conn = NULL;
 			break;
 		}
-		ctv.tv_sec = req->connect_ms / 1000;
-		ctv.tv_usec = (req->connect_ms % 1000) * 1000;
-		evtimer_add(req->ctmo, &ctv);
+		ctmo_arm(req);
 		return;
 	}
 	req_fail_later(req, GH_HTTPC_ECONNECT, "connect failed");
@@ -934,7 +1064,7 @@ req_start(struct httpc_req *req)
 		return;
 	}
 	conn_attach(req, conn);
-	if (bufferevent_write(conn->bev, req->wire, req->wire_len) != 0)
+	if (conn_send_head(conn, req) != 0)
 		req_fail_later(req, GH_HTTPC_ECLOSED, "write failed");
 }
 
@@ -970,51 +1100,80 @@ header_ok(const struct gh_http_header *h)
 	return 1;
 }
 
-/* Serialize the request into req->wire.  0 ok, -1 on ENOMEM. */
+/* Append n bytes of p at *o in w (sized beforehand by req_serialize). */
+static void
+wire_put(char *w, size_t *o, const void *p, size_t n)
+{
+	memcpy(w + *o, p, n);
+	*o += n;
+}
+
+/*
+ * Serialize the request into req->wire: its size is counted first, then
+ * it is written into one allocation (no printf, no intermediate buffer).
+ * 0 ok, -1 on ENOMEM.
+ */
 static int
 req_serialize(struct httpc_req *req, const char *method, const struct gh_http_header *hdrs,
     size_t nhdrs, const void *body, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
 	const struct gh_httpc_url *u = &req->url;
-	int rc = -1;
+	char port[16], clen[48];
+	size_t need, o = 0, ml = strlen(method), tl = strlen(u->target), hl = strlen(u->host);
+	size_t pl = 0, cl = 0, lens[64], *nl = lens, *vl, i;
+	int v6 = u->host_ip == 6;
+	char *w;
 
-	if (b == NULL)
+	if (u->port != (u->https ? 443 : 80))
+		pl = (size_t)snprintf(port, sizeof(port), ":%d", u->port);
+	if (req->upload && req->up_len < 0)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Transfer-Encoding: chunked\r\n");
+	else if (req->upload)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Content-Length: %lld\r\n", req->up_len);
+	else if (len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0)
+		cl = (size_t)snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
+	if (2 * nhdrs > sizeof(lens) / sizeof(lens[0]) &&
+	    (nl = malloc(2 * nhdrs * sizeof(*nl))) == NULL)
 		return -1;
-	if (evbuffer_add_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, u->target,
-	    u->host_ip == 6 ? "[" : "", u->host, u->host_ip == 6 ? "]" : "") < 0)
-		goto out;
-	if (u->port != (u->https ? 443 : 80) && evbuffer_add_printf(b, ":%d", u->port) < 0)
-		goto out;
-	if (evbuffer_add(b, "\r\n", 2) != 0)
-		goto out;
-	for (size_t i = 0; i < nhdrs; i++)
-		if (evbuffer_add_printf(b, "%s: %s\r\n", hdrs[i].name, hdrs[i].value) < 0)
-			goto out;
-	if (req->upload && req->up_len < 0) {
-		if (evbuffer_add(b, "Transfer-Encoding: chunked\r\n", 28) != 0)
-			goto out;
-	} else if (req->upload) {
-		if (evbuffer_add_printf(b, "Content-Length: %lld\r\n", req->up_len) < 0)
-			goto out;
-	} else if ((len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	    strcmp(method, "PATCH") == 0) &&
-	    evbuffer_add_printf(b, "Content-Length: %zu\r\n", len) < 0) {
-		goto out;
+	vl = nl + nhdrs;
+	need = ml + 1 + tl + 17 + hl + (v6 ? 2 : 0) + pl + 2 + cl + 26 + len;
+	for (i = 0; i < nhdrs; i++) {
+		nl[i] = strlen(hdrs[i].name);
+		vl[i] = strlen(hdrs[i].value);
+		need += nl[i] + 2 + vl[i] + 2;
 	}
-	if (evbuffer_add(b, "Connection: keep-alive\r\n\r\n", 26) != 0)
-		goto out;
-	if (len > 0 && evbuffer_add(b, body, len) != 0)
-		goto out;
-	req->wire_len = evbuffer_get_length(b);
-	req->wire = malloc(req->wire_len);
-	if (req->wire == NULL)
-		goto out;
-	evbuffer_remove(b, req->wire, req->wire_len);
-	rc = 0;
-out:
-	evbuffer_free(b);
-	return rc;
+	if ((w = malloc(need)) == NULL) {
+		if (nl != lens)
+			free(nl);
+		return -1;
+	}
+	wire_put(w, &o, method, ml);
+	wire_put(w, &o, " ", 1);
+	wire_put(w, &o, u->target, tl);
+	wire_put(w, &o, " HTTP/1.1\r\nHost: ", 17);
+	if (v6)
+		wire_put(w, &o, "[", 1);
+	wire_put(w, &o, u->host, hl);
+	if (v6)
+		wire_put(w, &o, "]", 1);
+	wire_put(w, &o, port, pl);
+	wire_put(w, &o, "\r\n", 2);
+	for (i = 0; i < nhdrs; i++) {
+		wire_put(w, &o, hdrs[i].name, nl[i]);
+		wire_put(w, &o, ": ", 2);
+		wire_put(w, &o, hdrs[i].value, vl[i]);
+		wire_put(w, &o, "\r\n", 2);
+	}
+	wire_put(w, &o, clen, cl);
+	wire_put(w, &o, "Connection: keep-alive\r\n\r\n", 26);
+	if (len > 0)
+		wire_put(w, &o, body, len);
+	if (nl != lens)
+		free(nl);
+	req->wire = w;
+	req->wire_len = o;
+	return 0;
 }
 
 static void
@@ -1277,6 +1436,18 @@ gh_httpc_new(struct event_base *base, const struct gh_httpc_cfg *cfg)
 	return c;
 }
 
+int
+gh_httpc_set_resolv_conf(struct gh_httpc *c, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return -1;
+	free(c->resolv_conf);
+	c->resolv_conf = copy;
+	return 0;
+}
+
 void
 gh_httpc_free(struct gh_httpc *c)
 {
@@ -1294,6 +1465,10 @@ gh_httpc_free(struct gh_httpc *c)
 			conn_free(TAILQ_FIRST(&pool->idle));
 		free(pool);
 	}
+	/* 1: requests still inside evdns (ours were cancelled) end and are freed */
+	if (c->dns != NULL)
+		evdns_base_free(c->dns, 1);
+	free(c->resolv_conf);
 	free(c);
 }
 

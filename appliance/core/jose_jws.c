@@ -20,6 +20,7 @@
 
 #include "core/gh_codec.h"
 #include "core/gh_jose.h"
+#include "core/gh_json.h"
 #include "core/jose_int.h"
 
 #define JSON_MAX_DEPTH	16
@@ -578,25 +579,69 @@ gh_jws_clear(struct gh_jws *jws)
 	memset(jws, 0, sizeof(*jws));
 }
 
+/* Where jws_verify puts the decoded payload: out (malloc'd) or buf. */
+struct jws_sink {
+	struct gh_jws	*out;		/* NULL: no JSON objects wanted */
+	unsigned char	*buf;		/* the payload, when not NULL */
+	size_t		 cap;
+	size_t		*len;
+	const struct gh_jwk **key;
+};
+
 /*
- * The verification shared by both entry points: keys/nkeys is the set to
+ * The header's alg and kid without building a JSON object, in alg and
+ * kid (NUL-terminated; kid "" with *has_kid 0 when absent).  Returns OK,
+ * ECRIT, EALG or EFORMAT as the json-c route of jws_verify would, or
+ * EINTERNAL when the header is outside gh_json_fast_object's subset (or
+ * its alg or kid too long for the buffers): then that route decides.
+ */
+static enum gh_jose_err
+header_fast(const char *hdr, size_t hdrlen, char *alg, size_t algcap, char *kid,
+    size_t kidcap, int *has_kid)
+{
+	static const char *const names[] = { "crit", "alg", "kid" };
+	struct gh_json_val v[3];
+
+	if (gh_json_fast_object(hdr, hdrlen, names, 3, v) != 0)
+		return GH_JOSE_EINTERNAL;
+	if (v[0].kind != GH_JV_ABSENT)
+		return GH_JOSE_ECRIT;
+	if (v[1].kind == GH_JV_ABSENT)
+		return GH_JOSE_EALG;
+	if (v[1].kind != GH_JV_STR || (v[2].kind != GH_JV_ABSENT && v[2].kind != GH_JV_STR))
+		return GH_JOSE_EFORMAT;
+	if (v[1].n >= algcap || v[2].n >= kidcap)
+		return GH_JOSE_EINTERNAL;
+	memcpy(alg, v[1].p, v[1].n);
+	alg[v[1].n] = '\0';
+	if (v[2].n > 0)
+		memcpy(kid, v[2].p, v[2].n);
+	kid[v[2].n] = '\0';
+	*has_kid = v[2].kind == GH_JV_STR;
+	return GH_JOSE_OK;
+}
+
+/*
+ * The verification shared by the entry points: keys/nkeys is the set to
  * pick from; with single set, keys[0] is used whatever the token's kid
- * unless both carry one and they differ.
+ * unless both carry one and they differ.  sink says where the results go.
  */
 static enum gh_jose_err
 jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
-    size_t nkeys, int single, struct gh_jws *out)
+    size_t nkeys, int single, const struct jws_sink *sink)
 {
-	const char *d1, *d2, *algname, *kid;
+	const char *d1, *d2, *algname = NULL, *kid = NULL;
 	unsigned char hdrbuf[512], sigbuf[1024];
 	unsigned char *hdr = NULL, *payload = NULL, *sig = NULL;
 	unsigned char *hdr_heap = NULL, *sig_heap = NULL;
-	size_t hdrlen, paylen, siglen, i, hl64, sl64;
+	size_t hdrlen, paylen, siglen, i, hl64, sl64, pl64;
 	struct json_object *header = NULL;
 	const struct gh_jwk *key = NULL;
+	struct gh_jws *out = sink->out;
+	char fast_alg[32], fast_kid[256];
 	enum gh_jose_alg alg;
 	enum gh_jose_err rc = GH_JOSE_EFORMAT;
-	int has;
+	int has, fast_has_kid = 0;
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
@@ -614,10 +659,12 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 		return GH_JOSE_EFORMAT;
 	/*
 	 * Decoding checks the alphabet; header and signature go to the stack
-	 * when they fit, the payload is kept for the caller.
+	 * when they fit, the payload is kept for the caller (in its buffer
+	 * when it gave one).
 	 */
 	hl64 = (size_t)(d1 - token);
 	sl64 = len - (size_t)(d2 + 1 - token);
+	pl64 = (size_t)(d2 - d1 - 1);
 	if (hl64 / 4 * 3 + 2 <= sizeof(hdrbuf) - 1)
 		hdr = hdrbuf;
 	else if ((hdr = hdr_heap = malloc(hl64 / 4 * 3 + 3)) == NULL)
@@ -629,26 +676,48 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 	if (gh_b64url_decode_buf(token, hl64, hdr, hl64 / 4 * 3 + 2,
 	    &hdrlen) != 0 ||
 	    gh_b64url_decode_buf(d2 + 1, sl64, sig, sl64 / 4 * 3 + 2,
-	    &siglen) != 0 ||
-	    gh_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload,
-	    &paylen) != 0)
+	    &siglen) != 0)
 		goto out;
-	hdr[hdrlen] = '\0';
-	if ((header = gh_jose_json_parse((char *)hdr, hdrlen)) == NULL ||
-	    !json_object_is_type(header, json_type_object))
-		goto out;
-	if (json_object_object_get_ex(header, "crit", NULL)) {
-		rc = GH_JOSE_ECRIT;
+	if (sink->buf != NULL) {
+		if (pl64 / 4 * 3 + 3 > sink->cap) {
+			rc = GH_JOSE_ETOOBIG;
+			goto out;
+		}
+		if (gh_b64url_decode_buf(d1 + 1, pl64, sink->buf, sink->cap, &paylen) != 0)
+			goto out;
+	} else if (gh_b64url_decode(d1 + 1, pl64, &payload, &paylen) != 0) {
 		goto out;
 	}
-	if ((has = gh_jose_json_str(header, "alg", &algname)) < 0)
+	hdr[hdrlen] = '\0';
+	rc = GH_JOSE_EINTERNAL;
+	if (out == NULL)
+		rc = header_fast((const char *)hdr, hdrlen, fast_alg, sizeof(fast_alg), fast_kid,
+		    sizeof(fast_kid), &fast_has_kid);
+	if (rc == GH_JOSE_OK) {
+		algname = fast_alg;
+		kid = fast_has_kid ? fast_kid : NULL;
+	} else if (rc != GH_JOSE_EINTERNAL) {
 		goto out;
+	} else {
+		rc = GH_JOSE_EFORMAT;
+		if ((header = gh_jose_json_parse((char *)hdr, hdrlen)) == NULL ||
+		    !json_object_is_type(header, json_type_object))
+			goto out;
+		if (json_object_object_get_ex(header, "crit", NULL)) {
+			rc = GH_JOSE_ECRIT;
+			goto out;
+		}
+		if ((has = gh_jose_json_str(header, "alg", &algname)) < 0)
+			goto out;
+		rc = GH_JOSE_EALG;
+		if (has == 0)
+			goto out;
+		rc = GH_JOSE_EFORMAT;
+		if (gh_jose_json_str(header, "kid", &kid) < 0)
+			goto out;
+	}
 	rc = GH_JOSE_EALG;
-	if (has == 0 ||
-	    (alg = gh_jose_alg_from_name(algname)) == GH_JOSE_ALG_UNKNOWN)
-		goto out;
-	rc = GH_JOSE_EFORMAT;
-	if ((has = gh_jose_json_str(header, "kid", &kid)) < 0)
+	if ((alg = gh_jose_alg_from_name(algname)) == GH_JOSE_ALG_UNKNOWN)
 		goto out;
 	rc = GH_JOSE_EKID;
 	if (single) {
@@ -674,15 +743,14 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 	rc = gh_jws_verify_raw(key, token, (size_t)(d2 - token), sig, siglen);
 	if (rc != GH_JOSE_OK)
 		goto out;
+	if (sink->key != NULL)
+		*sink->key = key;
+	if (sink->len != NULL)
+		*sink->len = paylen;
 	if (out != NULL) {
 		out->header = header;
 		header = NULL;
-		out->claims = gh_jose_json_parse((char *)payload, paylen);
-		if (out->claims != NULL &&
-		    !json_object_is_type(out->claims, json_type_object)) {
-			json_object_put(out->claims);
-			out->claims = NULL;
-		}
+		out->claims = gh_jws_claims_parse(payload, paylen);
 		out->payload = payload;
 		out->payload_len = paylen;
 		payload = NULL;
@@ -696,6 +764,34 @@ out:
 	return rc;
 }
 
+struct json_object *
+gh_jws_claims_parse(const unsigned char *payload, size_t len)
+{
+	struct json_object *o = gh_jose_json_parse((const char *)payload, len);
+
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+enum gh_jose_err
+gh_jws_verify_payload(const char *token, size_t len, const struct gh_jwks *set,
+    unsigned char *buf, size_t cap, size_t *paylen, const struct gh_jwk **key)
+{
+	struct jws_sink sink = { NULL, buf, cap, paylen, key };
+
+	if (buf == NULL || paylen == NULL)
+		return GH_JOSE_EINTERNAL;
+	*paylen = 0;
+	if (key != NULL)
+		*key = NULL;
+	if (set == NULL || set->count == 0)
+		return GH_JOSE_EKID;
+	return jws_verify(token, len, set->keys, set->count, 0, &sink);
+}
+
 enum gh_jose_err
 gh_jws_verify(const char *token, size_t len, const struct gh_jwks *set,
     struct gh_jws *out)
@@ -704,7 +800,9 @@ gh_jws_verify(const char *token, size_t len, const struct gh_jwks *set,
 		memset(out, 0, sizeof(*out));
 	if (set == NULL || set->count == 0)
 		return GH_JOSE_EKID;
-	return jws_verify(token, len, set->keys, set->count, 0, out);
+	struct jws_sink sink = { out, NULL, 0, NULL, NULL };
+
+	return jws_verify(token, len, set->keys, set->count, 0, &sink);
 }
 
 enum gh_jose_err
@@ -712,13 +810,14 @@ gh_jws_verify_key(const char *token, size_t len, const struct gh_jwk *key,
     struct gh_jws *out)
 {
 	struct gh_jwk *one[1];
+	struct jws_sink sink = { out, NULL, 0, NULL, NULL };
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (key == NULL)
 		return GH_JOSE_EKID;
 	one[0] = (struct gh_jwk *)(uintptr_t)key;
-	return jws_verify(token, len, one, 1, 1, out);
+	return jws_verify(token, len, one, 1, 1, &sink);
 }
 
 /*

@@ -245,3 +245,190 @@ gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value)
 	gh_json_buf_raw(b, ":");
 	return gh_json_buf_raw(b, num + i);
 }
+
+/* ---- the fast reader (gh_json_fast_object) ---- */
+
+static const char *
+fj_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at *pp (its opening quote) in the subset: 0 and its bytes, or -1. */
+static int
+fj_string(const char **pp, const char *end, const char **v, size_t *n)
+{
+	const char *p = *pp + 1, *q = p;
+
+	while (q < end && *q != '"') {
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
+			return -1;
+		q++;
+	}
+	if (q >= end)
+		return -1;
+	*v = p;
+	*n = (size_t)(q - p);
+	*pp = q + 1;
+	return 0;
+}
+
+static int fj_object(const char **pp, const char *end, int depth, const char *const *names,
+    size_t nnames, struct gh_json_val *out);
+
+/* One value at *pp (no leading whitespace) into *v; 0 or -1. */
+static int
+fj_value(const char **pp, const char *end, int depth, struct gh_json_val *v)
+{
+	const char *p = *pp, *start = p;
+	long long x = 0;
+	int neg = 0, nd = 0;
+
+	if (p >= end)
+		return -1;
+	v->i = 0;
+	switch (*p) {
+	case '"':
+		v->kind = GH_JV_STR;
+		return fj_string(pp, end, &v->p, &v->n);
+	case '{':
+		v->kind = GH_JV_OBJ;
+		if (fj_object(pp, end, depth + 1, NULL, 0, NULL) != 0)
+			return -1;
+		break;
+	case '[':
+		v->kind = GH_JV_ARR;
+		if (depth + 1 > GH_JSON_FAST_DEPTH)
+			return -1;
+		p = fj_ws(p + 1, end);
+		if (p < end && *p == ']') {
+			*pp = p + 1;
+			break;
+		}
+		for (;;) {
+			struct gh_json_val el;
+
+			if (fj_value(&p, end, depth + 1, &el) != 0)
+				return -1;
+			p = fj_ws(p, end);
+			if (p < end && *p == ',') {
+				p = fj_ws(p + 1, end);
+				continue;
+			}
+			if (p < end && *p == ']')
+				break;
+			return -1;
+		}
+		*pp = p + 1;
+		break;
+	case 't':
+	case 'f':
+	case 'n': {
+		static const char *const lit[] = { "true", "false", "null" };
+		int k = *p == 't' ? 0 : *p == 'f' ? 1 : 2;
+		size_t ln = strlen(lit[k]);
+
+		if ((size_t)(end - p) < ln || memcmp(p, lit[k], ln) != 0)
+			return -1;
+		v->kind = k == 2 ? GH_JV_NULL : GH_JV_BOOL;
+		v->i = k == 0;
+		*pp = p + ln;
+		break;
+	}
+	default:
+		if (*p == '-') {
+			neg = 1;
+			p++;
+		}
+		if (p >= end || *p < '0' || *p > '9')
+			return -1;
+		if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+			return -1;      /* a leading zero */
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (++nd > 18)
+				return -1;
+			x = x * 10 + (*p - '0');
+			p++;
+		}
+		if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+			return -1;      /* not an integer: the full parser decides */
+		v->kind = GH_JV_INT;
+		v->i = neg ? -x : x;
+		*pp = p;
+		break;
+	}
+	v->p = start;
+	v->n = (size_t)(*pp - start);
+	return 0;
+}
+
+/* An object at *pp (its '{'); members named in names go to out.  0 or -1. */
+static int
+fj_object(const char **pp, const char *end, int depth, const char *const *names, size_t nnames,
+    struct gh_json_val *out)
+{
+	const char *p = *pp, *seen[GH_JSON_FAST_MEMBERS];
+	size_t seen_n[GH_JSON_FAST_MEMBERS], nseen = 0;
+
+	if (depth > GH_JSON_FAST_DEPTH || p >= end || *p != '{')
+		return -1;
+	p = fj_ws(p + 1, end);
+	if (p < end && *p == '}') {
+		*pp = p + 1;
+		return 0;
+	}
+	for (;;) {
+		struct gh_json_val v;
+		const char *name;
+		size_t nlen, k;
+
+		if (p >= end || *p != '"' || fj_string(&p, end, &name, &nlen) != 0 ||
+		    nseen == GH_JSON_FAST_MEMBERS)
+			return -1;
+		for (k = 0; k < nseen; k++)
+			if (seen_n[k] == nlen && memcmp(seen[k], name, nlen) == 0)
+				return -1;      /* a repeated name */
+		seen[nseen] = name;
+		seen_n[nseen++] = nlen;
+		p = fj_ws(p, end);
+		if (p >= end || *p != ':')
+			return -1;
+		p = fj_ws(p + 1, end);
+		if (fj_value(&p, end, depth, &v) != 0)
+			return -1;
+		for (k = 0; k < nnames; k++)
+			if (names[k][0] == name[0] && strlen(names[k]) == nlen &&
+			    memcmp(names[k], name, nlen) == 0) {
+				out[k] = v;
+				break;
+			}
+		p = fj_ws(p, end);
+		if (p < end && *p == ',') {
+			p = fj_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		return -1;
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+int
+gh_json_fast_object(const char *s, size_t len, const char *const *names, size_t nnames,
+    struct gh_json_val *out)
+{
+	const char *p, *end = s + len;
+
+	if (s == NULL || len == 0 || len > 65536)
+		return -1;
+	for (size_t k = 0; k < nnames; k++)
+		memset(&out[k], 0, sizeof(out[k]));
+	p = fj_ws(s, end);
+	if (fj_object(&p, end, 1, names, nnames, out) != 0)
+		return -1;
+	return fj_ws(p, end) == end ? 0 : -1;
+}

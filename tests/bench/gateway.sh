@@ -12,6 +12,8 @@
 # during (d) with 10,000 extra subscriptions loaded, and (b) against (d) over TLS.
 # Servers on CPU 0, load generators and the control plane on CPU 1 (taskset).
 # Every proxy is checked first: 200 with a valid token, 401 with a bad or no token.
+# GH_BENCH_GW_HOLD=FILE (diagnosis): once everything is up, the URLs and process ids go to
+# FILE and the script waits until FILE is removed (a profiler or load generator meanwhile).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 export GH_ROOT=$PWD
@@ -442,6 +444,15 @@ if [ -z "$BASELINES_ONLY" ]; then
 		fail "gw-internal (TLS) does not serve the API"
 	echo "# gw-internal: workers = 1, access_log = off, token_cache_entries = $CACHE; TLS answers too"
 	echo "# gateway VmRSS after start ($nsubs subscriptions and applications): $(awk '/^VmRSS:/ {print $2}' "/proc/$GW_PID/status") kB"
+fi
+
+# Diagnosis (GH_BENCH_GW_HOLD=FILE): everything is up; the URLs and process ids are written
+# to FILE and the script waits until FILE is removed, so that a profiler can be pointed at them.
+if [ -n "${GH_BENCH_GW_HOLD:-}" ]; then
+	printf 'TMP=%s\nBE_PID=%s\nNX_PID=%s\nHA_PID=%s\nGW_PID=%s\nBE_URL=%s\nNX_URL=%s\nHA_URL=%s\nGW_URL=%s\nGW_TLS_URL=%s\n' \
+		"$TMP" "$BE_PID" "$NX_PID" "$HA_PID" "${GW_PID:-}" "$BE_URL$PATH_" "http://127.0.0.1:$NX_PORT$PATH_" \
+		"http://127.0.0.1:$HA_PORT$PATH_" "${GW_URL:-}" "https://127.0.0.1:${GW_PORT:-0}$PATH_" >"$GH_BENCH_GW_HOLD"
+	while [ -e "$GH_BENCH_GW_HOLD" ]; do sleep 1; done
 fi
 
 # --- throughput: (a)-(e), alternating ------------------------------------------
