@@ -427,6 +427,9 @@ struct gw_metrics {
 	uint64_t requests, responses_2xx, responses_4xx, responses_5xx, auth_failures,
 	    throttled, upstream_errors, feed_events, feed_snapshots, feed_errors,
 	    jwks_fetches, spool_events;
+	uint64_t tm_syncs, tm_sync_errors;      /* tmsync.c */
+	uint64_t throttle_local_share;          /* gauge: 1 while enforcing this node's share */
+	uint64_t throttle_sync_lag_ms;          /* gauge: time since the last answered sync */
 };
 
 struct gw {
