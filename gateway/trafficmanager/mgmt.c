@@ -8,7 +8,7 @@
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_tm_syncs_total", "throttle syncs answered", &tmgr.metrics.syncs, 0 },
 		{ "gatehouse_tm_sync_refused_total", "throttle syncs refused (400, 403)", &tmgr.metrics.sync_refused, 0 },
