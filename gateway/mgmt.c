@@ -28,7 +28,7 @@ health(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 static void
 metrics(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 {
-	char buf[4096];
+	char buf[8192];
 	const struct gh_metric rows[] = {
 		{ "gatehouse_gw_requests_total", "requests received", &gw.metrics.requests, 0 },
 		{ "gatehouse_gw_responses_2xx_total", "responses below 400", &gw.metrics.responses_2xx, 0 },

@@ -337,7 +337,7 @@ gw_rl_collect(uint32_t epoch, int64_t now_ms, gw_rl_visit_fn visit, void *arg)
 				est = ceil_pos(estimate(e, now_ms > e->start ? now_ms : e->start));
 				if (e->tepoch != epoch || e->tid == 0) {
 					/* new to the session: its whole window */
-					delta = e->unsent > est ? e->unsent : est;
+					delta = est;
 					tid = visit(arg, 0, e->key, e->window_ms, e->limit, delta, &g);
 					if (tid == 0)
 						continue;

@@ -60,6 +60,7 @@ static struct {
 	int share;              /* enforcing this node's share */
 	uint32_t gateways;
 	int64_t started, last_ok;
+	char last_err[160];     /* why the last sync failed */
 } ts;
 
 static int64_t
@@ -270,7 +271,8 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 		return;
 	if (res->error != GH_HTTPC_OK) {
 		GW_COUNT(tm_sync_errors);
-		gh_log_debug("tm_sync", NULL, "throttle sync: %s", res->errstr ? res->errstr : "error");
+		snprintf(ts.last_err, sizeof(ts.last_err), "%s", res->errstr ? res->errstr : "error");
+		gh_log_debug("tm_sync", NULL, "throttle sync: %s", ts.last_err);
 		goto done;
 	}
 	if (res->status == 409) {
@@ -282,6 +284,7 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 	}
 	if (res->status != 200) {
 		GW_COUNT(tm_sync_errors);
+		snprintf(ts.last_err, sizeof(ts.last_err), "status %d", res->status);
 		gh_log_warn("tm_sync", NULL, "throttle sync refused with %d: %.200s", res->status,
 		    res->body ? (const char *)res->body : "");
 		/* a refused body is not sent again: start over with every counter */
@@ -291,6 +294,7 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 	}
 	if (ts_resp_decode(res->body, res->body_len, &resp, err, sizeof(err)) != 0) {
 		GW_COUNT(tm_sync_errors);
+		snprintf(ts.last_err, sizeof(ts.last_err), "%s", err);
 		gh_log_warn("tm_sync", NULL, "throttle sync answer: %s", err);
 		goto done;
 	}
@@ -300,7 +304,7 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 	ts.last_ok = now;
 	ts.gateways = resp.gateways;
 	if (ts.share)
-		gh_log_info("tm_reachable", NULL, "throttle sync answered again: counting cluster-wide "
+		gh_log_warn("tm_reachable", NULL, "throttle sync answered again: counting cluster-wide "
 		    "(%u gateways in %s)", ts.gateways, gw.env);
 	ts.share = 0;
 	gw_rl_set_mode(GW_RL_CLUSTER, ts.gateways);
@@ -346,8 +350,9 @@ set_lag(int64_t now)
 	if (!ts.share && lag > ts.down_after_ms) {
 		ts.share = 1;
 		gw_rl_set_mode(GW_RL_SHARE, ts.gateways);
-		gh_log_warn("tm_unreachable", NULL, "no throttle sync for %lld ms: enforcing this node's "
-		    "share (1/%u) of every limit until the traffic manager answers", (long long)lag,
+		gh_log_warn("tm_unreachable", NULL, "no throttle sync for %lld ms (%s): enforcing this "
+		    "node's share (1/%u) of every limit until the traffic manager answers", (long long)lag,
+		    ts.last_err[0] ? ts.last_err : (ts.inflight ? "no answer yet" : "not sent"),
 		    ts.gateways ? ts.gateways : 1);
 	}
 	__atomic_store_n(&gw.metrics.throttle_local_share, (uint64_t)ts.share, __ATOMIC_RELAXED);
@@ -414,7 +419,8 @@ gw_tmsync_start(void)
 	struct timeval tv;
 	size_t ul;
 
-	if (url == NULL || *url == '\0') {
+	/* '' (the settings take no empty value) or nothing: this node counts alone */
+	if (url == NULL || *url == '\0' || strcmp(url, "''") == 0) {
 		gw_rl_set_mode(GW_RL_ALONE, 1);
 		return 0;
 	}
