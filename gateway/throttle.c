@@ -232,13 +232,15 @@ static int64_t
 refusal_wait_ms(const struct rl_entry *e, const struct gw_rl_limit *l, enum gw_rl_mode mode,
     double used, double cap, int64_t now)
 {
-	if (mode == GW_RL_CLUSTER && !l->local) {
-		/* a sliding window loses at most count per window as it slides */
-		if (l->count <= 0)
-			return e->window_ms;
-		return ceil_pos((used + 1.0 - cap) * (double)e->window_ms / (double)l->count);
-	}
-	return wait_ms(e, (int64_t)cap, now);
+	int64_t local = wait_ms(e, (int64_t)cap, now), cluster;
+
+	if (mode != GW_RL_CLUSTER || l->local)
+		return local;
+	/* a sliding window loses at most count per window as it slides; ours alone waits local */
+	if (l->count <= 0)
+		return e->window_ms;
+	cluster = ceil_pos((used + 1.0 - cap) * (double)e->window_ms / (double)l->count);
+	return cluster > local ? cluster : local;
 }
 
 int
