@@ -122,7 +122,8 @@ $(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(LINK_CP)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
 # The traffic manager: core and pg only (no LDAP).
-$(BUILD)/bin/gatehouse-trafficmanager: $(call obj,$(TM_SRC)) $(PG_LIB) $(CORE_LIB) $(LLHTTP_LIB)
+# gateway/tmsync_wire.c: the throttle sync's codec, shared with the gateways.
+$(BUILD)/bin/gatehouse-trafficmanager: $(call obj,$(TM_SRC) gateway/tmsync_wire.c) $(PG_LIB) $(CORE_LIB) $(LLHTTP_LIB)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_PG) $(LIBS_CORE) $(MALLOC_LIB)
@@ -155,6 +156,11 @@ $(BUILD)/tests/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(GW_LIB) $(LINK_C
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP) -lmaxminddb
 
 .SECONDARY:
+
+$(BUILD)/bench/bench_tmsync: $(BUILD)/obj/tests/bench/bench_tmsync.o $(call obj,gateway/tmsync_wire.c) $(LINK_CP)
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LINK_CP)
 	@mkdir -p $(dir $@)

@@ -437,6 +437,9 @@ struct gw_metrics {
 	struct gh_hist latency;         /* request to the end of its response (pipeline.c) */
 	uint64_t spool_depth;           /* spool bytes not yet acknowledged by the traffic manager */
 	uint64_t analytics_shipped, analytics_rejected, ship_errors;  /* ship.c: events */
+	uint64_t tm_syncs, tm_sync_errors;      /* tmsync.c */
+	uint64_t throttle_local_share;          /* gauge: 1 while enforcing this node's share */
+	uint64_t throttle_sync_lag_ms;          /* gauge: time since the last answered sync */
 };
 
 struct gw {
@@ -464,6 +467,12 @@ extern struct gw gw;
 /* Setting of this binary's section ("gw-internal." / "gw-external." + name). */
 const char *gw_setting_str(const char *name);
 int64_t gw_setting_int(const char *name);
+/*
+ * cluster.trafficmanager_url, or NULL when this node has no traffic
+ * manager ("none", or '' written literally: the settings take no empty
+ * value): then it counts alone and keeps its analytics spool.
+ */
+const char *gw_tm_url(void);
 
 /* ---- feed thread (feed.c) ---- */
 

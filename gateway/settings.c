@@ -4,6 +4,7 @@
  * [gw-external], gw_zone.name) through gw_setting_str/int.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "gateway/gw.h"
 
@@ -30,4 +31,14 @@ gw_setting_int(const char *name)
 	char k[128];
 
 	return gh_settings_int(gw.cfg, key(k, sizeof(k), name));
+}
+
+const char *
+gw_tm_url(void)
+{
+	const char *u = gh_settings_str(gw.cfg, "cluster.trafficmanager_url");
+
+	if (u == NULL || *u == '\0' || strcmp(u, "none") == 0 || strcmp(u, "''") == 0)
+		return NULL;
+	return u;
 }

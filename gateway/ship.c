@@ -547,10 +547,10 @@ ship_main(void *arg)
 int
 gw_ship_start(void)
 {
-	const char *tm = gh_settings_str(gw.cfg, "cluster.trafficmanager_url");
+	const char *tm = gw_tm_url();
 	size_t n;
 
-	if (tm == NULL || *tm == '\0')
+	if (tm == NULL)
 		return 0;               /* no traffic manager: the spool stays on disk */
 	n = strlen(tm);
 	while (n > 0 && tm[n - 1] == '/')

@@ -1,12 +1,14 @@
 /*
- * Throttling on this node (the next issue shares the counts across the
- * cluster through the same gw_rl_take interface): deny policies first
+ * Throttling: deny policies first
  * (403, 900805), then the subscription tier, the application tier, the
  * API policy, the resource policy, the subscription's burst control and,
  * for Basic and unauthenticated callers, the Unauthenticated tier.  Every
  * limit is a sliding window over two fixed windows; a request that would
  * exceed any is refused with 429 (900800) and Retry-After and counts in
- * none.  Counters live in a process-wide table with striped mutexes.
+ * none.  Counters live in a process-wide table with striped mutexes; with
+ * a traffic manager (tmsync.c) a counter also keeps what it counted since
+ * the last sync and the cluster-wide count the traffic manager answered,
+ * and admits against their sum (burst control stays local).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +31,11 @@ struct rl_entry {
 	int64_t start;                  /* current fixed window's start (multiple of window_ms) */
 	int64_t cur, prev;
 	int64_t last_ms;
+	int64_t limit;                  /* last limit taken against it (sent to the traffic manager) */
+	int local;                      /* never synced (burst control) */
+	uint32_t tid, tepoch;           /* key id in sync session tepoch (tid 0: none) */
+	int64_t unsent, inflight;       /* counted since the last collect / sent, not yet answered */
+	int64_t global16;               /* cluster-wide count answered last, times 16 */
 	char key[];
 };
 
@@ -40,6 +47,37 @@ struct rl_stripe {
 
 static struct rl_stripe stripes[NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
+/* enum gw_rl_mode in the low byte, the gateways sharing a limit above */
+static uint32_t rl_mode;
+
+void
+gw_rl_set_mode(enum gw_rl_mode mode, uint32_t gateways)
+{
+	if (gateways < 1)
+		gateways = 1;
+	if (gateways > 0xffffff)
+		gateways = 0xffffff;
+	__atomic_store_n(&rl_mode, (uint32_t)mode | gateways << 8, __ATOMIC_RELAXED);
+}
+
+enum gw_rl_mode
+gw_rl_mode_get(uint32_t *gateways)
+{
+	uint32_t m = __atomic_load_n(&rl_mode, __ATOMIC_RELAXED);
+
+	if (gateways != NULL)
+		*gateways = m >> 8 ? m >> 8 : 1;
+	return (enum gw_rl_mode)(m & 0xff);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 stripes_init(void)
@@ -70,7 +108,7 @@ sweep(struct rl_stripe *st, int64_t now)
 		while (*pp != NULL) {
 			struct rl_entry *e = *pp;
 
-			if (now - e->last_ms > 2 * e->window_ms) {
+			if (now - e->last_ms > 2 * e->window_ms && e->unsent == 0 && e->inflight == 0) {
 				*pp = e->next;
 				free(e);
 			} else {
@@ -78,6 +116,31 @@ sweep(struct rl_stripe *st, int64_t now)
 			}
 		}
 	}
+}
+
+static struct rl_entry *
+entry_find(struct rl_stripe *st, uint64_t h, const char *key, int64_t w)
+{
+	struct rl_entry *e;
+
+	for (e = st->b[(h >> 8) % NBUCKETS]; e != NULL; e = e->next)
+		if (e->hash == h && e->window_ms == w && strcmp(e->key, key) == 0)
+			break;
+	return e;
+}
+
+/* Move e's fixed windows on to now. */
+static void
+entry_roll(struct rl_entry *e, int64_t now)
+{
+	int64_t w = e->window_ms, ws;
+
+	if (now - e->start < w)
+		return;
+	ws = now - now % w;
+	e->prev = ws - e->start == w ? e->cur : 0;
+	e->cur = 0;
+	e->start = ws;
 }
 
 /* The entry of (key, window) in st (locked), made when absent; NULL on ENOMEM. */
@@ -89,9 +152,7 @@ entry_get(struct rl_stripe *st, uint64_t h, const char *key, int64_t w, int64_t 
 
 	if (now - st->last_sweep > SWEEP_MS)
 		sweep(st, now);
-	for (e = *head; e != NULL; e = e->next)
-		if (e->hash == h && e->window_ms == w && strcmp(e->key, key) == 0)
-			break;
+	e = entry_find(st, h, key, w);
 	if (e == NULL) {
 		klen = strlen(key);
 		e = calloc(1, sizeof(*e) + klen + 1);
@@ -104,14 +165,7 @@ entry_get(struct rl_stripe *st, uint64_t h, const char *key, int64_t w, int64_t 
 		e->next = *head;
 		*head = e;
 	}
-	/* move the fixed windows on */
-	if (now - e->start >= w) {
-		int64_t ws = now - now % w;
-
-		e->prev = ws - e->start == w ? e->cur : 0;
-		e->cur = 0;
-		e->start = ws;
-	}
+	entry_roll(e, now);
 	e->last_ms = now;
 	return e;
 }
@@ -155,10 +209,46 @@ wait_ms(const struct rl_entry *e, int64_t count, int64_t now)
 	return t > 0 ? ceil_pos(t) : 0;
 }
 
+/* What e holds against its limit in mode: the cluster-wide count plus ours since, or our window. */
+static double
+entry_used(const struct rl_entry *e, enum gw_rl_mode mode, int64_t now)
+{
+	if (mode == GW_RL_CLUSTER && !e->local)
+		return (double)e->global16 / 16.0 + (double)(e->unsent + e->inflight);
+	return estimate(e, now);
+}
+
+/* The limit l stands for on this node in mode. */
+static double
+limit_cap(const struct gw_rl_limit *l, enum gw_rl_mode mode, uint32_t gateways)
+{
+	if (mode == GW_RL_SHARE && !l->local)
+		return (double)l->count / (double)gateways;
+	return (double)l->count;
+}
+
+/* Milliseconds until one more request fits, for a refusal in mode. */
+static int64_t
+refusal_wait_ms(const struct rl_entry *e, const struct gw_rl_limit *l, enum gw_rl_mode mode,
+    double used, double cap, int64_t now)
+{
+	int64_t local = wait_ms(e, (int64_t)cap, now), cluster;
+
+	if (mode != GW_RL_CLUSTER || l->local)
+		return local;
+	/* a sliding window loses at most count per window as it slides; ours alone waits local */
+	if (l->count <= 0)
+		return e->window_ms;
+	cluster = ceil_pos((used + 1.0 - cap) * (double)e->window_ms / (double)l->count);
+	return cluster > local ? cluster : local;
+}
+
 int
 gw_rl_take(const struct gw_rl_limit *l, size_t n, int64_t now_ms, struct gw_rl_verdict *v)
 {
 	int64_t best_rem = INT64_MAX;
+	uint32_t gateways;
+	enum gw_rl_mode mode = gw_rl_mode_get(&gateways);
 
 	pthread_once(&stripes_once, stripes_init);
 	memset(v, 0, sizeof(*v));
@@ -168,7 +258,7 @@ gw_rl_take(const struct gw_rl_limit *l, size_t n, int64_t now_ms, struct gw_rl_v
 		uint64_t h = fnv(l[i].key, l[i].window_ms);
 		struct rl_stripe *st = &stripes[h % NSTRIPES];
 		struct rl_entry *e;
-		double est;
+		double used, cap;
 
 		if (l[i].window_ms <= 0)
 			continue;
@@ -178,9 +268,12 @@ gw_rl_take(const struct gw_rl_limit *l, size_t n, int64_t now_ms, struct gw_rl_v
 			pthread_mutex_unlock(&st->mu);
 			continue;
 		}
-		est = estimate(e, now_ms);
-		if (est + 1.0 > (double)l[i].count + 1e-9) {
-			int64_t ms = wait_ms(e, l[i].count, now_ms);
+		e->local = l[i].local;
+		e->limit = l[i].count;
+		used = entry_used(e, mode, now_ms);
+		cap = limit_cap(&l[i], mode, gateways);
+		if (used + 1.0 > cap + 1e-9) {
+			int64_t ms = refusal_wait_ms(e, &l[i], mode, used, cap, now_ms);
 
 			v->refused = 1;
 			v->level = (int)i;
@@ -205,12 +298,13 @@ gw_rl_take(const struct gw_rl_limit *l, size_t n, int64_t now_ms, struct gw_rl_v
 		pthread_mutex_lock(&st->mu);
 		e = entry_get(st, h, l[i].key, l[i].window_ms, now_ms);
 		if (e != NULL) {
-			e->cur++;
-			{
-				double left = (double)l[i].count - estimate(e, now_ms);
+			double left;
 
-				rem = left > 0 ? (int64_t)left : 0;
-			}
+			e->cur++;
+			if (mode != GW_RL_ALONE && !e->local)
+				e->unsent++;
+			left = limit_cap(&l[i], mode, gateways) - entry_used(e, mode, now_ms);
+			rem = left > 0 ? (int64_t)left : 0;
 			if (rem < best_rem) {
 				best_rem = rem;
 				v->level = (int)i;
@@ -222,6 +316,72 @@ gw_rl_take(const struct gw_rl_limit *l, size_t n, int64_t now_ms, struct gw_rl_v
 		pthread_mutex_unlock(&st->mu);
 	}
 	return 0;
+}
+
+void
+gw_rl_collect(uint32_t epoch, int64_t now_ms, gw_rl_visit_fn visit, void *arg)
+{
+	pthread_once(&stripes_once, stripes_init);
+	for (int i = 0; i < NSTRIPES; i++) {
+		struct rl_stripe *st = &stripes[i];
+
+		pthread_mutex_lock(&st->mu);
+		for (int j = 0; j < NBUCKETS; j++) {
+			for (struct rl_entry *e = st->b[j]; e != NULL; e = e->next) {
+				int64_t delta, g = -1, est;
+				uint32_t tid;
+
+				if (e->local)
+					continue;
+				/* the window's count bounds what is still worth sending (after an outage) */
+				if (now_ms > e->start)
+					entry_roll(e, now_ms);
+				est = ceil_pos(estimate(e, now_ms > e->start ? now_ms : e->start));
+				if (e->tepoch != epoch || e->tid == 0) {
+					/* new to the session: its whole window */
+					delta = est;
+					tid = visit(arg, 0, e->key, e->window_ms, e->limit, delta, &g);
+					if (tid == 0)
+						continue;
+					e->tid = tid;
+					e->tepoch = epoch;
+					e->inflight = delta;
+					e->unsent = 0;
+					if (g >= 0)
+						e->global16 = g;
+					continue;
+				}
+				if (e->unsent <= 0)
+					continue;
+				delta = e->unsent < est ? e->unsent : est;
+				if (delta > 0 && visit(arg, e->tid, e->key, e->window_ms, e->limit, delta, &g) == 0)
+					continue;
+				e->inflight += delta;
+				e->unsent = 0;
+			}
+		}
+		pthread_mutex_unlock(&st->mu);
+	}
+}
+
+void
+gw_rl_apply(const char *key, int64_t window_ms, int64_t acked, int64_t global16)
+{
+	uint64_t h = fnv(key, window_ms);
+	struct rl_stripe *st = &stripes[h % NSTRIPES];
+	struct rl_entry *e;
+
+	pthread_once(&stripes_once, stripes_init);
+	pthread_mutex_lock(&st->mu);
+	e = entry_find(st, h, key, window_ms);
+	if (e != NULL) {
+		e->inflight -= acked;
+		if (e->inflight < 0)
+			e->inflight = 0;
+		if (global16 >= 0)
+			e->global16 = global16;
+	}
+	pthread_mutex_unlock(&st->mu);
 }
 
 void
@@ -300,15 +460,6 @@ gw_deny_matches(const struct gw_deny *d, const struct gw_deny_subject *s)
 
 /* ---- the phase ---- */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *const deny_names[] = { "API", "APPLICATION", "USER", "IP", "IPRANGE" };
 
 /* Add policy p (may be NULL) as a limit of level keyed by key. */
@@ -323,6 +474,7 @@ add_limit(struct gw_rl_limit *l, size_t *n, const struct gw_policy *p, const cha
 	if (burst ? (p->burst_count <= 0 || p->burst_window_ms <= 0) : p->window_ms <= 0)
 		return;
 	x->level = level;
+	x->local = burst;
 	x->count = burst ? p->burst_count : p->count;
 	x->window_ms = burst ? p->burst_window_ms : p->window_ms;
 	snprintf(x->key, sizeof(x->key), "%s|%s|%s|%s", level, k1 ? k1 : "", k2 ? k2 : "", k3 ? k3 : "");

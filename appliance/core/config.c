@@ -61,7 +61,7 @@ static const struct gh_setting_def node_settings[] = {
 	{ "cluster.feed_url", GH_SET_URL, "https://localhost:9446", 0, 0, NULL, 0,
 	    "the publisher's data feed (mutual TLS)" },
 	{ "cluster.trafficmanager_url", GH_SET_STR, "https://localhost:9611", 0, 0, NULL, 0,
-	    "the traffic manager (mutual TLS): cluster-wide throttling and analytics ('' for none: "
+	    "the traffic manager (mutual TLS): cluster-wide throttling and analytics ('none': "
 	    "each gateway counts alone and keeps its analytics spool)" },
 };
 
