@@ -139,8 +139,12 @@ gh_an_time_format(int64_t ms, char out[32])
 		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
 		return;
 	}
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	/* years past 9999 (never parsed) would not fit the four digits of RFC 3339 */
+	if (tm.tm_year + 1900 > 9999 || strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+		snprintf(out, 32, "9999-12-31T23:59:59.999Z");
+		return;
+	}
+	snprintf(out + 19, 32 - 19, ".%03dZ", (int)(ms % 1000));
 }
 
 const char *
