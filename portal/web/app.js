@@ -296,7 +296,7 @@
     if (!(subs.list || []).length) subList.append(el('li', { text: 'No subscriptions yet: subscribe from an API page.' }));
     main.replaceChildren(el('h1', { id: 'app-title', text: a.name }),
       el('p', { class: 'meta', text: a.throttlingPolicy + ' · owner ' + a.owner }),
-      el('p', { text: a.description || '' }),
+      el('p', { id: 'app-description-text', text: a.description || '' }),
       el('h2', { text: 'Subscriptions' }), subList,
       el('h2', { text: 'Production keys' }),
       el('div', { class: 'row' },
