@@ -116,7 +116,18 @@ $(BUILD)/bin/gatehouse-publisher: $(call obj,$(PUBLISHER_SRC)) $(LINK_CP)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP) -lyaml
 
-$(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(LINK_CP)
+# The portal's web assets (portal/web/*) embedded at build time as a generated C file.
+PORTAL_WEB = $(sort $(wildcard portal/web/*.html portal/web/*.js portal/web/*.css))
+$(BUILD)/gen/portal_web.c: $(PORTAL_WEB) portal/web/embed.sh
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  EMBED   $@" || true
+	$(Q)portal/web/embed.sh $@ portal_web_assets $(PORTAL_WEB)
+$(BUILD)/obj/gen/portal_web.o: $(BUILD)/gen/portal_web.c
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
+$(BUILD)/bin/gatehouse-portal: $(call obj,$(PORTAL_SRC)) $(BUILD)/obj/gen/portal_web.o $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)

@@ -283,10 +283,10 @@ redirect_error(struct gh_call *c, const char *redirect_uri, const char *error, c
 
 static void
 show_login(struct gh_call *c, int status, const struct km_client *cl, const char *session_key,
-    const char *csrf, const char *username, const char *error)
+    const char *csrf, const char *username, const char *error, const char *redirect_uri)
 {
 	struct km_login_view v = { .client_name = cl->name, .session_key = session_key, .csrf = csrf,
-		.username = username, .error = error };
+		.username = username, .error = error, .redirect_uri = redirect_uri };
 	char cookie[160];
 
 	gh_reply_login_page(c, status, &v);
@@ -390,7 +390,7 @@ authorization_request(struct gh_call *c, struct gh_pg *db, const struct gh_form 
 		gh_reply_error_page(c, 500, "Sign-in failed", "Out of memory");
 		goto out;
 	}
-	show_login(c, 200, &cl, key, csrf, NULL, NULL);
+	show_login(c, 200, &cl, key, csrf, NULL, NULL, redirect);
 out:
 	authz_clear(&a);
 	free(key);
@@ -477,7 +477,7 @@ login_submit(struct gh_call *c, struct gh_pg *db, const struct gh_form *f)
 	if (rc == 1 || rc == 2) {
 		show_login(c, 401, &cl, key, a.csrf, username,
 		    rc == 2 ? "This account is locked after too many failed attempts. Try again later."
-			    : "Invalid user name or password.");
+			    : "Invalid user name or password.", a.redirect_uri);
 		goto out;
 	}
 	if (rc != 0) {

@@ -142,6 +142,35 @@ page_reply(struct gh_call *c, int status, struct page *pg)
 	free(pg->buf);
 }
 
+/*
+ * The sign-in form's submission ends in a redirect to the client, and
+ * browsers apply form-action to that redirect too: the client's origin
+ * (scheme://host[:port] of its registered redirect URI) joins 'self'.
+ */
+static void
+login_csp(struct gh_call *c, const char *redirect_uri)
+{
+	char csp[600], origin[300];
+	const char *p = redirect_uri, *end;
+	size_t n;
+
+	if (p == NULL || (strncmp(p, "https://", 8) != 0 && strncmp(p, "http://", 7) != 0))
+		return;
+	end = strchr(strchr(p, ':') + 3, '/');
+	n = end != NULL ? (size_t)(end - p) : strlen(p);
+	if (n >= sizeof(origin))
+		return;
+	memcpy(origin, p, n);
+	origin[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!((origin[i] >= 'a' && origin[i] <= 'z') || (origin[i] >= 'A' && origin[i] <= 'Z') ||
+		    (origin[i] >= '0' && origin[i] <= '9') || strchr(".-:/[]", origin[i]) != NULL))
+			return;
+	snprintf(csp, sizeof(csp), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' %s; "
+	    "frame-ancestors 'none'; base-uri 'none'", origin);
+	gh_reply_header(c, "Content-Security-Policy", csp);
+}
+
 void
 gh_reply_login_page(struct gh_call *c, int status, const struct km_login_view *v)
 {
@@ -171,6 +200,8 @@ gh_reply_login_page(struct gh_call *c, int status, const struct km_login_view *v
 	    "<button type=\"submit\">Sign in</button></form>");
 	page_str(&pg, page_tail);
 	page_reply(c, status, &pg);
+	if (c->status == status)
+		login_csp(c, v->redirect_uri);
 }
 
 void

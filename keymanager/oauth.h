@@ -90,6 +90,7 @@ struct km_login_view {
 	const char *csrf;               /* double-submit token (also in a cookie) */
 	const char *username;           /* to pre-fill after a failure; may be NULL */
 	const char *error;              /* message to show; may be NULL */
+	const char *redirect_uri;       /* the client's: its origin joins form-action (may be NULL) */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "core/gh_proc.h"
 #include "core/gh_service.h"
 #include "portal/portal.h"
+#include "portal/ui.h"
 
 #define PROG "gatehouse-portal"
 
@@ -28,6 +29,7 @@ main(int argc, char **argv)
 	struct gh_http_server *servers[2] = { NULL, NULL };
 	struct gh_router *routers[2] = { NULL, NULL };
 	char jwks[600];
+	unsigned char kek[GH_CONFIG_KEK_LEN];
 	int rc = 1, lvl;
 
 	if (gh_service_args(argc, argv, PROG, &config) != 0)
@@ -54,6 +56,14 @@ main(int argc, char **argv)
 		goto out;
 	snprintf(jwks, sizeof(jwks), "%s/oauth2/jwks", portal.km_url);
 	portal.mauth = gh_mauth_new(portal.km_url, GH_AUD_MANAGEMENT, jwks, portal.tls_km);
+	/* The web UI's sessions seal their tokens under keys.signing_kek (pg/gh_web.h). */
+	if (gh_config_kek(portal.cfg, kek) == 0) {
+		gh_web_init("devportal", PORTAL_UI_COOKIE, kek);
+		explicit_bzero(kek, sizeof(kek));
+	} else {
+		gh_log_warn("config", NULL, "keys.signing_kek is not set: the web UI cannot sign users in");
+		gh_web_init("devportal", PORTAL_UI_COOKIE, NULL);
+	}
 	portal.base = event_base_new();
 	if (portal.mauth == NULL || portal.base == NULL)
 		goto out;
@@ -69,6 +79,7 @@ main(int argc, char **argv)
 			goto out;
 	portal_api_routes(routers[0]);
 	portal_analytics_routes(routers[0]);
+	portal_ui_routes(routers[0]);
 	portal_mgmt_routes(routers[1]);
 	servers[0] = gh_service_listen(portal.base, portal.cfg, PROG, "rest",
 	    gh_settings_str(portal.cfg, "portal.listen"),

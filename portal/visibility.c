@@ -14,6 +14,7 @@
 
 #include "core/gh_log.h"
 #include "portal/portal_int.h"
+#include "pg/gh_web.h"
 
 /* The site's environments as "Env1,Env2" (NULL: every one).  -1 out of memory. */
 static int
@@ -44,7 +45,8 @@ caller(struct gh_call *c, struct gh_pg *db, struct portal_viewer *v, int flags, 
 {
 	char desc[200];
 
-	if (gh_call_header(c, "Authorization") == NULL && (flags & PORTAL_ANON_OK)) {
+	/* credentials: a Bearer token, or the web UI's session cookie (pg/gh_web.h) */
+	if (!gh_web_has_credentials(c) && (flags & PORTAL_ANON_OK)) {
 		v->anon = 1;
 		return 0;
 	}

@@ -10,7 +10,10 @@
  *   4. the first token-signing keys (RS256 and ES256), sealed under that
  *      key and stored in PostgreSQL;
  *   5. the super tenant's LDAP subtree, its role groups and an admin user
- *      whose password is given or generated and printed once.
+ *      whose password is given or generated and printed once;
+ *   6. the web UIs' login clients (gatehouse-devportal,
+ *      gatehouse-publisher-console), redirect URIs from node.hostnames and
+ *      the portal's and publisher's ports (updated when those change).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,7 @@
 #include "core/gh_settings.h"
 #include "ldap/gh_ldap.h"
 #include "pg/gh_pg.h"
+#include "pg/gh_web.h"
 
 #define CA_DAYS 3650
 #define CERT_DAYS 825
@@ -406,6 +410,76 @@ out:
 	return rc;
 }
 
+/* "https://H:PORT/PATH" for every name of node.hostnames, space-separated (malloc'd). */
+static char *
+web_redirects(const char *hostnames, int64_t port, const char *path)
+{
+	char buf[2048], names[1024], *save = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	snprintf(names, sizeof(names), "%s", hostnames);
+	for (char *h = strtok_r(names, ", ", &save); h != NULL; h = strtok_r(NULL, ", ", &save)) {
+		int v6 = strchr(h, ':') != NULL;
+		int w = snprintf(buf + n, sizeof(buf) - n, "%shttps://%s%s%s:%lld%s", n ? " " : "",
+		    v6 ? "[" : "", h, v6 ? "]" : "", (long long)port, path);
+
+		if (w < 0 || (size_t)w >= sizeof(buf) - n)
+			return NULL;
+		n += (size_t)w;
+	}
+	return n ? strdup(buf) : NULL;
+}
+
+static int
+step_web_clients(struct init_ctx *c, const unsigned char kek[GH_SECRETBOX_KEYLEN])
+{
+	static const struct { const char *ui, *client, *port, *path; } uis[] = {
+		{ "devportal", GH_WEB_DEVPORTAL_CLIENT, "portal.port", "/devportal/callback" },
+		{ "publisher", GH_WEB_PUBLISHER_CLIENT, "publisher.port", "/publisher/callback" },
+	};
+	struct gh_settings *all = gh_config_load(c->config_path, GH_COMP_ALL);
+	char *ci = gh_pg_conninfo(c->cfg), err[256];
+	struct gh_pg *db = NULL;
+	int rc = -1;
+
+	if (all == NULL || ci == NULL)
+		goto out;
+	db = gh_pg_connect(ci, err, sizeof(err));
+	if (db == NULL) {
+		fprintf(stderr, "gatehouse init: database: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(uis) / sizeof(uis[0]); i++) {
+		char *r = web_redirects(gh_settings_str(c->cfg, "node.hostnames"),
+		    gh_settings_int(all, uis[i].port), uis[i].path);
+		int x;
+
+		if (r == NULL) {
+			fprintf(stderr, "gatehouse init: node.hostnames gives no redirect URI for %s\n", uis[i].client);
+			goto out;
+		}
+		x = gh_web_client_register(db, kek, uis[i].ui, uis[i].client, r);
+		if (x < 0) {
+			fprintf(stderr, "gatehouse init: login client %s: %s\n", uis[i].client, gh_pg_errmsg(db));
+			free(r);
+			goto out;
+		}
+		printf("%s login client %s (%s)\n", x == 0 ? "unchanged" : x == 1 ? "created  " : "updated  ",
+		    uis[i].client, r);
+		if (x > 0)
+			c->changes++;
+		free(r);
+	}
+	rc = 0;
+out:
+	gh_pg_close(db);
+	if (ci != NULL)
+		gh_free_secret(ci);
+	gh_settings_free(all);
+	return rc;
+}
+
 int
 gh_cmd_init(int argc, char **argv)
 {
@@ -452,7 +526,7 @@ gh_cmd_init(int argc, char **argv)
 	}
 	if (step_pki(&c) != 0 || step_kek(&c, kek) != 0)
 		goto out;
-	if (step_database(&c, kek) != 0 || step_ldap(&c, pwfile) != 0)
+	if (step_database(&c, kek) != 0 || step_ldap(&c, pwfile) != 0 || step_web_clients(&c, kek) != 0)
 		goto out;
 	if (c.changes == 0)
 		printf("gatehouse init: this node is already initialised; nothing changed\n");

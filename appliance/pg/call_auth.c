@@ -4,8 +4,11 @@
  * checked against the database (its jti revoked, its client gone or
  * revoked after the token was issued, its tenant deactivated) and for the scope the
  * operation needs.  Failures are answered here, as WSO2 answers them:
- * 401 for the token, 403 for a missing scope.  Also the audit trail that
- * every control-plane component writes (gh_call_audit).
+ * 401 for the token, 403 for a missing scope.  A web UI's process also
+ * takes its session cookie when no Authorization header came
+ * (pg/gh_web.h: the session gives the same principal, and a state change
+ * needs its X-CSRF-Token); the database checks are the same.  Also the
+ * audit trail that every control-plane component writes (gh_call_audit).
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include "core/gh_log.h"
 #include "core/gh_mauth.h"
 #include "pg/gh_call.h"
+#include "pg/gh_web.h"
 
 int
 gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char *scope,
@@ -21,8 +25,15 @@ gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char
 	char why[160], iat[24];
 	const char *params[4];
 	int64_t revoked = 0;
-	int st;
+	int st, session = 0;
 
+	if (gh_call_header(c, "Authorization") == NULL && gh_web_cookie_name() != NULL &&
+	    gh_web_has_credentials(c)) {
+		if (gh_web_session_auth(c, db, out) != 0)
+			return -1;
+		session = 1;
+		goto checks;
+	}
 	st = gh_mauth_verify(m, gh_call_header(c, "Authorization"), out, why, sizeof(why));
 	if (st != 0) {
 		gh_reply_error(c, st, st == 401 ? "Unauthorized" : "Service Unavailable", why);
@@ -30,6 +41,7 @@ gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char
 			gh_reply_header(c, "WWW-Authenticate", "Bearer realm=\"gatehouse\"");
 		return -1;
 	}
+checks:
 	params[0] = out->jti;
 	params[1] = out->client_id;
 	params[2] = gh_pg_i64(iat, out->iat);
@@ -46,7 +58,10 @@ gh_call_auth(struct gh_call *c, struct gh_pg *db, struct gh_mauth *m, const char
 		gh_principal_clear(out);
 		gh_reply_error(c, 401, "Unauthorized", revoked == 1 ? "Invalid token: revoked" :
 		    "Invalid token: its tenant is not active");
-		gh_reply_header(c, "WWW-Authenticate", "Bearer realm=\"gatehouse\", error=\"invalid_token\"");
+		if (session)
+			gh_web_set_cookie(c, gh_web_cookie_name(), NULL, 0);
+		else
+			gh_reply_header(c, "WWW-Authenticate", "Bearer realm=\"gatehouse\", error=\"invalid_token\"");
 		return -1;
 	}
 	if (scope != NULL && !gh_principal_has_scope(out, scope)) {

@@ -383,6 +383,38 @@ static const char *const v5_analytics[] = {
 	NULL
 };
 
+static const char *const v6_web[] = {
+	/*
+	 * Web UI sessions (appliance/pg/gh_web.h): keyed by the SHA-256 of the
+	 * cookie's value.  kind 'login' is a sign-in pre-session (state and the
+	 * PKCE verifier of one authorization request); 'session' a signed-in
+	 * user, with the principal the REST APIs use, the hash of its CSRF
+	 * token and its tokens sealed under a key derived from the session id
+	 * (only a request holding the cookie can open them, for revocation).
+	 */
+	"CREATE TABLE gh_web_sessions ("
+	"  id_hash text PRIMARY KEY,"
+	"  ui text NOT NULL CHECK (ui IN ('devportal', 'publisher')),"
+	"  kind text NOT NULL CHECK (kind IN ('login', 'session')),"
+	"  subject text, username text, tenant text, scope text, client_id text, jti text,"
+	"  token_iat bigint,"
+	"  csrf_hash text,"
+	"  state_hash text, return_to text,"
+	"  sealed text,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  last_seen timestamptz NOT NULL DEFAULT now(),"
+	"  expires_at timestamptz NOT NULL)",
+	"CREATE INDEX gh_web_sessions_expiry ON gh_web_sessions (expires_at)",
+	/* The UIs' own login clients, registered by gatehouse init (secret sealed under keys.signing_kek). */
+	"CREATE TABLE gh_web_clients ("
+	"  ui text PRIMARY KEY CHECK (ui IN ('devportal', 'publisher')),"
+	"  client_id text NOT NULL REFERENCES gh_oauth_clients ON DELETE CASCADE,"
+	"  secret_sealed text NOT NULL,"
+	"  redirect_uris text NOT NULL,"
+	"  updated_at timestamptz NOT NULL DEFAULT now())",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
 	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
@@ -390,6 +422,7 @@ const struct gh_pg_migration gh_schema[] = {
 	{ 4, "control plane: environments, APIs, revisions, deployments, subscriptions, policies",
 	    v4_control_plane },
 	{ 5, "analytics: events partitioned by day, per-minute rollups", v5_analytics },
+	{ 6, "web UIs: sessions, login clients", v6_web },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);
