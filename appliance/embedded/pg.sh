@@ -8,10 +8,12 @@
 #   gh_pg_stop DIR
 PG_BIN=/usr/lib/postgresql/15/bin
 
+# A free TCP port for a listener, below the kernel's ephemeral range (32768 and up by default),
+# so that no outgoing connection can take it between this check and the bind.
 gh_free_port() {
 	local p
 	while :; do
-		p=$(( 20000 + RANDOM % 30000 ))
+		p=$(( 20000 + RANDOM % 12000 ))
 		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
 	done
 }
