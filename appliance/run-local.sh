@@ -113,7 +113,8 @@ Gatehouse all-in-one node is up:
   data feed    https://localhost:9446/internal/data/v1/...   (gateway certificates only)
   portal       https://localhost:9444/api/am/devportal/v3/apis
   gateways     internal https://localhost:8244 and http://127.0.0.1:8281, external https://localhost:8243
-               health and metrics: http://127.0.0.1:1944{5,3,4}/health and 1824{4,3} (gateways), /metrics
+  traffic mgr  https://localhost:9611 (gateway certificates only): throttle sync, analytics events
+               health and metrics: http://127.0.0.1:1944{5,3,4}/health, 19611 (traffic manager) and 1824{4,3} (gateways), /metrics
   PostgreSQL   $PGC  (gatehouse's own login: user gatehouse, password in var/dbpw)
   slapd        ldap://127.0.0.1:$LDAP_PORT  base dc=gatehouse  (root password in var/slapd/rootpw)
   config       var/gatehouse.conf   (check it: build/bin/gatehouse check-config var/gatehouse.conf)
