@@ -34,7 +34,8 @@ export async function viewApis(params) {
     ev.preventDefault();
     location.hash = hashFor({ q: input.value.trim(), tag, size: sizeSel.value === '10' ? '' : sizeSel.value });
   } }, field('Search APIs', input, 'Words, or name:, tag:, context:, version:, provider:'),
-  field('Per page', sizeSel), el('button', { type: 'submit', text: 'Search' }));
+  el('label', { class: 'narrow' }, el('span', { class: 'label-text', text: 'Per page' }), sizeSel),
+  el('button', { type: 'submit', text: 'Search' }));
   const tags = el('nav', { id: 'tags', class: 'tags', 'aria-label': 'Tags' });
   const list = el('div', { id: 'api-list' });
   const pager = el('nav', { id: 'pager', class: 'pager', 'aria-label': 'Pages' });
@@ -151,6 +152,7 @@ export function renderOpenApi(doc) {
       }
       const resp = op.responses && typeof op.responses === 'object' ? Object.entries(op.responses) : [];
       if (resp.length) {
+        sec.append(el('p', { class: 'oa-label' }, el('strong', { text: 'Responses' })));
         sec.append(el('ul', { class: 'oa-responses', 'aria-label': 'Responses' },
           ...resp.map(([code, r]) => el('li', {}, el('span', { class: 'verb', text: code }), ' ',
             el('span', { class: 'pre-text', text: text(r && r.description) })))));

@@ -54,8 +54,10 @@ export async function viewApps() {
       el('p', { text: a.description || '' }),
       confirmButton({ text: 'Delete', 'aria-label': 'Delete ' + a.name }, 'Confirm delete', async () => {
         await api('DELETE', '/applications/' + enc(a.applicationId));
+        await viewApps();
         say('Application ' + a.name + ' deleted.');
-        viewApps().catch(fail);
+        const h1 = main.querySelector('h1');
+        if (h1) h1.focus();
       })));
   }
   if (data.list.length) {
@@ -136,8 +138,8 @@ export async function viewApp(id) {
       confirmButton({ text: 'Unsubscribe', class: 'danger small', 'aria-label': 'Unsubscribe from ' + apiName },
         'Confirm unsubscribe', async () => {
           await api('DELETE', '/subscriptions/' + enc(s.subscriptionId));
+          await viewApp(id);
           say('Unsubscribed from ' + apiName + '.');
-          viewApp(id).catch(fail);
         })));
   }
   if (!(subs.list || []).length) subList.append(el('li', { text: 'No subscriptions yet: subscribe from an API page.' }));

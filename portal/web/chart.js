@@ -21,11 +21,13 @@ function label(ts, granularity) {
   return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
 }
 
+function n(v, word) { return v + ' ' + word + (v === 1 ? '' : 's'); }
+
 // A round axis maximum at or above v.
 function niceMax(v) {
   if (v <= 4) return 4;
   const pow = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const f of [1, 2, 2.5, 5, 10]) if (f * pow >= v) return f * pow;
+  for (const f of [1, 2, 4, 6, 8, 10]) if (f * pow >= v) return f * pow;   // halves stay whole
   return 10 * pow;
 }
 
@@ -106,7 +108,7 @@ export function usagePanel(id, caption, extra) {
       const r = await api('GET', '/analytics/requests?' + q.toString());
       const s = r.summary || { requests: 0, errors: 0, throttled: 0 };
       body.replaceChildren(
-        el('p', { class: 'meta chart-summary', text: `${s.requests} requests · ${s.errors} errors · ` +
+        el('p', { class: 'meta chart-summary', text: `${n(s.requests, 'request')} · ${n(s.errors, 'error')} · ` +
           `${s.throttled} throttled · per ${r.granularity}` }),
         barChart(r.list || [], r.granularity, caption),
         el('p', { class: 'legend' }, el('span', { class: 'key key-ok', 'aria-hidden': 'true' }), ' requests ',
