@@ -106,6 +106,23 @@ T=$(mgmt_token 'dev1@acme.com' "$PW1" 'apim:subscribe')
 check_eq "the old password no longer gets a token" '<absent>' "$T"
 T=$(mgmt_token 'dev1@acme.com' "$PW1_NEW" 'apim:subscribe')
 check_match "the new one does" '^ey' "$T"
+# The REST side of the password change (the browser used the session; a Bearer token works too).
+T2=$(mgmt_token 'dev2@acme.com' "$PW2" 'apim:subscribe')
+CP=$D/me/change-password
+pcall "" -H 'Content-Type: application/json' -d '{"currentPassword": "x", "newPassword": "y"}' "$CP"
+check_eq "change-password without credentials: 401" 401 "$CODE"
+pcall "$T2" -H 'Content-Type: application/json' -d "{\"currentPassword\": \"$PW2\"}" "$CP"
+check_eq "without newPassword: 400 naming it" "400 newPassword is required" "$CODE $(jget "$BODY" description)"
+pcall "$T2" -H 'Content-Type: application/json' -d "{\"currentPassword\": \"$PW2\", \"newPassword\": \"short\"}" "$CP"
+check_eq "a short new password: the key manager's 400" "400 newPassword must be 8 to 256 characters" \
+	"$CODE $(jget "$BODY" description)"
+pcall "$T2" -H 'Content-Type: application/json' -d "{\"currentPassword\": \"$PW2\", \"newPassword\": \"$PW2\"}" "$CP"
+check_eq "the same password again: 400" 400 "$CODE"
+pcall "$T2" -H 'Content-Type: text/plain' -d 'x' "$CP"
+check_eq "not JSON: 415" 415 "$CODE"
+pcall "$T2" -H 'Content-Type: application/json' -d "{\"currentPassword\": \"$PW2\", \"newPassword\": \"Dev2-other-pass\"}" "$CP"
+check_eq "with a Bearer token: 200" 200 "$CODE"
+check_match "the changed password gets a token" '^ey' "$(mgmt_token 'dev2@acme.com' 'Dev2-other-pass' 'apim:subscribe')"
 check_eq "the edited application is stored with its new name and tier" "Keyboard App Renamed|20PerMin" \
 	"$(sql "SELECT name, tier FROM gh_applications WHERE name LIKE 'Keyboard App%'")"
 check_eq "the deleted application is gone" 0 "$(sql "SELECT count(*) FROM gh_applications WHERE name = 'Temp App'")"
