@@ -15,6 +15,7 @@
 #include "core/gh_log.h"
 #include "core/gh_proc.h"
 #include "core/gh_service.h"
+#include "portal/account.h"
 #include "portal/portal.h"
 #include "portal/ui.h"
 
@@ -79,6 +80,7 @@ main(int argc, char **argv)
 			goto out;
 	portal_api_routes(routers[0]);
 	portal_analytics_routes(routers[0]);
+	portal_account_routes(routers[0]);
 	portal_ui_routes(routers[0]);
 	portal_mgmt_routes(routers[1]);
 	servers[0] = gh_service_listen(portal.base, portal.cfg, PROG, "rest",
