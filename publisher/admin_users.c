@@ -1,12 +1,10 @@
 /*
  * Users of the caller's tenant (/api/am/admin/v4/users, apim:admin): the
- * list with each user's roles, read from LDAP with the node's read
- * credentials (as the portal reads roles), and an administrator's
- * password reset (POST /users/{username}/reset-password), which goes to
- * the key manager's internal user API over mutual TLS as tenants do
- * (admin_tenants.c): only the key manager writes to LDAP, and its reset
- * also lifts the user's lock-out.  Both write an audit row naming the
- * administrator.
+ * list with each user's roles, read from LDAP with the node's credentials
+ * (as the portal reads roles), and an administrator's password reset
+ * (POST /users/{username}/reset-password) through the key manager's
+ * internal user API over mutual TLS, as tenants are made (admin_tenants.c):
+ * only the key manager writes to LDAP; its reset also lifts the lock-out.
  */
 #include <json-c/json.h>
 #include <pthread.h>
@@ -213,7 +211,9 @@ out:
 	if (body != NULL)
 		gh_free_secret(body);
 	if (km != NULL) {
-		/* the new password is inside: wipe the object's copy with the body */
+		struct json_object *v = json_object_object_get(km, "newPassword");
+		if (v != NULL)          /* the new password: wipe json-c's copy before it is freed */
+			explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
 		json_object_put(km);
 	}
 	gh_httpc_resp_clear(&r);

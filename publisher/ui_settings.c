@@ -38,9 +38,9 @@ settings_get(struct gh_call *c, struct gh_pg *db)
 
 	if (pub_auth(c, db, "apim:publisher_settings", "apim:api_view", &p) != 0)
 		return;
-	reply_one(c, db, "SELECT json_build_object('environment', coalesce(json_agg(json_build_object("
+	reply_one(c, db, "SELECT jsonb_build_object('environment', coalesce(jsonb_agg(jsonb_build_object("
 	    "'id', name, 'name', name, 'displayName', display_name, 'type', type, 'description', description, "
-	    "'vhosts', vhosts) ORDER BY name), '[]'))::text FROM gh_environments", 0, NULL);
+	    "'vhosts', vhosts) ORDER BY name), '[]'::jsonb))::text FROM gh_environments", 0, NULL);
 	gh_principal_clear(&p);
 }
 
@@ -60,10 +60,10 @@ policies_get(struct gh_call *c, struct gh_pg *db)
 	q[0] = p.tenant;
 	q[1] = strcmp(level, "api") == 0 ? "advanced" : "subscription";
 	q[2] = level;
-	reply_one(c, db, "SELECT json_build_object('count', count(*), 'list', coalesce(json_agg(json_build_object("
+	reply_one(c, db, "SELECT jsonb_build_object('count', count(*), 'list', coalesce(jsonb_agg(jsonb_build_object("
 	    "'name', name, 'displayName', coalesce(definition->>'displayName', name), "
 	    "'description', coalesce(definition->>'description', ''), 'policyLevel', $3::text, "
-	    "'defaultLimit', definition->'defaultLimit') ORDER BY builtin DESC, name), '[]'))::text "
+	    "'defaultLimit', definition->'defaultLimit') ORDER BY builtin DESC, name), '[]'::jsonb))::text "
 	    "FROM gh_throttle_policies WHERE tenant IN ('*', $1) AND kind = $2", 3, q);
 out:
 	gh_principal_clear(&p);

@@ -1,13 +1,11 @@
 /*
  * The routes every web UI shares (gh_web.h, struct gh_web_ui): its page and
- * embedded assets under PREFIX/, the session probe PREFIX/session (who is
- * signed in and the CSRF token the page sends back), sign-in by the key
- * manager's authorization code flow with PKCE S256 (PREFIX/login keeps
- * state and verifier in a ten-minute pre-session with its own cookie;
- * PREFIX/callback exchanges the code as the UI's login client, verifies
- * the access token as every management token is verified and starts a
- * session under a fresh id), and PREFIX/logout (CSRF header required:
- * deletes the session and revokes its tokens).  One UI per process.
+ * assets under PREFIX/, the session probe PREFIX/session (user and CSRF
+ * token), sign-in by the key manager's authorization code flow with PKCE
+ * S256 (PREFIX/login keeps state and verifier in a ten-minute pre-session;
+ * PREFIX/callback exchanges the code as the UI's login client, verifies the
+ * token and starts a session under a fresh id) and PREFIX/logout (CSRF
+ * header; deletes the session, revokes its tokens).  One UI per process.
  */
 #include <json-c/json.h>
 #include <stdio.h>

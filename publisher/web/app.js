@@ -579,10 +579,17 @@
     return gran === 'day' ? p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) : p(d.getUTCHours()) + ':' + p(d.getUTCMinutes());
   }
 
+  // The smallest 1, 2 or 5 × 10^k at or above v and at least 4, so that four ticks are whole numbers.
+  function niceMax(v) {
+    let m = 4;
+    for (let k = 1; m < v; k *= 10) for (const f of [1, 2, 5]) { if (m >= v) break; m = Math.max(4, f * 4 * k); }
+    return m;
+  }
+
   // A bar chart of points (value(p) stacked with err(p)) with labelled axes; title for screen readers.
   function barChart(id, title, points, value, err, gran) {
     const W = 640, H = 220, L = 44, B = 24, T = 10, R = 8;
-    const max = Math.max(1, ...points.map(value));
+    const max = niceMax(Math.max(0, ...points.map(value)));
     const s = svg('svg', { id, class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title });
     s.append(svg('title', {}, title));
     const ph = H - B - T, pw = W - L - R, bw = pw / Math.max(1, points.length);
@@ -607,7 +614,7 @@
 
   function lineChart(id, title, points, series, gran) {
     const W = 640, H = 200, L = 44, B = 24, T = 10, R = 8;
-    const max = Math.max(1, ...points.flatMap((p) => series.map((k) => p[k] || 0)));
+    const max = niceMax(Math.max(0, ...points.flatMap((p) => series.map((k) => p[k] || 0))));
     const s = svg('svg', { id, class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title });
     s.append(svg('title', {}, title));
     const ph = H - B - T, pw = W - L - R, dx = pw / Math.max(1, points.length - 1);

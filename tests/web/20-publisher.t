@@ -61,6 +61,24 @@ check_eq "scopes, tiers, sandbox, CORS and GeoIP edited in the console are store
 pcall "" -H 'X-WSO2-Tenant: acme.com' "$PORTAL_URL/api/am/devportal/v3/apis?query=AcmeShop"
 check_match "the developer portal lists it (anonymous)" "\"id\": *\"$API_ID\"" "$BODY"
 
+# ---- the REST additions the console reads, for an owner without apim:admin ----
+OWN=$(mgmt_token 'owner@acme.com' 'Owner-pass-123' "apim:api_view apim:tier_view")
+pcall "$OWN" "$PUB_URL/api/am/publisher/v4/settings"
+check_match "/settings lists the environments to an owner" '"name": *"External".*"type": *"external"' "$BODY"
+pcall "$OWN" "$PUB_URL/api/am/publisher/v4/throttling-policies/subscription"
+check_match "/throttling-policies/subscription lists the tiers" '"name": *"Gold"' "$BODY"
+pcall "$OWN" "$PUB_URL/api/am/publisher/v4/throttling-policies/bogus"
+check_eq "an unknown policy level: 400" 400 "$CODE"
+pcall "$OWN" "$PUB_URL/api/am/admin/v4/users"
+check_eq "the users list needs apim:admin (403)" 403 "$CODE"
+A=$PUB_URL/api/am/admin/v4/users
+pcall "$ADM" -H 'Content-Type: application/json' -d '{"newPassword":"short"}' "$A/victim/reset-password"
+check_match "a short new password: 400 with the key manager's reason" '^400.*8 to 256' "$CODE $BODY"
+pcall "$ADM" -H 'Content-Type: application/json' -d '{"newPassword":"Long-enough-123"}' "$A/nobody/reset-password"
+check_eq "an unknown user: 404" 404 "$CODE"
+pcall "$ADM" -H 'Content-Type: application/json' -d '{"newPassword":"Long-enough-123","x":1}' "$A/victim/reset-password"
+check_eq "an unknown member: 400" 400 "$CODE"
+
 # ---- the developer subscribes through the REST APIs ----
 D=$PORTAL_URL/api/am/devportal/v3
 DEV=$(mgmt_token 'dev1@acme.com' 'Dev1-pass-123' "apim:subscribe apim:app_manage apim:sub_manage")
@@ -80,7 +98,9 @@ sql "INSERT INTO gh_analytics_minute (minute, tenant, api_id, app_id, status_cla
 	api_name, api_version, app_name, requests, throttled, latency_sum, latency_max, latency_hist)
 	SELECT date_trunc('minute', now()) - make_interval(mins => g), 'acme.com', '$API_ID', '$APP_ID', sc, 'DE',
 	'acme.com', 'dev1', 'AcmeShop', '1.0.0', 'ShopApp', CASE WHEN sc = 2 THEN 40 + g * 3 ELSE 2 + g % 4 END, 0,
-	(40 + g * 3) * 12, 90, array_fill(0::bigint, ARRAY[29])
+	(40 + g * 3) * 12, 90, CASE WHEN sc = 2
+	  THEN array_fill(0::bigint, ARRAY[5]) || (35 + g * 3)::bigint || array_fill(0::bigint, ARRAY[3]) || 5::bigint || array_fill(0::bigint, ARRAY[19])
+	  ELSE array_fill(0::bigint, ARRAY[9]) || (2 + g % 4)::bigint || array_fill(0::bigint, ARRAY[19]) END
 	FROM generate_series(1, 20) g, (VALUES (2), (5)) s(sc)"
 
 # ---- analytics and blocking in the console ----

@@ -271,7 +271,7 @@ async function blockPhase() {
   check('and error bars', (await page.$$('#chart-requests rect.bar.err')).length >= 10);
   check('the latency chart draws lines', (await page.$$('#chart-latency path.line')).length === 2);
   const sum = await page.textContent('#an-summary');
-  check('the summary counts the requests', /\d{3,}\s*requests/.test(sum), sum);
+  check('the summary counts the requests and a p95', /\d{3,}\s*requests/.test(sum) && /[1-9]\d* ms/.test(sum), sum);
   await shot(page, 'analytics');
 
   await page.click('#tab-subscriptions');
