@@ -111,7 +111,18 @@ $(BUILD)/bin/gatehouse-keymanager: $(call obj,$(KEYMANAGER_SRC)) $(LINK_CP)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP)
 
-$(BUILD)/bin/gatehouse-publisher: $(call obj,$(PUBLISHER_SRC)) $(LINK_CP)
+# The publisher console's web assets (publisher/web/*), embedded the same way.
+PUBLISHER_WEB = $(sort $(wildcard publisher/web/*.html publisher/web/*.js publisher/web/*.css))
+$(BUILD)/gen/publisher_web.c: $(PUBLISHER_WEB) portal/web/embed.sh
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  EMBED   $@" || true
+	$(Q)portal/web/embed.sh $@ pub_web_assets $(PUBLISHER_WEB)
+$(BUILD)/obj/gen/publisher_web.o: $(BUILD)/gen/publisher_web.c
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
+$(BUILD)/bin/gatehouse-publisher: $(call obj,$(PUBLISHER_SRC)) $(BUILD)/obj/gen/publisher_web.o $(LINK_CP)
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  LD      $@" || true
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CP) -lyaml

@@ -24,7 +24,7 @@ struct gh_router;
 /* Register the UI's routes on r (the REST port). */
 void portal_ui_routes(struct gh_router *r);
 
-/* Login routes (ui_login.c): /devportal/login, /callback, /logout. */
+/* The shared web routes for the portal (ui_login.c): page, assets, session, login, callback, logout. */
 void portal_ui_login_routes(struct gh_router *r);
 
 /* An HTML error page (title and text escaped) with the UI's security headers. */

@@ -3,7 +3,9 @@
  * configuration, binds the REST port (9443, HTTPS), the feed port (9446,
  * HTTPS with client certificates of the node's CA) and the management
  * port (19443, loopback HTTP), listens on the outbox for the feed, drops
- * privileges and runs until SIGTERM or SIGINT.
+ * privileges and runs until SIGTERM or SIGINT.  The REST port also serves
+ * the web console (/publisher/, ui.c) with sessions sealed under
+ * keys.signing_kek.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -17,6 +19,8 @@
 #include "core/gh_proc.h"
 #include "core/gh_service.h"
 #include "publisher/pub.h"
+#include "publisher/pub_admin.h"
+#include "publisher/ui.h"
 
 #define PROG "gatehouse-publisher"
 
@@ -29,6 +33,7 @@ main(int argc, char **argv)
 	struct gh_http_server *servers[3] = { NULL, NULL, NULL };
 	struct gh_router *routers[3] = { NULL, NULL, NULL };
 	char jwks[600];
+	unsigned char kek[GH_CONFIG_KEK_LEN];
 	int rc = 1, lvl;
 
 	if (gh_service_args(argc, argv, PROG, &config) != 0)
@@ -53,6 +58,14 @@ main(int argc, char **argv)
 		goto out;
 	snprintf(jwks, sizeof(jwks), "%s/oauth2/jwks", pub.km_url);
 	pub.mauth = gh_mauth_new(pub.km_url, GH_AUD_MANAGEMENT, jwks, pub.tls_km);
+	/* The console's sessions seal their tokens under keys.signing_kek (pg/gh_web.h). */
+	if (gh_config_kek(pub.cfg, kek) == 0) {
+		gh_web_init("publisher", PUB_UI_COOKIE, kek);
+		explicit_bzero(kek, sizeof(kek));
+	} else {
+		gh_log_warn("config", NULL, "keys.signing_kek is not set: the console cannot sign users in");
+		gh_web_init("publisher", PUB_UI_COOKIE, NULL);
+	}
 	pub.base = event_base_new();
 	if (pub.mauth == NULL || pub.base == NULL)
 		goto out;
@@ -70,6 +83,8 @@ main(int argc, char **argv)
 	pub_api_routes(routers[0]);
 	pub_admin_routes(routers[0]);
 	pub_analytics_routes(routers[0]);
+	pub_admin_user_routes(routers[0]);
+	pub_ui_routes(routers[0]);
 	pub_feed_routes(routers[1]);
 	pub_mgmt_routes(routers[2]);
 	addr = gh_settings_str(pub.cfg, "publisher.listen");

@@ -22,6 +22,8 @@ void pub_admin_env_routes(struct gh_router *r);
 void pub_admin_policy_routes(struct gh_router *r);
 void pub_admin_deny_routes(struct gh_router *r);
 void pub_admin_audit_routes(struct gh_router *r);
+/* admin_users.c: /users (LDAP read) and /users/{username}/reset-password (key manager); main.c registers it. */
+void pub_admin_user_routes(struct gh_router *r);
 
 /*
  * Authenticate c's Bearer token with scope apim:admin into *p (release

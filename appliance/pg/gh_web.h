@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "core/gh_mauth.h"
 #include "pg/gh_call.h"
 
@@ -30,7 +32,7 @@
 #define GH_WEB_DEVPORTAL_CLIENT "gatehouse-devportal"
 #define GH_WEB_PUBLISHER_CLIENT "gatehouse-publisher-console"
 
-/* One embedded file (generated from the files of portal/web by the Makefile). */
+/* One embedded file (generated from the files of portal/web, publisher/web by the Makefile). */
 struct gh_web_asset {
 	const char *name;               /* "app.js" */
 	const char *ctype;              /* "text/javascript; charset=utf-8" */
@@ -148,5 +150,55 @@ void gh_web_security_headers(struct gh_call *c);
  * when absent.  Adds the security headers.
  */
 void gh_web_asset_reply(struct gh_call *c, const struct gh_web_asset *assets, size_t n, const char *name);
+
+/* ---- the routes every UI shares (web_login.c) ---- */
+
+/*
+ * A web UI as web_login.c serves it.  Every pointer is borrowed and must
+ * outlive the process's serving (a static of the UI's component).
+ */
+struct gh_web_ui {
+	const char *ui;                 /* "devportal": gh_web_init's name, the login client's ui */
+	const char *prefix;             /* "/devportal": everything of the UI is under it */
+	const char *title;              /* "developer portal": in messages and error pages */
+	const char *cookie;             /* the session cookie ("__Host-gh_devportal") */
+	const char *login_cookie;       /* the sign-in pre-session's cookie */
+	const char *scope;              /* scopes asked for at sign-in (space-separated) */
+	const char *component;          /* audit rows' component ("portal") */
+	const char *km_url;             /* the key manager's public URL */
+	SSL_CTX *tls_km;                /* client TLS context for the key manager */
+	struct gh_mauth *mauth;         /* verifies the sign-in's access token */
+	const struct gh_web_asset *assets;  /* the embedded files, index.html the page */
+	size_t nassets;
+	/*
+	 * Where to go after sign-in, from the login request: writes a local
+	 * path into out (cap bytes) and returns 0, or replies (an error page)
+	 * and returns -1.  NULL: PREFIX/.
+	 */
+	int (*login_return)(struct gh_call *c, char *out, size_t cap);
+};
+
+/*
+ * Serve UI u on r (the REST port): GET PREFIX (the page, index.html),
+ * PREFIX/assets/{name}, PREFIX/session ({"authenticated", "user",
+ * "tenant", "scopes", "csrfToken"}), PREFIX/login (302 to the key
+ * manager's authorize endpoint with PKCE S256), PREFIX/callback (a fresh
+ * session, 302 to the login's return path) and POST PREFIX/logout (CSRF
+ * header; revokes the session's tokens).  u is kept (one UI per
+ * process); call after gh_web_init, at start-up.
+ */
+void gh_web_ui_routes(struct gh_router *r, const struct gh_web_ui *u);
+
+/* The UI's page (index.html) on the loop: for extra page routes of a UI (always replies, 1). */
+int gh_web_page_fast(struct gh_call *c);
+
+/* The same on a worker (the fallback of gh_call_route_fast). */
+void gh_web_page_work(struct gh_call *c, struct gh_pg *db);
+
+/*
+ * An HTML error page (title and text escaped) styled by the UI's
+ * stylesheet, with a link back to the UI and the security headers.
+ */
+void gh_web_error_page(struct gh_call *c, int status, const char *title, const char *text);
 
 #endif
