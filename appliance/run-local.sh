@@ -108,6 +108,8 @@ CSECRET=$(sed -n 's/.*"clientSecret":"\([^"]*\)".*/\1/p' "$VAR/demo-client.json"
 cat <<MSG
 
 Gatehouse all-in-one node is up:
+  publisher console  https://localhost:9443/publisher/    (sign in as the demo login below)
+  developer portal   https://localhost:9444/devportal/    (sign up, or sign in as the demo login)
   key manager  https://localhost:9445  (OAuth2; metadata at /.well-known/oauth-authorization-server)
   publisher    https://localhost:9443/api/am/publisher/v4/apis   admin: /api/am/admin/v4/...
   data feed    https://localhost:9446/internal/data/v1/...   (gateway certificates only)
