@@ -376,7 +376,7 @@ enroll_parse(struct gh_call *c, struct json_object *o, struct enroll *e)
 		gh_reply_error(c, 400, "Bad Request", "node (this node's name: 1 to 63 of A-Z a-z 0-9 . _ -) is required");
 		return -1;
 	}
-	if (gh_body_str(o, "role", &e->role) != 0 || (e->role != NULL && !pub_enroll_role_known(e->role))) {
+	if (gh_body_str(o, "role", &e->role) < 0 || (e->role != NULL && !pub_enroll_role_known(e->role))) {
 		gh_reply_error(c, 400, "Bad Request", "role must be all-in-one, control-plane, publisher, portal, "
 		    "keymanager, trafficmanager, gateway-internal or gateway-external");
 		return -1;
