@@ -424,17 +424,17 @@ enroll(struct gh_call *c, struct gh_pg *db)
 	int rc;
 
 	e.c = c;
+	if (enr.ca == NULL) {
+		gh_reply_error(c, 503, "Service Unavailable", "This publisher holds no CA key: enrol with the "
+		    "publisher of the deployment's first node");
+		return;
+	}
 	if ((o = gh_call_body(c, 415)) == NULL)
 		return;
 	if (enroll_parse(c, o, &e) != 0)
 		goto out;
 	if (gh_enrol_token_parse(e.token, fp) != 0) {
 		gh_reply_error(c, 400, "Bad Request", "token is not an enrolment token (ghe1.FINGERPRINT.SECRET)");
-		goto out;
-	}
-	if (enr.ca == NULL) {
-		gh_reply_error(c, 503, "Service Unavailable", "This publisher holds no CA key: enrol with the "
-		    "publisher of the deployment's first node");
 		goto out;
 	}
 	if (gh_sha256_hex(e.token, strlen(e.token), e.hash) != 0) {
