@@ -1,12 +1,10 @@
 /*
- * Enrolment tokens (/api/am/admin/v4/enrolment-tokens): a super-tenant
- * administrator issues a one-time token for one node role (and, for a
- * gateway, one existing environment of the gateway's zone) with a short
- * life; the token (ghe1.FINGERPRINT.SECRET, core/gh_pki.h) is shown once
- * and only its SHA-256 is stored.  GET lists tokens without secrets, with
- * their state (active, used, expired, revoked); DELETE revokes an unused
- * one.  Every change writes an audit row in its transaction.  Tokens are
- * redeemed at the feed port's /internal/enroll/v1 (enroll.c).
+ * Enrolment tokens (/api/am/admin/v4/enrolment-tokens, super-tenant
+ * admins only): POST issues a one-time token for one node role (and, for
+ * a gateway, one environment of its zone), shown once, stored as its
+ * SHA-256; GET lists tokens with their state, never a secret; DELETE
+ * revokes an unused one.  Every change is audited in its transaction.
+ * Tokens are redeemed at the feed port's /internal/enroll/v1 (enroll.c).
  */
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,18 +1,11 @@
 /*
- * Enrolment: POST /internal/enroll/v1 on the feed port.  A joining node
- * sends a one-time token (admin_enrol.c), its name and a certificate
- * request (or public key) per component of the token's role; in one
- * transaction the token is marked used (only when unused, unexpired,
- * unrevoked and of the role the node asked for) and the node's
- * certificates are signed with the CA key that this process loaded at
- * start (only the first node holds it).  The reply carries the
- * certificates, the CA certificate and, for control-plane roles, the
- * settings such a node needs (database, LDAP, signing-key KEK, cluster
- * URLs); gateways get the cluster URLs and their environment only.
- * Failed attempts are counted per client address on a small table (a
- * mutex: workers count, the loop reads), and an address past the limit
- * gets 429 before any work.  The feed port's gate (every other path
- * needs a gateway certificate) lives here too.
+ * Enrolment, POST /internal/enroll/v1 on the feed port: one transaction
+ * marks the token used (unused, unexpired, unrevoked, of the asked role)
+ * and signs the node's requests with the CA key loaded at start (first
+ * node only); the reply adds the CA and the settings the role needs.
+ * Failures are counted per client address (429 past the limit).  The
+ * feed port's gate, which admits every other path only with a gateway
+ * certificate, lives here too.
  */
 #include <arpa/inet.h>
 #include <json-c/json.h>
@@ -305,24 +298,32 @@ settings_for(const char *role, const char *env)
 		"cluster.feed_url", "cluster.trafficmanager_url", NULL };
 	static const char *const db[] = { "db.host", "db.port", "db.name", "db.user", "db.password", "db.sslmode",
 		NULL };
-	static const char *const cp[] = { "ldap.uri", "ldap.base_dn", "ldap.bind_dn", "ldap.bind_password",
-		"ldap.starttls", "keys.signing_kek", "keys.token_alg", NULL };
+	static const char *const ldap[] = { "ldap.uri", "ldap.base_dn", "ldap.bind_dn", "ldap.bind_password",
+		"ldap.starttls", NULL };
+	static const char *const keys[] = { "keys.signing_kek", "keys.token_alg", NULL };
 	struct json_object *o = json_object_new_object();
 	int gw = pub_enroll_role_is_gateway(role), tm = strcmp(role, "trafficmanager") == 0;
 
 	for (size_t i = 0; cluster[i] != NULL; i++)
 		setting_add(o, cluster[i], NULL);
 	if (gw) {
-		json_object_object_add(o, strcmp(role, "gateway-external") == 0 ? "gw-external.environment" :
-		    "gw-internal.environment", json_object_new_string(env));
+		int ext = strcmp(role, "gateway-external") == 0;
+
+		json_object_object_add(o, ext ? "gw-external.environment" : "gw-internal.environment",
+		    json_object_new_string(env));
+		/* gw-internal (LAN) checks Basic credentials against LDAP; gw-external (DMZ) gets nothing more */
+		for (size_t i = 0; !ext && ldap[i] != NULL; i++)
+			setting_add(o, ldap[i], NULL);
 		return o;
 	}
 	for (size_t i = 0; db[i] != NULL; i++)
 		setting_add(o, db[i], NULL);
 	if (tm)
 		return o;
-	for (size_t i = 0; cp[i] != NULL; i++)
-		setting_add(o, cp[i], NULL);
+	for (size_t i = 0; ldap[i] != NULL; i++)
+		setting_add(o, ldap[i], NULL);
+	for (size_t i = 0; keys[i] != NULL; i++)
+		setting_add(o, keys[i], NULL);
 	/* every key manager node signs with one issuer: the cluster's */
 	if (strcmp(role, "keymanager") == 0 || strcmp(role, "control-plane") == 0 || strcmp(role, "all-in-one") == 0)
 		setting_add(o, "cluster.keymanager_url", "keymanager.public_url");

@@ -1,16 +1,11 @@
 /*
- * gatehouse init --enroll URL --token T: join a deployment (DESIGN.md
- * "Enrolment").  The node trusts nothing at first: it opens TLS to the
- * publisher's feed port without verification only to read the chain the
- * server sends, and goes on only when that chain holds the CA whose
- * SHA-256 the token carries (or --ca-fingerprint gives); the request
- * itself then goes over TLS verified against that CA alone.  Key pairs
- * are made here and never leave the node: only certificate requests are
- * sent.  Nothing is written until every certificate in the answer checks
- * out (signed by that CA, for this node's key, naming the component);
- * then the keys, certificates, CA certificate, the settings the server
- * sent (those the file does not set already) and, for a gateway, its
- * backend-JWT key are written, the configuration file mode 0600.
+ * gatehouse init --enroll URL --token T: join a deployment.  The node
+ * reads the TLS chain of the server unverified and goes on only when it
+ * holds the CA that the token (or --ca-fingerprint) pins; the request then
+ * goes over TLS verified against that CA alone.  Keys are made here and
+ * never leave the node.  Nothing is written until every certificate in
+ * the answer checks out; then keys, certificates, the CA and the settings
+ * the file lacks are written (the file 0600).
  */
 #include <errno.h>
 #include <fcntl.h>

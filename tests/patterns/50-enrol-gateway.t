@@ -195,6 +195,18 @@ check_eq "a revoked token: 401" 401 "$CODE"
 check_eq "DELETE of a used token: 409" 409 "$(code km_curl -X DELETE -H "Authorization: Bearer $ADM" "$A/$GW_TOK_ID")"
 check_eq "DELETE of an unknown token: 404" 404 "$(code km_curl -X DELETE -H "Authorization: Bearer $ADM" "$A/nope")"
 
+# ---- a LAN gateway: gw-internal, and the LDAP settings for Basic authentication ----
+new_token gateway-internal Internal
+N4=$GH_TMP/lan4
+node_conf "$N4" lan4
+out=$("$G" init --enroll "$FEED_URL/" --token "$TOK" --config "$N4/node.conf" 2>&1); rc=$?
+check_eq "a gateway-internal node enrols (the URL may end in /)" 0 "$rc"; [ "$rc" = 0 ] || echo "$out"
+check_match "a gw-internal certificate for Internal" 'URI:gatehouse://gw-internal/Internal/lan4' \
+	"$(openssl x509 -in "$N4/data/pki/gw-internal.crt" -noout -ext subjectAltName 2>/dev/null)"
+C4=$(cat "$N4/node.conf")
+check_match "its LDAP settings (Basic authentication)" "bind_password = \"$GH_TEST_LDAP_ROOTPW\"" "$C4"
+check_nomatch "no database settings, no KEK" '^\[db\]|signing_kek' "$C4"
+
 # ---- the feed port: enrolment is the one open path ----
 check_eq "the feed refuses a snapshot without a certificate (403)" 403 \
 	"$(code km_curl "$FEED_URL/internal/data/v1/snapshot?environment=External")"
