@@ -1,9 +1,9 @@
 /*
  * gatehouse-publisher: start-up and shutdown.  Reads the node
  * configuration, binds the REST port (9443, HTTPS), the feed port (9446,
- * HTTPS with client certificates of the node's CA) and the management
- * port (19443, loopback HTTP), listens on the outbox for the feed, drops
- * privileges and runs until SIGTERM or SIGINT.  The REST port also serves
+ * HTTPS: gateway certificates of the node's CA, except for enrolment) and
+ * the management port (19443, loopback HTTP), listens on the outbox for
+ * the feed, drops privileges and runs until SIGTERM or SIGINT.  The REST port also serves
  * the web console (/publisher/, ui.c) with sessions sealed under
  * keys.signing_kek.
  */
@@ -20,6 +20,7 @@
 #include "core/gh_service.h"
 #include "publisher/pub.h"
 #include "publisher/pub_admin.h"
+#include "publisher/pub_enrol.h"
 #include "publisher/ui.h"
 
 #define PROG "gatehouse-publisher"
@@ -56,6 +57,8 @@ main(int argc, char **argv)
 	pub.tls_km = gh_service_tls_client(pub.cfg, PROG, "publisher");
 	if (pub.conninfo == NULL || pub.tls_public == NULL || pub.tls_feed == NULL || pub.tls_km == NULL)
 		goto out;
+	if (pub_enroll_init(pub.tls_feed) != 0)
+		goto out;
 	snprintf(jwks, sizeof(jwks), "%s/oauth2/jwks", pub.km_url);
 	pub.mauth = gh_mauth_new(pub.km_url, GH_AUD_MANAGEMENT, jwks, pub.tls_km);
 	/* The console's sessions seal their tokens under keys.signing_kek (pg/gh_web.h). */
@@ -84,15 +87,16 @@ main(int argc, char **argv)
 	pub_admin_routes(routers[0]);
 	pub_analytics_routes(routers[0]);
 	pub_admin_user_routes(routers[0]);
+	pub_admin_enrol_routes(routers[0]);
 	pub_ui_routes(routers[0]);
 	pub_feed_routes(routers[1]);
+	pub_enroll_routes(routers[1]);
 	pub_mgmt_routes(routers[2]);
 	addr = gh_settings_str(pub.cfg, "publisher.listen");
 	servers[0] = gh_service_listen(pub.base, pub.cfg, PROG, "rest", addr,
 	    (int)gh_settings_int(pub.cfg, "publisher.port"), pub.tls_public, NULL, routers[0], 1);
-	servers[1] = gh_service_listen(pub.base, pub.cfg, PROG, "feed", addr,
-	    (int)gh_settings_int(pub.cfg, "publisher.feed_port"), pub.tls_feed,
-	    "gw-internal,gw-external", routers[1], 0);
+	servers[1] = pub_enroll_feed_listen(pub.base, addr, (int)gh_settings_int(pub.cfg, "publisher.feed_port"),
+	    pub.tls_feed, routers[1]);
 	servers[2] = gh_service_listen(pub.base, pub.cfg, PROG, "management",
 	    gh_settings_str(pub.cfg, "publisher.mgmt_listen"),
 	    (int)gh_settings_int(pub.cfg, "publisher.mgmt_port"), NULL, NULL, routers[2], 0);
@@ -117,6 +121,7 @@ out:
 	SSL_CTX_free(pub.tls_public);
 	SSL_CTX_free(pub.tls_feed);
 	SSL_CTX_free(pub.tls_km);
+	pub_enroll_shutdown();
 	if (pub.conninfo != NULL)
 		gh_free_secret(pub.conninfo);
 	gh_settings_free(pub.cfg);

@@ -1,5 +1,7 @@
 /*
- * gatehouse init --first: make the first node of a deployment.  Each step
+ * gatehouse init --first [--role ROLE]: make the first node of a
+ * deployment (--role writes node.role; only that role's certificates are
+ * issued).  --enroll joins another node (cmd/enroll.c).  Each step
  * checks what is already there and only adds what is missing, so a second
  * run changes nothing and says so:
  *   1. the internal CA (its key stays on this node, 0600) and this node's
@@ -75,29 +77,6 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Components of a node role: (role, environment) pairs of certificates to issue. */
-static size_t
-role_components(const char *node_role, const char *comps[][2], size_t max)
-{
-	static const char *const all[][2] = {
-		{ "node", "-" }, { "publisher", "-" }, { "portal", "-" }, { "keymanager", "-" },
-		{ "trafficmanager", "-" }, { "gw-internal", "Internal" }, { "gw-external", "External" },
-	};
-	size_t n = 0;
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++) {
-		const char *r = all[i][0];
-		int take = strcmp(node_role, "all-in-one") == 0 || strcmp(r, "node") == 0 ||
-		    strcmp(r, node_role) == 0 ||
-		    (strcmp(node_role, "control-plane") == 0 && strncmp(r, "gw-", 3) != 0);
-		if (take) {
-			comps[n][0] = r;
-			comps[n++][1] = all[i][1];
-		}
-	}
-	return n;
-}
-
 /* 1 when the certificate at path names role and env (gatehouse://ROLE/ENV/NODE). */
 static int
 cert_names(const char *path, const char *role, const char *env)
@@ -146,7 +125,7 @@ step_pki(struct init_ctx *c)
 	for (char *h = strtok_r(hosts, ", ", &save); h != NULL && nn < 32; h = strtok_r(NULL, ", ", &save))
 		names[nn++] = h;
 	names[nn] = NULL;
-	n = role_components(gh_settings_str(c->cfg, "node.role"), comps, 8);
+	n = gh_pki_role_components(gh_settings_str(c->cfg, "node.role"), NULL, comps, 8);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%s/%s.key", c->pki_dir, comps[i][0]);
 		snprintf(crt, sizeof(crt), "%s/%s.crt", c->pki_dir, comps[i][0]);
@@ -480,6 +459,56 @@ out:
 	return rc;
 }
 
+/* --first --role ROLE: write node.role into the file, or check that the file says the same.  0 or -1. */
+static int
+init_role(const char *path, const char *role)
+{
+	static const char *const name = "node.role";
+	size_t n = 0;
+	const struct gh_setting_def *defs = gh_config_table(GH_COMP_NODE, &n);
+	struct gh_settings *s = gh_settings_new(defs, n);
+	char *errs = NULL;
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	if (gh_settings_set(s, name, role, "--role", &errs) != 0) {
+		fprintf(stderr, "gatehouse init: %s", errs ? errs : "bad --role\n");
+		goto out;
+	}
+	if (strncmp(role, "gateway-", 8) == 0) {
+		fprintf(stderr, "gatehouse init: a gateway node cannot be a deployment's first node; "
+		    "make a control-plane or all-in-one node first and enrol the gateway\n");
+		goto out;
+	}
+	if (gh_conf_file_sets(path, name) == 1) {
+		gh_settings_free(s);
+		s = gh_config_load(path, GH_COMP_NODE);
+		if (s == NULL)
+			return -1;
+		if (strcmp(gh_settings_str(s, name), role) == 0) {
+			printf("unchanged role %s\n", role);
+			rc = 0;
+		} else {
+			fprintf(stderr, "gatehouse init: %s says node.role = %s but --role is %s: change one of them\n",
+			    path, gh_settings_str(s, name), role);
+		}
+		goto out;
+	}
+	if (gh_conf_file_append(path, "written by gatehouse init --first --role", &name, &role, 1) != 0)
+		goto out;
+	printf("created   role %s (node.role in %s)\n", role, path);
+	rc = 0;
+out:
+	free(errs);
+	gh_settings_free(s);
+	return rc;
+}
+
+#define INIT_USAGE "usage: gatehouse init --first [--role ROLE] [--config FILE] [--admin-password-file FILE]\n" \
+	"       gatehouse init --enroll URL --token TOKEN [--role ROLE] [--config FILE] " \
+	"[--ca-fingerprint sha256:HEX]\n"
+
 int
 gh_cmd_init(int argc, char **argv)
 {
@@ -487,8 +516,13 @@ gh_cmd_init(int argc, char **argv)
 		{ "first", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "admin-password-file", required_argument, NULL, 'p' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "enroll", required_argument, NULL, 'e' },
+		{ "token", required_argument, NULL, 't' },
+		{ "ca-fingerprint", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *role = NULL, *enroll = NULL, *token = NULL, *fp = NULL;
 	struct init_ctx c = { 0 };
 	unsigned char kek[GH_SECRETBOX_KEYLEN];
 	const char *pwfile = NULL;
@@ -501,16 +535,28 @@ gh_cmd_init(int argc, char **argv)
 		case 'f': first = 1; break;
 		case 'c': c.config_path = optarg; break;
 		case 'p': pwfile = optarg; break;
+		case 'r': role = optarg; break;
+		case 'e': enroll = optarg; break;
+		case 't': token = optarg; break;
+		case 'F': fp = optarg; break;
 		default:
-			fprintf(stderr, "usage: gatehouse init --first [--config FILE] [--admin-password-file FILE]\n");
+			fprintf(stderr, INIT_USAGE);
 			return 2;
 		}
 	}
+	if (enroll != NULL || token != NULL || fp != NULL) {
+		if (first || enroll == NULL || token == NULL || pwfile != NULL || optind != argc) {
+			fprintf(stderr, INIT_USAGE "  (--enroll joins a deployment with a token; --first makes its first node)\n");
+			return 2;
+		}
+		return gh_cmd_enroll(c.config_path, enroll, token, fp, role);
+	}
 	if (!first || optind != argc) {
-		fprintf(stderr, "usage: gatehouse init --first [--config FILE] [--admin-password-file FILE]\n"
-		    "  (--first makes a deployment's first node; other nodes join by enrolment)\n");
+		fprintf(stderr, INIT_USAGE "  (--first makes a deployment's first node; other nodes join by enrolment)\n");
 		return 2;
 	}
+	if (role != NULL && init_role(c.config_path, role) != 0)
+		return 1;
 	c.cfg = gh_config_load(c.config_path, GH_COMP_NODE);
 	if (c.cfg == NULL)
 		return 1;

@@ -13,7 +13,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "init", gh_cmd_init, "init --first [--config FILE]: make a deployment's first node" },
+	{ "init", gh_cmd_init, "init --first [--role ROLE] [--config FILE]: make a deployment's first node; "
+	    "init --enroll URL --token T [--config FILE] [--ca-fingerprint sha256:HEX]: join one" },
 	{ "check-config", gh_cmd_check_config, "check-config FILE: validate a configuration file" },
 };
 

@@ -1,5 +1,6 @@
 /*
- * Internal CA and component certificates with OpenSSL 3, and the AES-GCM
+ * Internal CA and component certificates with OpenSSL 3 (also signing
+ * joining nodes' certificate requests at enrolment), and the AES-GCM
  * secret box.  Every function here is called by the node command (init,
  * enrolment) or by the publisher's enrolment endpoint; nothing here is on
  * a request's hot path.  Keys are written 0600 with O_EXCL so a second
@@ -16,7 +17,9 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 
+#include "core/gh_codec.h"
 #include "core/gh_pki.h"
 
 static void
@@ -344,24 +347,338 @@ out:
 }
 
 int
+gh_pki_fingerprint_x509(const X509 *x, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (x == NULL || !X509_digest(x, EVP_sha256(), md, &mdlen) || mdlen != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+	return 0;
+}
+
+int
 gh_pki_fingerprint(const char *cert_path, char out[65])
 {
 	FILE *f = fopen(cert_path, "r");
 	X509 *x;
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	int rc;
 
 	if (f == NULL)
 		return -1;
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
-	if (x == NULL || !X509_digest(x, EVP_sha256(), md, &mdlen) || mdlen != 32) {
-		X509_free(x);
-		return -1;
-	}
+	rc = gh_pki_fingerprint_x509(x, out);
 	X509_free(x);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + i * 2, 3, "%02x", md[i]);
+	return rc;
+}
+
+int
+gh_pki_fingerprint_pem(const char *pem, char out[65])
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	int rc = gh_pki_fingerprint_x509(x, out);
+
+	X509_free(x);
+	BIO_free(b);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---- enrolment ---- */
+
+struct gh_pki_ca {
+	EVP_PKEY *key;
+	X509 *cert;
+	char *pem;
+	char fingerprint[65];
+	pthread_mutex_t mu;
+};
+
+/* PEM of x (malloc'd) or NULL. */
+static char *
+cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long len;
+
+	if (b != NULL && PEM_write_bio_X509(b, x)) {
+		len = BIO_get_mem_data(b, &data);
+		out = strndup(data, (size_t)len);
+	}
+	BIO_free(b);
+	return out;
+}
+
+struct gh_pki_ca *
+gh_pki_ca_load(const char *key_path, const char *cert_path, char *err, size_t errlen)
+{
+	struct gh_pki_ca *ca = calloc(1, sizeof(*ca));
+
+	if (ca == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ca_load(key_path, cert_path, &ca->key, &ca->cert, err, errlen) != 0)
+		goto fail;
+	ca->pem = cert_pem(ca->cert);
+	if (ca->pem == NULL || gh_pki_fingerprint_x509(ca->cert, ca->fingerprint) != 0) {
+		pki_err(err, errlen, "CA certificate");
+		goto fail;
+	}
+	pthread_mutex_init(&ca->mu, NULL);
+	return ca;
+fail:
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	free(ca->pem);
+	free(ca);
+	return NULL;
+}
+
+void
+gh_pki_ca_free(struct gh_pki_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	free(ca->pem);
+	pthread_mutex_destroy(&ca->mu);
+	free(ca);
+}
+
+const char *
+gh_pki_ca_pem(const struct gh_pki_ca *ca)
+{
+	return ca->pem;
+}
+
+const char *
+gh_pki_ca_fingerprint(const struct gh_pki_ca *ca)
+{
+	return ca->fingerprint;
+}
+
+/* 1 when k is a key type and size enrolment accepts. */
+static int
+pubkey_acceptable(EVP_PKEY *k)
+{
+	char curve[64] = "";
+	size_t n = 0;
+
+	if (EVP_PKEY_is_a(k, "EC")) {
+		if (!EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof(curve), &n))
+			return 0;
+		return strcmp(curve, "prime256v1") == 0 || strcmp(curve, "secp384r1") == 0;
+	}
+	if (EVP_PKEY_is_a(k, "RSA"))
+		return EVP_PKEY_get_bits(k) >= 2048 && EVP_PKEY_get_bits(k) <= 8192;
+	return EVP_PKEY_is_a(k, "ED25519");
+}
+
+/* The public key of a CSR (signature verified) or public-key PEM; NULL with err. */
+static EVP_PKEY *
+request_pubkey(const char *req_pem, char *err, size_t errlen)
+{
+	BIO *b;
+	EVP_PKEY *k = NULL;
+
+	if (req_pem == NULL || strlen(req_pem) > 16384) {
+		snprintf(err, errlen, "a PEM certificate request or public key of at most 16 KiB is required");
+		return NULL;
+	}
+	b = BIO_new_mem_buf(req_pem, -1);
+	if (b == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (strstr(req_pem, "-----BEGIN CERTIFICATE REQUEST-----") != NULL) {
+		X509_REQ *r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+		k = r ? X509_REQ_get_pubkey(r) : NULL;
+		if (k == NULL)
+			snprintf(err, errlen, "the certificate request does not parse");
+		else if (X509_REQ_verify(r, k) != 1) {
+			snprintf(err, errlen, "the certificate request's signature does not verify with its key");
+			EVP_PKEY_free(k);
+			k = NULL;
+		}
+		X509_REQ_free(r);
+	} else if (strstr(req_pem, "-----BEGIN PUBLIC KEY-----") != NULL) {
+		k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+		if (k == NULL)
+			snprintf(err, errlen, "the public key does not parse");
+	} else {
+		snprintf(err, errlen, "expected a PEM CERTIFICATE REQUEST or PUBLIC KEY");
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	if (k != NULL && !pubkey_acceptable(k)) {
+		snprintf(err, errlen, "the key must be EC P-256 or P-384, RSA of 2048 to 8192 bits, or Ed25519");
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	return k;
+}
+
+int
+gh_pki_request_check(const char *req_pem, char *err, size_t errlen)
+{
+	EVP_PKEY *k = request_pubkey(req_pem, err, errlen);
+
+	EVP_PKEY_free(k);
+	return k != NULL ? 0 : -1;
+}
+
+char *
+gh_pki_ca_sign(struct gh_pki_ca *ca, const char *req_pem, const char *role, const char *env,
+    const char *node, const char *const *names, int days, char *err, size_t errlen)
+{
+	EVP_PKEY *pub = request_pubkey(req_pem, err, errlen);
+	X509 *x;
+	char *out;
+
+	if (pub == NULL)
+		return NULL;
+	pthread_mutex_lock(&ca->mu);
+	x = leaf_sign(ca->key, ca->cert, pub, role, env, node, names, days, err, errlen);
+	pthread_mutex_unlock(&ca->mu);
+	EVP_PKEY_free(pub);
+	if (x == NULL)
+		return NULL;
+	out = cert_pem(x);
+	X509_free(x);
+	if (out == NULL)
+		snprintf(err, errlen, "out of memory");
+	return out;
+}
+
+int
+gh_pki_csr_make(const char *cn, char **key_pem, char **csr_pem, char *err, size_t errlen)
+{
+	EVP_PKEY *k = key_new_p256();
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *name = NULL;
+	BIO *kb = BIO_new(BIO_s_mem()), *rb = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int rc = -1;
+
+	*key_pem = *csr_pem = NULL;
+	if (k == NULL || r == NULL || kb == NULL || rb == NULL)
+		goto fail;
+	name = X509_REQ_get_subject_name(r);
+	if (X509_REQ_set_version(r, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Gatehouse", -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_REQ_set_pubkey(r, k) != 1 || X509_REQ_sign(r, k, EVP_sha256()) == 0 ||
+	    !PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) || !PEM_write_bio_X509_REQ(rb, r))
+		goto fail;
+	len = BIO_get_mem_data(kb, &data);
+	*key_pem = strndup(data, (size_t)len);
+	explicit_bzero(data, (size_t)len);
+	len = BIO_get_mem_data(rb, &data);
+	*csr_pem = strndup(data, (size_t)len);
+	if (*key_pem == NULL || *csr_pem == NULL)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	pki_err(err, errlen, "certificate request");
+	if (*key_pem != NULL)
+		gh_free_secret(*key_pem);
+	free(*csr_pem);
+	*key_pem = *csr_pem = NULL;
+out:
+	BIO_free(kb);
+	BIO_free(rb);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+size_t
+gh_pki_role_components(const char *node_role, const char *gw_env, const char *comps[][2], size_t max)
+{
+	static const char *const cp[] = { "publisher", "portal", "keymanager", "trafficmanager", NULL };
+	size_t n = 0;
+
+#define PKI_TAKE(c, e) do { if (n < max) { comps[n][0] = (c); comps[n++][1] = (e); } } while (0)
+	if (strcmp(node_role, "gateway-internal") == 0 || strcmp(node_role, "gateway-external") == 0) {
+		int ext = strcmp(node_role, "gateway-external") == 0;
+		PKI_TAKE("node", "-");
+		PKI_TAKE(ext ? "gw-external" : "gw-internal", gw_env ? gw_env : ext ? "External" : "Internal");
+		return n;
+	}
+	for (size_t i = 0; cp[i] != NULL; i++) {
+		if (strcmp(node_role, cp[i]) == 0) {
+			PKI_TAKE("node", "-");
+			PKI_TAKE(cp[i], "-");
+			return n;
+		}
+	}
+	if (strcmp(node_role, "control-plane") != 0 && strcmp(node_role, "all-in-one") != 0)
+		return 0;
+	PKI_TAKE("node", "-");
+	for (size_t i = 0; cp[i] != NULL; i++)
+		PKI_TAKE(cp[i], "-");
+	if (strcmp(node_role, "all-in-one") == 0) {
+		PKI_TAKE("gw-internal", "Internal");
+		PKI_TAKE("gw-external", "External");
+	}
+#undef PKI_TAKE
+	return n;
+}
+
+char *
+gh_enrol_token_new(const char *fp_hex)
+{
+	unsigned char fp[32];
+	char *a = NULL, *b = NULL, *out = NULL;
+
+	if (fp_hex == NULL || strlen(fp_hex) != 64)
+		return NULL;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(fp_hex + 2 * i, "%2x", &v) != 1)
+			return NULL;
+		fp[i] = (unsigned char)v;
+	}
+	a = gh_b64url_encode(fp, sizeof(fp));
+	b = gh_random_b64url(32);
+	if (a != NULL && b != NULL && asprintf(&out, GH_ENROL_TOKEN_PREFIX "%s.%s", a, b) < 0)
+		out = NULL;
+	free(a);
+	if (b != NULL)
+		gh_free_secret(b);
+	return out;
+}
+
+int
+gh_enrol_token_parse(const char *token, char fp_hex[65])
+{
+	const size_t pl = strlen(GH_ENROL_TOKEN_PREFIX);
+	unsigned char fp[32];
+	size_t n = 0;
+
+	if (token == NULL || strlen(token) != GH_ENROL_TOKEN_LEN ||
+	    strncmp(token, GH_ENROL_TOKEN_PREFIX, pl) != 0 || token[pl + 43] != '.')
+		return -1;
+	for (size_t i = pl; i < GH_ENROL_TOKEN_LEN; i++) {
+		char ch = token[i];
+		if (i == pl + 43)
+			continue;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_'))
+			return -1;
+	}
+	if (gh_b64url_decode_buf(token + pl, 43, fp, sizeof(fp), &n) != 0 || n != 32)
+		return -1;
+	gh_hex_encode(fp, sizeof(fp), fp_hex);
 	return 0;
 }
 

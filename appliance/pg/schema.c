@@ -415,6 +415,31 @@ static const char *const v6_web[] = {
 	NULL
 };
 
+static const char *const v7_enrolment[] = {
+	/*
+	 * One-time enrolment tokens (publisher/admin_enrol.c issues them,
+	 * publisher/enroll.c redeems them): only the SHA-256 of the token is
+	 * kept.  environment is set for gateway roles only.  A token is
+	 * redeemed once (used_at), or revoked before (revoked_at).
+	 */
+	"CREATE TABLE gh_enrolment_tokens ("
+	"  id text PRIMARY KEY,"
+	"  hash text NOT NULL UNIQUE,"
+	"  role text NOT NULL CHECK (role IN ('all-in-one', 'control-plane', 'publisher', 'portal',"
+	"    'keymanager', 'trafficmanager', 'gateway-internal', 'gateway-external')),"
+	"  environment text,"
+	"  created_by text NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  expires_at timestamptz NOT NULL,"
+	"  used_at timestamptz,"
+	"  used_by_node text,"
+	"  used_from text,"
+	"  revoked_at timestamptz,"
+	"  CHECK ((environment IS NULL) = (role NOT IN ('gateway-internal', 'gateway-external'))))",
+	"CREATE INDEX gh_enrolment_tokens_created ON gh_enrolment_tokens (created_at)",
+	NULL
+};
+
 const struct gh_pg_migration gh_schema[] = {
 	{ 1, "foundation: outbox, tenants, signing keys, settings", v1_foundation },
 	{ 2, "key manager: clients, grants, revocations, lock-outs, audit, scopes", v2_keymanager },
@@ -423,6 +448,7 @@ const struct gh_pg_migration gh_schema[] = {
 	    v4_control_plane },
 	{ 5, "analytics: events partitioned by day, per-minute rollups", v5_analytics },
 	{ 6, "web UIs: sessions, login clients", v6_web },
+	{ 7, "enrolment tokens", v7_enrolment },
 };
 
 const size_t gh_schema_count = sizeof(gh_schema) / sizeof(gh_schema[0]);

@@ -11,7 +11,7 @@ check_eq "portal /health" '{"status":"UP","component":"portal"}' "$(curl -s "$PO
 TOK=$(admin_token)
 check_match "an admin management token" '^ey' "$TOK"
 check_match "it carries apim:api_create" 'apim:api_create' "$(jwt_claims "$TOK")"
-check_eq "the feed refuses a caller without a certificate" "000" \
+check_eq "the feed refuses a caller without a certificate (403: TLS asks for one, only enrolment is open)" "403" \
 	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$KM_CA" "$FEED_URL/internal/data/v1/snapshot?environment=Internal")"
 check_ok "the publisher stops on SIGTERM with status 0" km_kill "$PUB_PID"
 check_ok "the portal stops on SIGTERM with status 0" km_kill "$PORTAL_PID"
