@@ -23,8 +23,9 @@ check_eq "every request answered 200 or 429" "" "$(awk '$3 != 200 && $3 != 429' 
 check_eq "offered 640, spread 70/20/10" "448 128 64" \
 	"$(awk '{n[$2]++} END {print n[0], n[1], n[2]}' "$O1")"
 tms_check_windows "70/20/10 at twice the limit: 60 ±3 in every full window" "$O1" 0 0
-check_match "the smaller gateways get their part" '^[0-9]+ [0-9]+ [0-9]+ [1-9][0-9]* [1-9][0-9]*$' \
-	"$(tms_windows "$O1" | sed -n 2p)"
+# (in one window the 10% gateway may find the limit already full: counted over the whole run)
+check_eq "every gateway admits part of the traffic" yes \
+	"$(awk '$3 == 200 {n[$2]++} END {print (n[0] > 0 && n[1] > 0 && n[2] > 0) ? "yes" : n[0] " " n[1] " " n[2]}' "$O1")"
 
 O2=$GH_TMP/load2
 tms_load "$O2" ${TMS_SECS:-32} 7 2 1 &
