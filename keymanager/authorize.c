@@ -24,6 +24,7 @@
 #include "core/gh_json.h"
 #include "core/gh_log.h"
 #include "keymanager/oauth.h"
+#include "pg/gh_web.h"
 
 #define SESSION_TTL 600                 /* seconds a sign-in page stays usable */
 #define SESSION_MAX 16384               /* bytes of a sessionDataKey */
@@ -158,29 +159,6 @@ out:
 }
 
 /* ---- helpers ---- */
-
-/* The value of cookie name in the request's Cookie headers (malloc'd), or NULL. */
-static char *
-cookie_get(const struct gh_call *c, const char *name)
-{
-	size_t nl = strlen(name);
-
-	for (size_t i = 0; i < c->nheaders; i++) {
-		const char *p;
-		if (strcasecmp(c->headers[i].name, "Cookie") != 0)
-			continue;
-		for (p = c->headers[i].value; p != NULL && *p; ) {
-			while (*p == ' ' || *p == ';')
-				p++;
-			if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-				const char *v = p + nl + 1, *end = strchr(v, ';');
-				return strndup(v, end ? (size_t)(end - v) : strlen(v));
-			}
-			p = strchr(p, ';');
-		}
-	}
-	return NULL;
-}
 
 /*
  * redirect_uri against the registered callback: exact match, or for a
@@ -372,7 +350,7 @@ authorization_request(struct gh_call *c, struct gh_pg *db, const struct gh_form 
 		redirect_error(c, redirect, "invalid_scope", "Malformed scope", state);
 		goto out;
 	}
-	csrf = cookie_get(c, CSRF_COOKIE);
+	csrf = gh_web_cookie_get(c, CSRF_COOKIE);
 	if (csrf != NULL && !km_pkce_string_ok(csrf, 32, 64)) {
 		free(csrf);
 		csrf = NULL;
@@ -460,7 +438,7 @@ login_submit(struct gh_call *c, struct gh_pg *db, const struct gh_form *f)
 		    "The sign-in session is invalid or has expired. Start again from the application.");
 		return;
 	}
-	cookie = cookie_get(c, CSRF_COOKIE);
+	cookie = gh_web_cookie_get(c, CSRF_COOKIE);
 	if (cookie == NULL || form_csrf == NULL || !gh_ct_streq(cookie, a.csrf) ||
 	    !gh_ct_streq(form_csrf, a.csrf)) {
 		gh_reply_error_page(c, 403, "Sign-in refused",

@@ -6,39 +6,13 @@
 // API_OA, API_SPUB, API_SPRIV, XSS_TAG, PW1, PW1_NEW, PW2.
 // Prints one line per failed check and "N passed, N failed" at the end.
 import { chromium } from 'playwright-core';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { check, makeShot, tally } from './lib.mjs';
+import { writeFileSync } from 'node:fs';
 
 const env = process.env;
 const P = env.PORTAL_URL, X = env.EXT_URL, T = 'acme.com';
 const GW = `${env.GWE_URL}/t/${T}/moreweather/1.0.0`;
-let passed = 0, failed = 0;
-function check(name, cond, info) {
-  if (cond) passed++;
-  else { failed++; console.log('FAIL: ' + name + (info !== undefined ? '\n  ' + String(info).slice(-900) : '')); }
-}
-
-// A PNG is "not blank" when it is large enough and its decoded rows hold many distinct byte values.
-function pngNotBlank(file) {
-  const b = readFileSync(file);
-  const idat = [];
-  for (let off = 8; off < b.length;) {
-    const len = b.readUInt32BE(off), type = b.toString('latin1', off + 4, off + 8);
-    if (type === 'IDAT') idat.push(b.subarray(off + 8, off + 8 + len));
-    off += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const seen = new Set();
-  for (let i = 0; i < raw.length; i += 7) seen.add(raw[i]);
-  return { ok: b.length > 8000 && seen.size > 24, size: b.length, distinct: seen.size };
-}
-
-async function shot(page, name) {
-  const file = `${env.OUT_DIR}/devportal-more-${name}.png`;
-  await page.screenshot({ path: file, fullPage: true });
-  const r = pngNotBlank(file);
-  check(`screenshot ${name} is not blank`, r.ok, JSON.stringify(r));
-}
+const shot = makeShot(env.OUT_DIR, 'devportal-more');
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox',
   '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -413,6 +387,6 @@ try {
 } finally {
   await browser.close();
 }
-writeFileSync(`${env.OUT_DIR}/devportal-more-result.txt`, `${passed} passed, ${failed} failed\n`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+writeFileSync(`${env.OUT_DIR}/devportal-more-result.txt`, `${tally.passed} passed, ${tally.failed} failed\n`);
+console.log(`${tally.passed} passed, ${tally.failed} failed`);
+process.exit(tally.failed ? 1 : 0);

@@ -2,8 +2,8 @@
 // Environment: PORTAL_URL, GWE_URL, API_ID, XSS_DESC, OUT_DIR, KM_URL.
 // Prints one line per failed check and "N passed, N failed" at the end.
 import { chromium } from 'playwright-core';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { check, makeShot, tally } from './lib.mjs';
+import { writeFileSync } from 'node:fs';
 
 const env = process.env;
 const P = env.PORTAL_URL;
@@ -13,33 +13,7 @@ const XSS_APP = '<img src=x onerror="alert(3)">Acme App';   // refused by the RE
 const APP = 'Acme App & Co';
 const XSS_APP_DESC = '<img src=x onerror="alert(4)"><script>alert(5)</script>notes';
 const PW = 'Dev1-pass-word';
-let passed = 0, failed = 0;
-function check(name, cond, info) {
-  if (cond) passed++;
-  else { failed++; console.log('FAIL: ' + name + (info !== undefined ? '\n  ' + String(info).slice(-900) : '')); }
-}
-
-// A PNG is "not blank" when it is large enough and its decoded rows hold many distinct byte values.
-function pngNotBlank(file) {
-  const b = readFileSync(file);
-  const idat = [];
-  for (let off = 8; off < b.length;) {
-    const len = b.readUInt32BE(off), type = b.toString('latin1', off + 4, off + 8);
-    if (type === 'IDAT') idat.push(b.subarray(off + 8, off + 8 + len));
-    off += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const seen = new Set();
-  for (let i = 0; i < raw.length; i += 7) seen.add(raw[i]);
-  return { ok: b.length > 8000 && seen.size > 24, size: b.length, distinct: seen.size };
-}
-
-async function shot(page, name) {
-  const file = `${env.OUT_DIR}/devportal-${name}.png`;
-  await page.screenshot({ path: file, fullPage: true });
-  const r = pngNotBlank(file);
-  check(`screenshot ${name} is not blank`, r.ok, JSON.stringify(r));
-}
+const shot = makeShot(env.OUT_DIR, 'devportal');
 
 async function signIn(page, user) {
   await page.click('#login-link');
@@ -244,6 +218,6 @@ try {
 } finally {
   await browser.close();
 }
-writeFileSync(`${env.OUT_DIR}/devportal-result.txt`, `${passed} passed, ${failed} failed\n`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+writeFileSync(`${env.OUT_DIR}/devportal-result.txt`, `${tally.passed} passed, ${tally.failed} failed\n`);
+console.log(`${tally.passed} passed, ${tally.failed} failed`);
+process.exit(tally.failed ? 1 : 0);

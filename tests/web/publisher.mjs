@@ -3,8 +3,8 @@
 // BE_PROD_URL, XSS_DESC, STATE (JSON file carried between phases), OUT_DIR.
 // Prints one line per failed check and "N passed, N failed" at the end.
 import { chromium } from 'playwright-core';
+import { check, makeShot, tally } from './lib.mjs';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
 
 const env = process.env;
 const P = env.PUB_URL;
@@ -14,33 +14,7 @@ const XSS_NAME = '<img src=x onerror="alert(3)">Shop';
 const XSS_DOC_DESC = 'Imported <img src=x onerror="alert(4)"> text';
 const XSS_SUMMARY = '<script>alert(5)</script>List things';
 const st = existsSync(env.STATE) ? JSON.parse(readFileSync(env.STATE, 'utf8')) : {};
-let passed = 0, failed = 0;
-function check(name, cond, info) {
-  if (cond) passed++;
-  else { failed++; console.log('FAIL: ' + name + (info !== undefined ? '\n  ' + String(info).slice(-900) : '')); }
-}
-
-// A PNG is "not blank" when it is large enough and its decoded rows hold many distinct byte values.
-function pngNotBlank(file) {
-  const b = readFileSync(file);
-  const idat = [];
-  for (let off = 8; off < b.length;) {
-    const len = b.readUInt32BE(off), type = b.toString('latin1', off + 4, off + 8);
-    if (type === 'IDAT') idat.push(b.subarray(off + 8, off + 8 + len));
-    off += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const seen = new Set();
-  for (let i = 0; i < raw.length; i += 7) seen.add(raw[i]);
-  return { ok: b.length > 8000 && seen.size > 24, size: b.length, distinct: seen.size };
-}
-
-async function shot(page, name) {
-  const file = `${env.OUT_DIR}/publisher-${name}.png`;
-  await page.screenshot({ path: file, fullPage: true });
-  const r = pngNotBlank(file);
-  check(`screenshot ${name} is not blank`, r.ok, JSON.stringify(r));
-}
+const shot = makeShot(env.OUT_DIR, 'publisher');
 
 async function statusText(page) { return (await page.textContent('#status')) || ''; }
 async function waitStatus(page, re, what) {
@@ -365,5 +339,5 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`${tally.passed} passed, ${tally.failed} failed`);
+process.exit(tally.failed ? 1 : 0);
