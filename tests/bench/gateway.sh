@@ -74,14 +74,6 @@ trap 'exit 130' INT TERM
 
 # --- helpers -----------------------------------------------------------------
 
-# Move a process and its children (threads too) to CPU_LIST.
-pin_tree() {
-	local cpus=$1 pid=$2 c
-	taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || return 1
-	for c in $(pgrep -P "$pid"); do taskset -a -p -c "$cpus" "$c" >/dev/null 2>&1; done
-	return 0
-}
-
 # wait_port PORT PID: until something accepts on 127.0.0.1:PORT (5 s).
 wait_port() {
 	for _ in $(seq 1 100); do

@@ -60,13 +60,6 @@ trap 'exit 130' INT TERM
 
 # Move a process and its children (PostgreSQL's backends fork from the postmaster later,
 # and inherit its CPU set) to CPU_LIST.
-pin_tree() {
-	local cpus=$1 pid=$2 c
-	taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || return 1
-	for c in $(pgrep -P "$pid"); do taskset -a -p -c "$cpus" "$c" >/dev/null 2>&1; done
-	return 0
-}
-
 metric() {
 	curl -s "$KM_MGMT_URL/metrics" | awk -v n="$1" '$1 == n {print $2}'
 }

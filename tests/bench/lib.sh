@@ -23,3 +23,11 @@ cpu_ticks() {
 	set -- $rest
 	echo $(( ${12} + ${13} ))
 }
+
+# Move a process and its children (threads too) to CPU_LIST: pin_tree CPU_LIST PID.
+pin_tree() {
+	local cpus=$1 pid=$2 c
+	taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || return 1
+	for c in $(pgrep -P "$pid"); do taskset -a -p -c "$cpus" "$c" >/dev/null 2>&1; done
+	return 0
+}

@@ -64,13 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pin_tree() {
-	local cpus=$1 pid=$2 c
-	taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || return 1
-	for c in $(pgrep -P "$pid"); do taskset -a -p -c "$cpus" "$c" >/dev/null 2>&1; done
-	return 0
-}
-
 for try in 1 2 3; do gh_pg_start "$TMP/pg" && break; [ $try = 3 ] && fail "PostgreSQL did not start"; done
 for try in 1 2 3; do gh_slapd_start "$TMP/slapd" && break; [ $try = 3 ] && fail "slapd did not start"; gh_slapd_stop "$TMP/slapd"; done
 cp_start tmbench "[keys]" "token_alg = RS256" >"$TMP/cp-start.log" 2>&1 ||
