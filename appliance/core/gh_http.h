@@ -63,6 +63,14 @@ struct gh_http_server_cfg {
 	void (*head_hook)(struct gh_http_req *req, void *arg);
 	int reuseport;               /* listeners set SO_REUSEPORT (one per worker thread) */
 	int no_access_log;           /* 1: no "access" line per response (the caller logs its own) */
+	/*
+	 * Called with arg on the loop just before the server writes bytes to
+	 * a client's socket (each write; may be NULL): what the application
+	 * must have written before any response can reach a client (an
+	 * analytics spool) goes out there, once for the responses of a turn
+	 * of the loop.  It must not respond or free requests.
+	 */
+	void (*before_send)(void *arg);
 };
 
 struct gh_http_req {

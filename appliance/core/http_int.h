@@ -166,6 +166,13 @@ void http_conn_input(struct gh_http_conn *conn);
  */
 void http_conn_io_end(struct gh_http_conn *conn, int eof);
 
+/*
+ * Before bytes go to conn's socket: the access lines of the loop's turn
+ * and the application's before_send hook first, so that neither is ever
+ * written after the client could have the response.
+ */
+void http_conn_before_write(struct gh_http_conn *conn);
+
 /* Output that waited for the socket is all sent.  0, or -1 when conn was freed. */
 int http_conn_flushed(struct gh_http_conn *conn);
 

@@ -166,6 +166,7 @@ tls_send(struct gh_http_conn *conn)
 	struct evbuffer *out = conn->out;
 	size_t len;
 
+	http_conn_before_write(conn);
 	while ((len = evbuffer_get_length(out)) > 0) {
 		size_t n = len < IO_CHUNK ? len : IO_CHUNK;
 		unsigned char *p = evbuffer_pullup(out, (ev_ssize_t)n);
@@ -202,6 +203,7 @@ plain_send(struct gh_http_conn *conn)
 {
 	struct evbuffer *out = conn->out;
 
+	http_conn_before_write(conn);
 	while (evbuffer_get_length(out) > 0) {
 		int n = evbuffer_write(out, conn->fd);
 

@@ -981,17 +981,24 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
 /*
  * Connections write their output here, from resume_cb, straight to the
  * socket (http_io.c arms a write event only while bytes remain that the
- * socket did not take).  The access lines of the loop iteration go first,
- * so such a line is never written after the client could have the
- * response.  0, or -1 when conn was freed (a write error).
+ * socket did not take).  0, or -1 when conn was freed (a write error).
  */
 static int
 conn_send(struct gh_http_conn *conn)
 {
 	if (evbuffer_get_length(conn->out) == 0 || http_io_pending(conn))
 		return 0;
-	http_log_flush(conn->srv);
 	return http_io_send(conn);
+}
+
+void
+http_conn_before_write(struct gh_http_conn *conn)
+{
+	struct gh_http_server *srv = conn->srv;
+
+	http_log_flush(srv);
+	if (srv->cfg.before_send != NULL)
+		srv->cfg.before_send(srv->cfg.arg);
 }
 
 void

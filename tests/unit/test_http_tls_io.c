@@ -7,7 +7,8 @@
  * bytes read ahead by OpenSSL), requests cut into one-byte TLS records,
  * close_notify on close, a client's close_notify after its request, session
  * resumption, renegotiation refused, a TLS 1.3 key update, the handshake
- * and write timeouts.  argv[1]: a folder holding server.pem and server.key.
+ * and write timeouts, and the before_send hook running before a response
+ * leaves.  argv[1]: a folder holding server.pem and server.key.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -28,8 +29,18 @@
 #define BIG (4u << 20)
 
 static SSL_CTX *sctx, *cctx;
-static struct gh_http_server *s_tls, *s_plain, *s_tls_short, *s_plain_short;
-static int p_tls, p_plain, p_tls_short, p_plain_short;
+static struct gh_http_server *s_tls, *s_plain, *s_tls_short, *s_plain_short, *s_hook[2];
+static int p_tls, p_plain, p_tls_short, p_plain_short, p_hook[2];
+static int hook_calls;                  /* loop thread only */
+
+/* before_send: counts, and holds the loop 150 ms (the response must wait for it). */
+static void
+hook(void *arg)
+{
+	(void)arg;
+	hook_calls++;
+	usleep(150 * 1000);
+}
 
 /* The byte at offset i of every generated body. */
 static unsigned char
@@ -135,7 +146,7 @@ handler(struct gh_http_req *req, void *arg)
 }
 
 static struct gh_http_server *
-start_one(SSL_CTX *ssl, int short_timeouts, int *port)
+start_one(SSL_CTX *ssl, int short_timeouts, int *port, void (*before)(void *))
 {
 	struct gh_http_server_cfg cfg;
 	struct gh_http_server *s;
@@ -152,6 +163,7 @@ start_one(SSL_CTX *ssl, int short_timeouts, int *port)
 	cfg.ssl = ssl;
 	cfg.handler = handler;
 	cfg.no_access_log = 1;
+	cfg.before_send = before;
 	s = gh_http_server_new(th_base, &cfg);
 	if (s == NULL || gh_http_server_listen(s, "127.0.0.1", 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "listen: %s\n", err);
@@ -166,10 +178,12 @@ static void
 start_servers(void *arg)
 {
 	(void)arg;
-	s_tls = start_one(sctx, 0, &p_tls);
-	s_plain = start_one(NULL, 0, &p_plain);
-	s_tls_short = start_one(sctx, 1, &p_tls_short);
-	s_plain_short = start_one(NULL, 1, &p_plain_short);
+	s_tls = start_one(sctx, 0, &p_tls, NULL);
+	s_plain = start_one(NULL, 0, &p_plain, NULL);
+	s_tls_short = start_one(sctx, 1, &p_tls_short, NULL);
+	s_plain_short = start_one(NULL, 1, &p_plain_short, NULL);
+	s_hook[0] = start_one(NULL, 0, &p_hook[0], hook);
+	s_hook[1] = start_one(sctx, 0, &p_hook[1], hook);
 }
 
 static void
@@ -180,6 +194,8 @@ free_servers(void *arg)
 	gh_http_server_free(s_plain);
 	gh_http_server_free(s_tls_short);
 	gh_http_server_free(s_plain_short);
+	gh_http_server_free(s_hook[0]);
+	gh_http_server_free(s_hook[1]);
 }
 
 /* ---- a client that sends and reads at once (non-blocking) --------------- */
@@ -492,6 +508,36 @@ scenarios(int tls)
 	free(in.p);
 }
 
+static void
+read_hook_calls(void *arg)
+{
+	*(int *)arg = hook_calls;
+}
+
+/* before_send runs on the loop before the response is written: the response waits for it. */
+static void
+before_send_test(int tls)
+{
+	struct th_cli c;
+	struct th_resp r;
+	int before = 0, calls = 0;
+	long t0;
+
+	TH_TEST(tls ? "TLS: before_send runs before the response leaves" :
+	    "plain: before_send runs before the response leaves");
+	th_loop_run(read_hook_calls, &before);
+	TH_CHECK(cli_open(&c, p_hook[tls], tls, NULL) == 0);
+	for (int i = 0; i < 2; i++) {
+		t0 = th_now_ms();
+		TH_CHECK(th_cli_sends(&c, "GET /hooked HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+		TH_CHECK(th_cli_read_resp(&c, &r, 0) == 0 && r.status == 200);
+		TH_CHECK_MSG(th_now_ms() - t0 >= 140, "%ld ms", th_now_ms() - t0);
+	}
+	th_cli_close(&c);
+	th_loop_run(read_hook_calls, &calls);
+	TH_CHECK_MSG(calls - before >= 2, "%d calls", calls - before);
+}
+
 /* ---- TLS only ----------------------------------------------------------- */
 
 static void
@@ -597,10 +643,13 @@ main(int argc, char **argv)
 	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
 	th_loop_start();
 	th_loop_run(start_servers, NULL);
-	TH_CHECK(p_tls > 0 && p_plain > 0 && p_tls_short > 0 && p_plain_short > 0);
+	TH_CHECK(p_tls > 0 && p_plain > 0 && p_tls_short > 0 && p_plain_short > 0 && p_hook[0] > 0 &&
+	    p_hook[1] > 0);
 	scenarios(1);
 	scenarios(0);
 	tls_only();
+	before_send_test(0);
+	before_send_test(1);
 	th_loop_run(free_servers, NULL);
 	th_loop_stop();
 	SSL_CTX_free(sctx);
