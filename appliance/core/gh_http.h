@@ -82,6 +82,7 @@ struct gh_http_req {
 	char *query;                 /* after '?', or NULL */
 	struct gh_http_header *headers;
 	size_t nheaders;
+	char *mem;                   /* the server's: one block holding the strings above (read-only) */
 	unsigned char *body;         /* decoded (de-chunked), NUL-terminated; NULL when empty */
 	size_t body_len;
 	int http_minor;              /* 1 for HTTP/1.1, 0 for 1.0 */

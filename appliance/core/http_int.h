@@ -91,6 +91,8 @@ struct gh_http_conn {
 	struct gh_http_req *req;        /* the request being read or handled */
 	struct timespec req_start;
 	/* llhttp accumulation of the current header field */
+	size_t mem_len, mem_cap;        /* bytes of req->mem used, allocated */
+	char *mem_last;                 /* the string last added to req->mem (may grow) */
 	int hdr_in_value;
 	size_t hdr_cap;                 /* entries allocated in req->headers */
 	size_t body_cap;

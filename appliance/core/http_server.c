@@ -121,13 +121,7 @@ http_req_free(struct gh_http_req *req)
 {
 	if (req == NULL)
 		return;
-	free(req->target);
-	free(req->path);
-	free(req->query);
-	for (size_t i = 0; i < req->nheaders; i++) {
-		free(req->headers[i].name);
-		free(req->headers[i].value);
-	}
+	free(req->mem);                 /* target, path, query, header names and values */
 	free(req->headers);
 	free(req->body);
 	for (size_t i = 0; i < req->nresp_headers; i++) {
@@ -263,13 +257,57 @@ out:
 
 /* ---- llhttp callbacks -------------------------------------------------- */
 
+/*
+ * Add at[0..n) to the string *s in req->mem: a new string when *s is
+ * NULL, else *s grows (it must be the last one added).  The block is
+ * made for the whole head before llhttp runs (head_mem), so a string
+ * never moves.  0, or -1 when it would not fit (never for a checked head).
+ */
+static int
+mem_add(struct gh_http_conn *conn, char **s, const char *at, size_t n)
+{
+	char *dst;
+
+	if (*s != NULL && *s != conn->mem_last)
+		return -1;
+	if (*s != NULL)
+		conn->mem_len--;        /* over the NUL */
+	if (conn->req->mem == NULL || n + 1 > conn->mem_cap - conn->mem_len)
+		return -1;
+	dst = conn->req->mem + conn->mem_len;
+	if (*s == NULL)
+		*s = conn->mem_last = dst;
+	memcpy(dst, at, n);
+	dst[n] = '\0';
+	conn->mem_len += n + 1;
+	return 0;
+}
+
+/*
+ * The block for the strings of a head of hlen bytes: the target with its
+ * path and query (at most twice the request line, plus two NULs) and each
+ * header's name and value with their NULs (at most its line, which ends
+ * in CRLF).  0 or -1.
+ */
+static int
+head_mem(struct gh_http_conn *conn, size_t hlen)
+{
+	struct gh_http_req *req = conn->req;
+
+	free(req->mem);
+	conn->mem_len = 0;
+	conn->mem_cap = 2 * hlen + 8;
+	conn->mem_last = NULL;
+	req->mem = malloc(conn->mem_cap);
+	return req->mem != NULL ? 0 : -1;
+}
+
 static int
 cb_url(llhttp_t *p, const char *at, size_t n)
 {
 	struct gh_http_conn *conn = p->data;
-	size_t len = conn->req->target ? strlen(conn->req->target) : 0;
 
-	return append(&conn->req->target, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &conn->req->target, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -278,7 +316,6 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_req *req = conn->req;
 	struct gh_http_header *h;
-	size_t len;
 
 	if (!conn->hdr_in_value && req->nheaders > 0 && req->headers[req->nheaders - 1].value == NULL) {
 		h = &req->headers[req->nheaders - 1];
@@ -303,8 +340,7 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 		h->value = NULL;
 	}
 	conn->hdr_in_value = 0;
-	len = h->name ? strlen(h->name) : 0;
-	return append(&h->name, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &h->name, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -312,10 +348,9 @@ cb_header_value(llhttp_t *p, const char *at, size_t n)
 {
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_header *h = &conn->req->headers[conn->req->nheaders - 1];
-	size_t len = h->value ? strlen(h->value) : 0;
 
 	conn->hdr_in_value = 1;
-	return append(&h->value, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &h->value, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -328,11 +363,8 @@ cb_header_value_complete(llhttp_t *p)
 	if (conn->req->nheaders == 0)
 		return 0;
 	h = &conn->req->headers[conn->req->nheaders - 1];
-	if (h->value == NULL) {
-		h->value = strdup("");
-		if (h->value == NULL)
-			return -1;
-	}
+	if (h->value == NULL && mem_add(conn, &h->value, "", 0) < 0)
+		return -1;
 	len = strlen(h->value);
 	while (len > 0 && (h->value[len - 1] == ' ' || h->value[len - 1] == '\t'))
 		h->value[--len] = '\0';
@@ -368,10 +400,8 @@ cb_headers_complete(llhttp_t *p)
 	if (req->target == NULL)
 		return -1;
 	q = strchr(req->target, '?');
-	req->path = q ? strndup(req->target, (size_t)(q - req->target)) : strdup(req->target);
-	if (q != NULL)
-		req->query = strdup(q + 1);
-	if (req->path == NULL || (q != NULL && req->query == NULL))
+	if (mem_add(conn, &req->path, req->target, q ? (size_t)(q - req->target) :
+	    strlen(req->target)) < 0 || (q != NULL && mem_add(conn, &req->query, q + 1, strlen(q + 1)) < 0))
 		return -1;
 	rid = gh_http_req_header(req, "x-request-id");
 	if (rid != NULL && http_request_id_ok(rid))
@@ -615,6 +645,10 @@ process_head(struct gh_http_conn *conn)
 		return 0;
 	}
 
+	if (head_mem(conn, hlen) < 0) {
+		conn_free(conn);
+		return 0;
+	}
 	llhttp_init(&conn->parser, HTTP_REQUEST, &parser_settings);
 	conn->parser.data = conn;
 	err = llhttp_execute(&conn->parser, buf, hlen);
