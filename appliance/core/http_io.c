@@ -305,11 +305,12 @@ http_io_open(struct gh_http_conn *conn, SSL_CTX *ctx)
 	 * record's start kept (tls_read asks SSL_has_pending).  Partial
 	 * writes with a moving buffer: the output buffer is pulled up anew at
 	 * each try, and at least the bytes of the last try are offered again.
-	 * The buffers stay with the connection (no allocation per request).
+	 * The context's SSL_MODE_RELEASE_BUFFERS stays: keeping the record
+	 * buffers (35 KiB per connection, idle ones too) saved nothing
+	 * measurable per request.
 	 */
 	SSL_set_read_ahead(conn->ssl, 1);
 	SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_clear_mode(conn->ssl, SSL_MODE_RELEASE_BUFFERS);
 	return 0;
 }
 
