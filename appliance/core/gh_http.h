@@ -1,9 +1,10 @@
 /*
  * HTTP/1.1 server (its own socket I/O on libevent events, plain or
  * OpenSSL on the non-blocking socket) and client (libevent bufferevents),
- * parsed by llhttp, with optional TLS and mutual TLS.  Strict by design: what llhttp accepts but
- * an edge must refuse (obs-fold, bare LF, whitespace before a colon, NUL,
- * odd Transfer-Encoding) is refused before a handler sees the request.
+ * parsed by llhttp, with optional TLS and mutual TLS.  Strict by design:
+ * what llhttp accepts but an edge must refuse (obs-fold, bare LF,
+ * whitespace before a colon, NUL, odd Transfer-Encoding) is refused
+ * before a handler sees the request.
  * One request per connection is in flight at a time; pipelined requests
  * wait in the input buffer and are answered in order.
  *
