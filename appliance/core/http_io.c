@@ -33,7 +33,8 @@ input_high(const struct gh_http_conn *conn)
 static void
 io_update(struct gh_http_conn *conn)
 {
-	int want_r = (conn->rd_on && !conn->rd_full) || conn->wr_wants_r;
+	/* a read that waits for writability does not spin on readability meanwhile */
+	int want_r = (conn->rd_on && !conn->rd_full && !conn->rd_wants_w) || conn->wr_wants_r;
 	int want_w = conn->wr_blocked || conn->rd_wants_w;
 
 	if (want_r != conn->rev_added) {
@@ -255,7 +256,7 @@ rev_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (conn->wr_wants_r && resume_write(conn) < 0)
 		return;
-	if (conn->rd_on && !conn->rd_full)
+	if (conn->rd_on && !conn->rd_full && !conn->rd_wants_w)
 		do_read(conn);
 	else
 		io_update(conn);
