@@ -205,16 +205,27 @@ ar_intern(struct gw_store_maps *m, const char *s)
 	return p;
 }
 
-/* "a\nb[\nc]" into buf; its length, or 0 when it does not fit. */
+/* "a\nb[\nc]" into buf (NUL-terminated); its length, or 0 when it does not fit. */
 static size_t
 join_key(char *buf, size_t len, const char *a, const char *b, const char *c)
 {
-	int n;
+	const char *part[3] = { a, b, c };
+	size_t n = 0;
 
 	if (a == NULL || b == NULL)
 		return 0;
-	n = c != NULL ? snprintf(buf, len, "%s\n%s\n%s", a, b, c) : snprintf(buf, len, "%s\n%s", a, b);
-	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+	for (int i = 0; i < 3 && part[i] != NULL; i++) {
+		size_t k = strlen(part[i]);
+
+		if (n + (i > 0) + k >= len)
+			return 0;
+		if (i > 0)
+			buf[n++] = '\n';
+		memcpy(buf + n, part[i], k);
+		n += k;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* The same key as arena memory (map keys must outlive the build). */

@@ -1,8 +1,10 @@
 /*
- * HTTP/1.1 server on libevent bufferevents, parsed by llhttp, with
- * optional TLS and mutual TLS.  Strict by design: what llhttp accepts but
- * an edge must refuse (obs-fold, bare LF, whitespace before a colon, NUL,
- * odd Transfer-Encoding) is refused before a handler sees the request.
+ * HTTP/1.1 server (its own socket I/O on libevent events, plain or
+ * OpenSSL on the non-blocking socket) and client (libevent bufferevents),
+ * parsed by llhttp, with optional TLS and mutual TLS.  Strict by design:
+ * what llhttp accepts but an edge must refuse (obs-fold, bare LF,
+ * whitespace before a colon, NUL, odd Transfer-Encoding) is refused
+ * before a handler sees the request.
  * One request per connection is in flight at a time; pipelined requests
  * wait in the input buffer and are answered in order.
  *
@@ -63,6 +65,14 @@ struct gh_http_server_cfg {
 	void (*head_hook)(struct gh_http_req *req, void *arg);
 	int reuseport;               /* listeners set SO_REUSEPORT (one per worker thread) */
 	int no_access_log;           /* 1: no "access" line per response (the caller logs its own) */
+	/*
+	 * Called with arg on the loop just before the server writes bytes to
+	 * a client's socket (each write; may be NULL): what the application
+	 * must have written before any response can reach a client (an
+	 * analytics spool) goes out there, once for the responses of a turn
+	 * of the loop.  It must not respond or free requests.
+	 */
+	void (*before_send)(void *arg);
 };
 
 struct gh_http_req {
@@ -74,6 +84,7 @@ struct gh_http_req {
 	char *query;                 /* after '?', or NULL */
 	struct gh_http_header *headers;
 	size_t nheaders;
+	char *mem;                   /* the server's: one block holding the strings above (read-only) */
 	unsigned char *body;         /* decoded (de-chunked), NUL-terminated; NULL when empty */
 	size_t body_len;
 	int http_minor;              /* 1 for HTTP/1.1, 0 for 1.0 */

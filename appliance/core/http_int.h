@@ -1,7 +1,7 @@
 /*
- * Private to the HTTP server (http_server.c, http_strict.c,
+ * Private to the HTTP server (http_server.c, http_io.c, http_strict.c,
  * http_response.c): the server and connection structures and the
- * functions the three files share.  Nothing outside those files may
+ * functions these files share.  Nothing outside those files may
  * include it; the public contract is core/gh_http.h.
  */
 #ifndef GH_HTTP_INT_H
@@ -14,7 +14,7 @@
 
 #include "core/gh_http.h"
 
-struct bufferevent;
+struct evbuffer;
 struct event;
 struct evconnlistener;
 struct evbuffer_cb_entry;
@@ -63,17 +63,25 @@ struct gh_http_server {
 struct gh_http_conn {
 	struct gh_http_server *srv;
 	struct gh_http_conn *prev, *next;
-	struct bufferevent *bev;
 	evutil_socket_t fd;
 	int tls;
+	SSL *ssl;                       /* TLS connections (http_io.c), else NULL */
+	struct evbuffer *in, *out;      /* bytes read and not parsed yet; bytes to send */
 	enum http_conn_state state;
 	llhttp_t parser;
 	struct event *timer;            /* header, body, idle or linger deadline */
 	struct event *resume;           /* re-enters processing from the loop */
 	struct event *linger;           /* reads and drops what the peer still sends */
-	struct event *rev;              /* plain connections: reads into the bufferevent's input */
-	int rd_on;                      /* plain: reading wanted */
-	int rd_full;                    /* plain: reading paused, input at its high-water mark */
+	/* socket I/O (http_io.c) */
+	struct event *rev;              /* readable: reads into in (and TLS writes that wait for it) */
+	struct event *wev;              /* writable: armed only while a write or TLS read waits */
+	int rev_added, wev_added;       /* whether rev, wev are added */
+	int rd_on;                      /* reading wanted */
+	int rd_full;                    /* reading paused, input at its high-water mark */
+	int wr_blocked;                 /* the socket took part of out: wev goes on */
+	int wr_wants_r;                 /* TLS: SSL_write wants the socket readable */
+	int rd_wants_w;                 /* TLS: SSL_read wants the socket writable */
+	struct evbuffer_cb_entry *in_cb;   /* input_cb on in */
 	char peer_addr[64];
 	int peer_checked;
 	int has_peer_id;
@@ -83,6 +91,8 @@ struct gh_http_conn {
 	struct gh_http_req *req;        /* the request being read or handled */
 	struct timespec req_start;
 	/* llhttp accumulation of the current header field */
+	size_t mem_len, mem_cap;        /* bytes of req->mem used, allocated */
+	char *mem_last;                 /* the string last added to req->mem (may grow) */
 	int hdr_in_value;
 	size_t hdr_cap;                 /* entries allocated in req->headers */
 	size_t body_cap;
@@ -145,6 +155,59 @@ void http_conn_kick(struct gh_http_conn *conn);
 
 /* Output buffer of conn. */
 struct evbuffer *http_conn_output(struct gh_http_conn *conn);
+
+/* ---- http_server.c, called by http_io.c ---- */
+
+/* Bytes were added to conn->in: parse and go on.  conn may be freed. */
+void http_conn_input(struct gh_http_conn *conn);
+
+/*
+ * The peer ended the stream (eof: a clean end, TCP FIN or TLS close_notify)
+ * or the connection failed (eof 0: error, write timeout).  Reading is off.
+ * A clean end still lets a queued last response go; else conn is freed.
+ */
+void http_conn_io_end(struct gh_http_conn *conn, int eof);
+
+/*
+ * Before bytes go to conn's socket: the access lines of the loop's turn
+ * and the application's before_send hook first, so that neither is ever
+ * written after the client could have the response.
+ */
+void http_conn_before_write(struct gh_http_conn *conn);
+
+/* Output that waited for the socket is all sent.  0, or -1 when conn was freed. */
+int http_conn_flushed(struct gh_http_conn *conn);
+
+/* ---- http_io.c: the socket side of a connection ---- */
+
+/*
+ * Make conn's buffers and events on conn->fd (and its SSL object from ctx
+ * when ctx is not NULL, in accept state).  0, or -1: http_io_close frees
+ * what was made.
+ */
+int http_io_open(struct gh_http_conn *conn, SSL_CTX *ctx);
+
+/* Free conn's events, buffers and SSL object and close its socket. */
+void http_io_close(struct gh_http_conn *conn);
+
+/* Start or stop reading from the peer. */
+void http_io_read_on(struct gh_http_conn *conn);
+void http_io_read_off(struct gh_http_conn *conn);
+
+/* The server drained conn->in: reading paused at the high-water mark goes on. */
+void http_io_input_drained(struct gh_http_conn *conn);
+
+/* Send what conn->out holds, as far as the socket takes it.  0, or -1 when conn was freed. */
+int http_io_send(struct gh_http_conn *conn);
+
+/* Whether a write waits for the socket (output left that a later event sends). */
+int http_io_pending(const struct gh_http_conn *conn);
+
+/* Stop every event of conn (before lingering). */
+void http_io_stop(struct gh_http_conn *conn);
+
+/* TLS: send close_notify (one non-blocking try) when the handshake was done. */
+void http_io_close_notify(struct gh_http_conn *conn);
 
 /* Milliseconds since the request started on conn. */
 long http_conn_elapsed_ms(const struct gh_http_conn *conn);

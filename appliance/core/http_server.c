@@ -1,14 +1,13 @@
 /*
  * The HTTP/1.1 server: listeners, connections and the life of a request
- * on libevent bufferevents (plain or OpenSSL).  A connection reads one
+ * on libevent (socket I/O, plain or TLS, in http_io.c).  A connection reads one
  * request at a time: the head is found and checked by http_strict.c,
  * then fed to llhttp, then the body; the request goes to the handler and
  * the connection waits (pipelined bytes stay in the input buffer) until
  * gh_http_respond() queues the answer.  The server owns connections and
  * the request until the handler has it; the handler owns it until it
- * responds, and the server frees it then (or after on_abort).  Plain
- * connections read with their own event (one recv, no FIONREAD) and write
- * from resume_cb straight to the socket; TLS ones use the bufferevent.
+ * responds, and the server frees it then (or after on_abort).  Every
+ * connection writes its responses from resume_cb straight to the socket.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -24,8 +23,6 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/rand.h>
@@ -39,7 +36,6 @@
 
 static void conn_process(struct gh_http_conn *conn);
 static void conn_free(struct gh_http_conn *conn);
-static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 void
 gh_http_limits_default(struct gh_http_limits *l)
@@ -81,7 +77,7 @@ append(char **s, size_t *len, const char *at, size_t n)
 struct evbuffer *
 http_conn_output(struct gh_http_conn *conn)
 {
-	return bufferevent_get_output(conn->bev);
+	return conn->out;
 }
 
 long
@@ -125,13 +121,7 @@ http_req_free(struct gh_http_req *req)
 {
 	if (req == NULL)
 		return;
-	free(req->target);
-	free(req->path);
-	free(req->query);
-	for (size_t i = 0; i < req->nheaders; i++) {
-		free(req->headers[i].name);
-		free(req->headers[i].value);
-	}
+	free(req->mem);                 /* target, path, query, header names and values */
 	free(req->headers);
 	free(req->body);
 	for (size_t i = 0; i < req->nresp_headers; i++) {
@@ -267,13 +257,57 @@ out:
 
 /* ---- llhttp callbacks -------------------------------------------------- */
 
+/*
+ * Add at[0..n) to the string *s in req->mem: a new string when *s is
+ * NULL, else *s grows (it must be the last one added).  The block is
+ * made for the whole head before llhttp runs (head_mem), so a string
+ * never moves.  0, or -1 when it would not fit (never for a checked head).
+ */
+static int
+mem_add(struct gh_http_conn *conn, char **s, const char *at, size_t n)
+{
+	char *dst;
+
+	if (*s != NULL && *s != conn->mem_last)
+		return -1;
+	if (*s != NULL)
+		conn->mem_len--;        /* over the NUL */
+	if (conn->req->mem == NULL || n + 1 > conn->mem_cap - conn->mem_len)
+		return -1;
+	dst = conn->req->mem + conn->mem_len;
+	if (*s == NULL)
+		*s = conn->mem_last = dst;
+	memcpy(dst, at, n);
+	dst[n] = '\0';
+	conn->mem_len += n + 1;
+	return 0;
+}
+
+/*
+ * The block for the strings of a head of hlen bytes: the target with its
+ * path and query (at most twice the request line, plus two NULs) and each
+ * header's name and value with their NULs (at most its line, which ends
+ * in CRLF).  0 or -1.
+ */
+static int
+head_mem(struct gh_http_conn *conn, size_t hlen)
+{
+	struct gh_http_req *req = conn->req;
+
+	free(req->mem);
+	conn->mem_len = 0;
+	conn->mem_cap = 2 * hlen + 8;
+	conn->mem_last = NULL;
+	req->mem = malloc(conn->mem_cap);
+	return req->mem != NULL ? 0 : -1;
+}
+
 static int
 cb_url(llhttp_t *p, const char *at, size_t n)
 {
 	struct gh_http_conn *conn = p->data;
-	size_t len = conn->req->target ? strlen(conn->req->target) : 0;
 
-	return append(&conn->req->target, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &conn->req->target, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -282,7 +316,6 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_req *req = conn->req;
 	struct gh_http_header *h;
-	size_t len;
 
 	if (!conn->hdr_in_value && req->nheaders > 0 && req->headers[req->nheaders - 1].value == NULL) {
 		h = &req->headers[req->nheaders - 1];
@@ -307,8 +340,7 @@ cb_header_field(llhttp_t *p, const char *at, size_t n)
 		h->value = NULL;
 	}
 	conn->hdr_in_value = 0;
-	len = h->name ? strlen(h->name) : 0;
-	return append(&h->name, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &h->name, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -316,10 +348,9 @@ cb_header_value(llhttp_t *p, const char *at, size_t n)
 {
 	struct gh_http_conn *conn = p->data;
 	struct gh_http_header *h = &conn->req->headers[conn->req->nheaders - 1];
-	size_t len = h->value ? strlen(h->value) : 0;
 
 	conn->hdr_in_value = 1;
-	return append(&h->value, &len, at, n) < 0 ? HPE_USER : 0;
+	return mem_add(conn, &h->value, at, n) < 0 ? HPE_USER : 0;
 }
 
 static int
@@ -332,11 +363,8 @@ cb_header_value_complete(llhttp_t *p)
 	if (conn->req->nheaders == 0)
 		return 0;
 	h = &conn->req->headers[conn->req->nheaders - 1];
-	if (h->value == NULL) {
-		h->value = strdup("");
-		if (h->value == NULL)
-			return -1;
-	}
+	if (h->value == NULL && mem_add(conn, &h->value, "", 0) < 0)
+		return -1;
 	len = strlen(h->value);
 	while (len > 0 && (h->value[len - 1] == ' ' || h->value[len - 1] == '\t'))
 		h->value[--len] = '\0';
@@ -352,7 +380,7 @@ check_peer(struct gh_http_conn *conn)
 	if (conn->peer_checked || !conn->tls)
 		return;
 	conn->peer_checked = 1;
-	ssl = bufferevent_openssl_get_ssl(conn->bev);
+	ssl = conn->ssl;
 	if (ssl != NULL && gh_tls_peer_id(ssl, &conn->peer_id) == 0)
 		conn->has_peer_id = 1;
 }
@@ -372,10 +400,8 @@ cb_headers_complete(llhttp_t *p)
 	if (req->target == NULL)
 		return -1;
 	q = strchr(req->target, '?');
-	req->path = q ? strndup(req->target, (size_t)(q - req->target)) : strdup(req->target);
-	if (q != NULL)
-		req->query = strdup(q + 1);
-	if (req->path == NULL || (q != NULL && req->query == NULL))
+	if (mem_add(conn, &req->path, req->target, q ? (size_t)(q - req->target) :
+	    strlen(req->target)) < 0 || (q != NULL && mem_add(conn, &req->query, q + 1, strlen(q + 1)) < 0))
 		return -1;
 	rid = gh_http_req_header(req, "x-request-id");
 	if (rid != NULL && http_request_id_ok(rid))
@@ -579,7 +605,7 @@ dispatch(struct gh_http_conn *conn)
 static int
 process_head(struct gh_http_conn *conn)
 {
-	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer *in = conn->in;
 	const struct gh_http_limits *lim = &conn->srv->cfg.limits;
 	struct http_refusal rf = { 0, NULL, NULL };
 	size_t len, hlen = 0;
@@ -619,6 +645,10 @@ process_head(struct gh_http_conn *conn)
 		return 0;
 	}
 
+	if (head_mem(conn, hlen) < 0) {
+		conn_free(conn);
+		return 0;
+	}
 	llhttp_init(&conn->parser, HTTP_REQUEST, &parser_settings);
 	conn->parser.data = conn;
 	err = llhttp_execute(&conn->parser, buf, hlen);
@@ -699,7 +729,7 @@ body_deliver(struct gh_http_conn *conn)
 static void
 process_body_stream(struct gh_http_conn *conn)
 {
-	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer *in = conn->in;
 	struct gh_http_req *req = conn->req;
 
 	for (;;) {
@@ -771,7 +801,7 @@ gh_http_req_pause_body(struct gh_http_req *req, int pause)
 static int
 process_body(struct gh_http_conn *conn)
 {
-	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer *in = conn->in;
 
 	while (conn->state == HC_BODY && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
@@ -842,82 +872,28 @@ conn_process(struct gh_http_conn *conn)
 	}
 }
 
-/* ---- reading ---------------------------------------------------------- */
-
-/* Input bytes beyond which reading pauses (pipelined requests behind a slow handler). */
-static size_t
-input_high(const struct gh_http_conn *conn)
-{
-	return conn->srv->cfg.limits.max_header_bytes + 65536;
-}
+/* ---- reading (http_io.c reads into conn->in) --------------------------- */
 
 /* Stop reading from the peer (a response closes the connection, or it ends). */
 static void
 conn_read_off(struct gh_http_conn *conn)
 {
-	if (conn->tls) {
-		bufferevent_disable(conn->bev, EV_READ);
-		return;
-	}
-	conn->rd_on = 0;
-	conn->rd_full = 0;
-	event_del(conn->rev);
+	http_io_read_off(conn);
 }
 
-/*
- * Plain connections read with their own event rather than the
- * bufferevent's: one recv(2) per readable event into the input buffer,
- * without the FIONREAD ioctl evbuffer_read() makes before every read.
- * EOF and errors go to event_cb() as the bufferevent would report them.
- */
-static void
-plain_read_cb(evutil_socket_t fd, short what, void *arg)
+void
+http_conn_input(struct gh_http_conn *conn)
 {
-	struct gh_http_conn *conn = arg;
-	struct evbuffer *in = bufferevent_get_input(conn->bev);
-	size_t len = evbuffer_get_length(in), high = input_high(conn), room;
-	char buf[16384];
-	ssize_t n;
-
-	(void)what;
-	if (len >= high) {
-		conn->rd_full = 1;
-		event_del(conn->rev);
-		return;
-	}
-	room = high - len < sizeof(buf) ? high - len : sizeof(buf);
-	n = recv(fd, buf, room, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_read_off(conn);
-		event_cb(conn->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
-		    conn);
-		return;
-	}
-	/* The bufferevent keeps its input frozen at the end outside its own reads. */
-	evbuffer_unfreeze(in, 0);
-	n = evbuffer_add(in, buf, (size_t)n) < 0 ? -1 : n;
-	evbuffer_freeze(in, 0);
-	if (n < 0) {
-		conn_read_off(conn);
-		event_cb(conn->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, conn);
-		return;
-	}
 	conn_process(conn);
 }
 
 /* Input drained below the high-water mark: read again if reading is wanted. */
 static void
-plain_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
-	struct gh_http_conn *conn = arg;
-
-	if (info->n_deleted > 0 && conn->rd_full && conn->rd_on &&
-	    evbuffer_get_length(in) < input_high(conn)) {
-		conn->rd_full = 0;
-		event_add(conn->rev, NULL);
-	}
+	(void)in;
+	if (info->n_deleted > 0)
+		http_io_input_drained(arg);
 }
 
 /* ---- connection end ---------------------------------------------------- */
@@ -960,14 +936,15 @@ conn_free(struct gh_http_conn *conn)
 		conn->next->prev = conn->prev;
 	if (conn->linger != NULL)
 		event_free(conn->linger);
-	if (conn->rev != NULL)
-		event_free(conn->rev);
 	event_free(conn->timer);
 	event_free(conn->resume);
 	if (conn->body_buf != NULL)
 		evbuffer_free(conn->body_buf);
-	evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev), conn->out_cb);
-	bufferevent_free(conn->bev);
+	if (conn->in_cb != NULL)
+		evbuffer_remove_cb_entry(conn->in, conn->in_cb);
+	if (conn->out_cb != NULL)
+		evbuffer_remove_cb_entry(conn->out, conn->out_cb);
+	http_io_close(conn);
 	free(conn);
 	srv->nconns--;
 	if (srv->shutting_down && srv->nconns == 0 && srv->done_ev != NULL)
@@ -1001,13 +978,8 @@ static void
 start_linger(struct gh_http_conn *conn)
 {
 	conn->state = HC_LINGER;
-	conn_read_off(conn);
-	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
-	if (conn->tls) {
-		SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
-		if (ssl != NULL && SSL_is_init_finished(ssl))
-			SSL_shutdown(ssl);
-	}
+	http_io_stop(conn);
+	http_io_close_notify(conn);
 	if (shutdown(conn->fd, SHUT_WR) < 0) {
 		conn_free(conn);
 		return;
@@ -1041,30 +1013,26 @@ http_conn_response_done(struct gh_http_conn *conn, int close_after)
 }
 
 /*
- * Plain connections write their output here, from resume_cb, straight to
- * the socket: the bufferevent's write event is enabled only while bytes
- * remain that the socket did not take (or to report a write error), which
- * saves two epoll_ctl calls per response.  TLS connections leave writing
- * to their bufferevent (which writes as soon as bytes are added).  On a
- * plain connection the access lines of the loop iteration go first, so
- * such a line is never written after the client could have the response.
+ * Connections write their output here, from resume_cb, straight to the
+ * socket (http_io.c arms a write event only while bytes remain that the
+ * socket did not take).  0, or -1 when conn was freed (a write error).
  */
-static void
+static int
 conn_send(struct gh_http_conn *conn)
 {
-	struct evbuffer *out = http_conn_output(conn);
+	if (evbuffer_get_length(conn->out) == 0 || http_io_pending(conn))
+		return 0;
+	return http_io_send(conn);
+}
 
-	if (conn->tls || evbuffer_get_length(out) == 0)
-		return;
-	http_log_flush(conn->srv);
-	if (bufferevent_get_enabled(conn->bev) & EV_WRITE)
-		return;
-	/* The bufferevent keeps its output frozen at the start outside its own writes. */
-	evbuffer_unfreeze(out, 1);
-	evbuffer_write(out, conn->fd);
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(conn->bev, EV_WRITE);
+void
+http_conn_before_write(struct gh_http_conn *conn)
+{
+	struct gh_http_server *srv = conn->srv;
+
+	http_log_flush(srv);
+	if (srv->cfg.before_send != NULL)
+		srv->cfg.before_send(srv->cfg.arg);
 }
 
 void
@@ -1091,7 +1059,8 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	conn_send(conn);
+	if (conn_send(conn) < 0)
+		return;
 	if (conn->state == HC_HANDLER && conn->stream_paused && conn->req != NULL &&
 	    evbuffer_get_length(http_conn_output(conn)) <= GH_HTTP_STREAM_LOW) {
 		struct gh_http_req *req = conn->req;
@@ -1104,7 +1073,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (conn->state == HC_CLOSING) {
-		if (evbuffer_get_length(http_conn_output(conn)) == 0)
+		if (evbuffer_get_length(conn->out) == 0)
 			start_linger(conn);
 		return;
 	}
@@ -1144,41 +1113,23 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-read_cb(struct bufferevent *bev, void *arg)
+int
+http_conn_flushed(struct gh_http_conn *conn)
 {
-	(void)bev;
-	conn_process(arg);
+	if (conn->state != HC_CLOSING)
+		return 0;
+	start_linger(conn);
+	return -1;
 }
 
-static void
-write_cb(struct bufferevent *bev, void *arg)
+void
+http_conn_io_end(struct gh_http_conn *conn, int eof)
 {
-	struct gh_http_conn *conn = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-		return;
-	if (!conn->tls)
-		bufferevent_disable(bev, EV_WRITE);
-	if (conn->state == HC_CLOSING)
-		start_linger(conn);
-}
-
-static void
-event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct gh_http_conn *conn = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		check_peer(conn);
-		return;
-	}
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+	if (eof) {
 		/* Half-close: a queued response still goes out, then the connection closes. */
 		if (conn->state == HC_CLOSING)
 			return;
-		if (conn->state == HC_IDLE && evbuffer_get_length(http_conn_output(conn)) > 0) {
+		if (conn->state == HC_IDLE && evbuffer_get_length(conn->out) > 0) {
 			conn->state = HC_CLOSING;
 			evtimer_del(conn->timer);
 			return;
@@ -1196,7 +1147,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct gh_http_server *srv = arg;
 	struct gh_http_conn *conn;
 	int one = 1;
-	struct timeval wt;
 	const struct gh_http_limits *lim = &srv->cfg.limits;
 
 	(void)l;
@@ -1221,36 +1171,17 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		snprintf(conn->peer_addr, sizeof(conn->peer_addr), "unknown");
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (srv->cfg.ssl != NULL) {
-		SSL *ssl = SSL_new(srv->cfg.ssl);
-		if (ssl != NULL)
-			conn->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (ssl != NULL && conn->bev == NULL)
-			SSL_free(ssl);
-		conn->tls = 1;
-	} else {
-		conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
+	conn->tls = srv->cfg.ssl != NULL;
 	conn->timer = evtimer_new(srv->base, timer_cb, conn);
 	conn->resume = event_new(srv->base, -1, 0, resume_cb, conn);
-	if (!conn->tls)
-		conn->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, plain_read_cb, conn);
-	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL ||
-	    (!conn->tls && (conn->rev == NULL ||
-	    evbuffer_add_cb(bufferevent_get_input(conn->bev), plain_input_cb, conn) == NULL)) ||
-	    (conn->out_cb = evbuffer_add_cb(bufferevent_get_output(conn->bev), output_cb,
-	    conn)) == NULL) {
-		if (conn->bev != NULL)
-			bufferevent_free(conn->bev);
-		else
-			close(fd);
+	if (http_io_open(conn, srv->cfg.ssl) != 0 || conn->timer == NULL || conn->resume == NULL ||
+	    (conn->in_cb = evbuffer_add_cb(conn->in, input_cb, conn)) == NULL ||
+	    (conn->out_cb = evbuffer_add_cb(conn->out, output_cb, conn)) == NULL) {
+		http_io_close(conn);
 		if (conn->timer != NULL)
 			event_free(conn->timer);
 		if (conn->resume != NULL)
 			event_free(conn->resume);
-		if (conn->rev != NULL)
-			event_free(conn->rev);
 		free(conn);
 		return;
 	}
@@ -1259,23 +1190,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		srv->conns->prev = conn;
 	srv->conns = conn;
 	srv->nconns++;
-	bufferevent_setcb(conn->bev, read_cb, write_cb, event_cb, conn);
-	bufferevent_setwatermark(conn->bev, EV_READ, 0, lim->max_header_bytes + 65536);
-	wt.tv_sec = lim->idle_timeout_ms / 1000;
-	wt.tv_usec = (lim->idle_timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(conn->bev, NULL, &wt);
-	/*
-	 * Plain connections read with rev (plain_read_cb) and enable writing
-	 * only when the socket is full (conn_send); a new socket bufferevent
-	 * starts with EV_WRITE enabled.
-	 */
-	if (conn->tls) {
-		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-	} else {
-		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
-		conn->rd_on = 1;
-		event_add(conn->rev, NULL);
-	}
+	http_io_read_on(conn);
 	/* The first request (and the TLS handshake) must start within the head timeout. */
 	arm_timer(conn, lim->header_timeout_ms);
 }
