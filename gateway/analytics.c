@@ -2,12 +2,12 @@
  * Analytics and the access log.  Every request ends here once
  * (gw_analytics_log): an event with WSO2's analytics fields plus a unique
  * 128-bit "id" (deduplication downstream) is formatted as a JSON line.
- * On a worker it goes into the worker's own buffer, and a flush event of
- * the worker's loop, at a higher priority than every other event of that
- * loop, writes the buffer with one write(2) to the worker's spool file
- * (spool_dir/spool-W-NNNNNNNN.jsonl, rotated at 8 MiB) before any
- * response of the iteration can reach a socket: an event whose response
- * was sent survives a SIGKILL (it is in the page cache).  A syncer thread
+ * On a worker it goes into the worker's own buffer, which the HTTP
+ * server's before_send hook (gw_analytics_worker_flush) writes with one
+ * write(2) to the worker's spool file (spool_dir/spool-W-NNNNNNNN.jsonl,
+ * rotated at 8 MiB) before it writes any bytes to a client: an event
+ * whose response was sent survives a SIGKILL (it is in the page cache).
+ * A flush event of the worker's loop writes what no response follows.  A syncer thread
  * fdatasyncs the files every 100 ms.  Outside a worker (tests, start-up)
  * gw_spool_append writes the shared file spool-NNNNNNNN.jsonl at once.
  * ship.c sends the files to the traffic manager.  The access log is one
@@ -56,7 +56,7 @@ struct spool_stream {
 
 /* A worker's pending events (gw_worker.analytics_ctx). */
 struct spool_worker {
-	struct event *flush;            /* priority 0: runs before the iteration's writes */
+	struct event *flush;            /* what no response write flushed, written later in the turn */
 	char *buf;
 	size_t len, cap, nev;
 	struct spool_stream st;
@@ -442,23 +442,13 @@ gw_analytics_worker_init(struct gw_worker *w)
 	w->analytics_ctx = NULL;
 	if (!sp.open || w->id < 0 || w->id >= GW_SPOOL_SLOTS - 1)
 		return 0;               /* events go to the shared file */
-	/*
-	 * Two priorities: the flush (0) runs before every other callback (1)
-	 * still due in the iteration, so before the plain connections' writes
-	 * (resume events) and the TLS ones (write events after epoll_wait).
-	 */
-	if (event_base_priority_init(w->base, 2) != 0) {
-		gh_log_error("spool", NULL, "worker %d: event priorities: cannot set", w->id);
-		return -1;
-	}
 	sw = calloc(1, sizeof(*sw));
 	if (sw == NULL)
 		return -1;
 	sw->st.slot = w->id + 1;
 	sw->st.fd = -1;
 	sw->flush = event_new(w->base, -1, 0, flush_cb, sw);
-	if (sw->flush == NULL || event_priority_set(sw->flush, 0) != 0 ||
-	    stream_open(&sw->st, first_seq(sw->st.slot)) != 0) {
+	if (sw->flush == NULL || stream_open(&sw->st, first_seq(sw->st.slot)) != 0) {
 		gh_log_error("spool", NULL, "worker %d: cannot open its spool file: %s", w->id, strerror(errno));
 		if (sw->flush != NULL)
 			event_free(sw->flush);
@@ -467,6 +457,13 @@ gw_analytics_worker_init(struct gw_worker *w)
 	}
 	w->analytics_ctx = sw;
 	return 0;
+}
+
+void
+gw_analytics_worker_flush(struct gw_worker *w)
+{
+	if (w->analytics_ctx != NULL)
+		worker_flush(w->analytics_ctx);
 }
 
 void

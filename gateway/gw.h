@@ -417,12 +417,13 @@ int gw_proxy_worker_init(struct gw_worker *w);
 void gw_proxy_worker_free(struct gw_worker *w);
 int gw_throttle_init(void);
 int gw_analytics_init(void);
-/*
- * The worker's analytics buffer and spool file (main thread, right after
- * the worker's event_base is made and before any event is added to it: it
- * gives the base two priorities).  0 or -1 (logged).
- */
+/* The worker's analytics buffer and spool file (main thread, after its event_base is made).  0 or -1 (logged). */
 int gw_analytics_worker_init(struct gw_worker *w);
+/*
+ * Write the worker's buffered analytics events to its spool file (the
+ * HTTP server's before_send hook: before any bytes go to a client).
+ */
+void gw_analytics_worker_flush(struct gw_worker *w);
 void gw_analytics_worker_free(struct gw_worker *w);
 void gw_analytics_shutdown(void);       /* flush and fsync the spool */
 /* This node's backend-JWT key: load it from node.data_dir or make one (backend_jwt.c). */

@@ -68,6 +68,13 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 		gh_http_server_shutdown(w->https, 5000, server_done, w);
 }
 
+/* The HTTP server's before_send hook: analytics events are on disk before their responses leave. */
+static void
+before_send(void *arg)
+{
+	gw_analytics_worker_flush(arg);
+}
+
 static struct gh_http_server *
 listen_one(struct gw_worker *w, SSL_CTX *ssl, int port, char *err, size_t errlen)
 {
@@ -87,6 +94,7 @@ listen_one(struct gw_worker *w, SSL_CTX *ssl, int port, char *err, size_t errlen
 	c.handler = gw_pipeline_start;
 	c.head_hook = gw_pipeline_head;
 	c.arg = w;
+	c.before_send = before_send;
 	c.reuseport = 1;
 	c.no_access_log = 1;    /* analytics.c writes the gateway's own "gw_access" line */
 	srv = gh_http_server_new(w->base, &c);
