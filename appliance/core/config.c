@@ -67,6 +67,9 @@ static const struct gh_setting_def node_settings[] = {
 	{ "node.log_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "gatehouse run writes each process's log to LOG_DIR/NAME.log (default: its own stderr, "
 	    "the journal under systemd)" },
+	{ "node.without", GH_SET_STR, "", 0, 0, NULL, 0,
+	    "processes of the role this node does not run, comma-separated (e.g. trafficmanager on "
+	    "the second all-in-one node of an active/active pair)" },
 	{ "node.start_timeout", GH_SET_DURATION, "60s", 1000, 3600000, NULL, 0,
 	    "gatehouse run: how long a process may take to answer /health" },
 	{ "node.stop_timeout", GH_SET_DURATION, "30s", 1000, 3600000, NULL, 0,
