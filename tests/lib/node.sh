@@ -116,12 +116,14 @@ node_init() {
 }
 
 node_run() {
-	local d=$GH_TMP/$1
+	local d=$GH_TMP/$1 from
+	touch "$d/run.log"
+	from=$(( $(wc -l <"$d/run.log") + 1 ))
 	"$GH_BIN/gatehouse" run --config "$d/node.conf" >>"$d/run.log" 2>&1 &
 	NODE_PID=$!
 	export NODE_PID
 	for _ in $(seq 1 600); do
-		grep -q '"event":"ready"' "$d/run.log" 2>/dev/null && return 0
+		tail -n +"$from" "$d/run.log" | grep -q '"event":"ready"' && return 0
 		kill -0 "$NODE_PID" 2>/dev/null || { echo "gatehouse run ended:"; tail -30 "$d/run.log"; return 1; }
 		sleep 0.2
 	done
