@@ -242,6 +242,8 @@ gh_service_reload(enum gh_component comp)
 		gh_log_error("reload", NULL, "%s is not valid (errors above): nothing reloaded", svc_config);
 		return NULL;
 	}
+	gh_log_info("reload", NULL, "%s read again: log level %s", svc_config,
+	    gh_settings_str(s, "log.level"));
 	lvl = gh_log_level_parse(gh_settings_str(s, "log.level"));
 	if (lvl >= 0)
 		gh_log_init(NULL, 2, (enum gh_log_level)lvl);
@@ -252,8 +254,6 @@ gh_service_reload(enum gh_component comp)
 			gh_http_server_set_trusted_proxies(proxied[i], tp);
 	}
 	watches_reload();
-	gh_log_info("reload", NULL, "%s read again: log level %s", svc_config,
-	    gh_settings_str(s, "log.level"));
 	return s;
 }
 

@@ -6,7 +6,7 @@
 #   node_run NAME        gatehouse run in the background (supervisor log $GH_TMP/NAME/run.log,
 #                        the processes' logs in $GH_TMP/NAME/log/); waits until `gatehouse status`
 #                        says every process is healthy; exports NODE_PID
-#   node_stop NAME       SIGTERM to the supervisor and wait (≤ 60 s); prints its exit status
+#   node_stop NAME       SIGTERM to the supervisor and wait (≤ 60 s); its exit status in NODE_RC
 #   node_use NAME        export what tests/lib/cp.sh and gw.sh helpers read (KM_URL, KM_CA, KM_PKI,
 #                        KM_CONF, KM_ADMIN_PW, KM_LDAP_BASE, PUB_URL, PORTAL_URL, GWI_URL,
 #                        GWI_HTTP_URL, GWE_URL, *_MGMT, GH_TEST_LDAP_* of the embedded slapd, and
@@ -132,12 +132,14 @@ node_run() {
 
 node_stop() {
 	local pid=${NODE_PID:-}
-	[ -n "$pid" ] || { echo 0; return; }
+	NODE_RC=0
+	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
 	wait "$pid" 2>/dev/null
-	echo $?
+	NODE_RC=$?
+	NODE_PID=
 }
 
 node_pids() {

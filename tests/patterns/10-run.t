@@ -147,5 +147,5 @@ check_eq "status exits 1 when the node is down" 1 "$("$G" status --config "$D/no
 node_run n1 || check_eq "gatehouse run starts again" ready failed
 events=$(sql "SELECT count(*) FROM gh_analytics_events WHERE api_id = '$api' AND status = 200")
 check_eq "all $n calls reached the analytics tables" "$n" "$events"
-node_stop n1 >/dev/null
+node_stop n1
 check_done
