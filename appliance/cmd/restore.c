@@ -302,7 +302,7 @@ ldap_restore_external(struct rs *r)
 	/* the export without operational attributes, and without the base entry when it exists */
 	f = fopen(ldif, "r");
 	o = fopen(in, "w");
-	if (f == NULL || o == NULL)
+	if (f == NULL || o == NULL || fchmod(fileno(o), 0600) != 0)
 		goto out;
 	while ((len = getline(&line, &cap, f)) != -1) {
 		if (len <= 1) {
@@ -468,7 +468,7 @@ gh_cmd_restore(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage();
 	r.dir = argv[optind];
-	umask(077);
+	umask(022);     /* the data folder must stay reachable by node.run_as; secrets get 0600 each */
 	if (verify(&r) != 0)
 		goto out;
 	printf("gatehouse restore: %s verified (backup of node %s, %s, schema version %lld)\n", r.dir,
