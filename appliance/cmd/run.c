@@ -7,7 +7,8 @@
  * the daemons (they reload); and on SIGTERM or SIGINT drains in reverse:
  * gateways (they finish requests in flight and flush their analytics
  * spool), then the control plane, then slapd and PostgreSQL, and exits 0.
- * A second SIGTERM or SIGINT during the drain kills what is left.
+ * A second SIGTERM or SIGINT during the drain, more than 2 s after the
+ * first, kills what is left.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,11 +31,13 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define BACKOFF_RESET_MS 60000   /* healthy this long: the next crash starts from the first step */
+#define STOP_AGAIN_MS 2000       /* a second stop signal after this kills what is left */
 
 struct run {
 	struct sv_node node;
 	int sfd;                 /* signalfd: SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	int stopping, kill_now;
+	int64_t stop_ms;         /* when the first stop signal came */
 	int64_t start_timeout, stop_timeout;
 };
 
@@ -147,9 +150,12 @@ signals(struct run *r)
 		case SIGTERM:
 		case SIGINT:
 			term = 1;
-			if (r->stopping) {
+			/* a terminal's Ctrl-C and a wrapper passing it on arrive together: one stop */
+			if (r->stopping && sv_now_ms() - r->stop_ms > STOP_AGAIN_MS && !r->kill_now) {
 				gh_log_warn("stop", NULL, "signal %d again: killing what is left", (int)si.ssi_signo);
 				r->kill_now = 1;
+			} else if (r->stop_ms == 0) {
+				r->stop_ms = sv_now_ms();
 			}
 			break;
 		}
@@ -375,6 +381,9 @@ gh_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* started in the background by a script, SIGINT comes ignored: signalfd needs it not to be */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sv_pidfile_write(&r.node, "gatehouse", getpid());
 	gh_log_info("start", NULL, "gatehouse %s: node %s, role %s, %zu processes", GH_VERSION,
 	    gh_settings_str(r.node.cfg, "node.name"), r.node.role, r.node.n);
