@@ -62,8 +62,11 @@ capture(const char *const *argv, char *out, size_t len)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	buf[got] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	snprintf(out, len, "%s", buf);
+	got = strcspn(buf, "\n");
+	if (got >= len)
+		got = len - 1;
+	memcpy(out, buf, got);
+	out[got] = '\0';
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
