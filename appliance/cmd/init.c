@@ -529,7 +529,7 @@ gh_cmd_init(int argc, char **argv)
 	}
 	if (step_pki(&c) != 0 || step_kek(&c, kek) != 0)
 		goto out;
-	if (gh_node_embedded_for_init(c.config_path) != 0)
+	if (gh_node_embedded_for_init(c.cfg, c.config_path) != 0)
 		goto out;
 	if (step_database(&c, kek) != 0 || step_ldap(&c, pwfile) != 0 || step_web_clients(&c, kek) != 0)
 		goto out;

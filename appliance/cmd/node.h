@@ -19,9 +19,10 @@ int gh_cmd_restore(int argc, char **argv);
  * For gatehouse init: make what is missing of the node's embedded
  * PostgreSQL and slapd (node.embedded_db, node.embedded_ldap) and start
  * them unless `gatehouse run` has them up; gh_node_embedded_done stops
- * what was started.  0, or -1 after printing why.  No-ops without them.
+ * what was started.  cfg: the node settings init read.  0, or -1 after
+ * printing why.  No-ops without them.
  */
-int gh_node_embedded_for_init(const char *config_path);
+int gh_node_embedded_for_init(const struct gh_settings *cfg, const char *config_path);
 void gh_node_embedded_done(void);
 
 /*

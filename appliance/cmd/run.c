@@ -315,6 +315,45 @@ supervise(struct run *r)
 	}
 }
 
+/*
+ * A process of the plan still running from a supervisor that died without
+ * stopping it (SIGKILL): stop it before starting again, or its ports are taken.
+ */
+static void
+leftovers(struct run *r)
+{
+	for (size_t i = 0; i < r->node.n; i++) {
+		struct sv_proc *p = &r->node.procs[i];
+		pid_t pid = sv_pidfile_read(&r->node, p->name);
+		char path[64], argv0[700] = "";
+		int64_t end;
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		f = fopen(path, "r");
+		if (f != NULL) {
+			size_t n = fread(argv0, 1, sizeof(argv0) - 1, f);
+			argv0[n] = '\0';
+			fclose(f);
+		}
+		if (strcmp(argv0, p->bin) != 0) {
+			sv_pidfile_remove(&r->node, p->name);
+			continue;
+		}
+		gh_log_warn("leftover", NULL, "%s (pid %d) still runs from an earlier gatehouse run: stopping it",
+		    p->name, (int)pid);
+		kill(pid, p->stop_sig);
+		end = sv_now_ms() + r->stop_timeout;
+		while (kill(pid, 0) == 0 && sv_now_ms() < end)
+			usleep(100000);
+		if (kill(pid, 0) == 0)
+			kill(pid, SIGKILL);
+		sv_pidfile_remove(&r->node, p->name);
+	}
+}
+
 static int
 usage(void)
 {
@@ -370,6 +409,7 @@ gh_cmd_run(int argc, char **argv)
 		fprintf(stderr, "gatehouse run: this node already runs (pid %d)\n", (int)other);
 		goto out;
 	}
+	leftovers(&r);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);

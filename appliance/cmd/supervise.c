@@ -479,7 +479,7 @@ sv_spawn(struct sv_node *n, struct sv_proc *p)
 		child_prepare(1, NULL, NULL, logp[0] ? logp : NULL);
 		if (drop && child_become(uid, gid) != 0)
 			_exit(126);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_PDEATHSIG, p->stop_sig);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		if (chdir(p->kind == SV_POSTGRES ? n->data_dir : "/") != 0 && chdir("/") != 0)
 			_exit(126);

@@ -394,8 +394,10 @@ static struct sv_node init_node;
 static int init_up;
 
 int
-gh_node_embedded_for_init(const char *config_path)
+gh_node_embedded_for_init(const struct gh_settings *cfg, const char *config_path)
 {
+	if (!gh_settings_int(cfg, "node.embedded_db") && !gh_settings_int(cfg, "node.embedded_ldap"))
+		return 0;
 	if (sv_node_load(&init_node, config_path, "gatehouse init") != 0)
 		return -1;
 	if (sv_embedded_prepare(&init_node, 0) != 0 || sv_embedded_up(&init_node) != 0) {
