@@ -7,7 +7,8 @@
  * the backup's keys.signing_kek (refused when it has another).  Then the
  * CA and certificates go to node.data_dir/pki, the directory is recreated
  * (slapadd into a new embedded slapd, or added under an external one's
- * empty ldap.base_dn), the database is recreated (pg_restore into an
+ * empty ldap.base_dn, moved there from the backup's base when they
+ * differ), the database is recreated (pg_restore into an
  * embedded cluster made for it, or into the configured empty database, in
  * one transaction) and brought to this version's schema.  When a step
  * fails, what was made on this node is removed again.
@@ -256,12 +257,35 @@ ldap_args(struct rs *r, const char *tool, const char *pwf, const char **argv)
 	return k;
 }
 
+/*
+ * The backup's directory under another base: a value "attr: X" whose DN X
+ * is old_base or ends in ",old_base" (dn, member, ...) is written under
+ * new_base into out (len bytes); other lines are copied.
+ */
+static void
+rebase(const char *line, size_t len, char *out, const char *old_base, const char *new_base)
+{
+	const char *colon = strchr(line, ':');
+	size_t ol = strlen(old_base), vl;
+	const char *v;
+
+	snprintf(out, len, "%s", line);
+	if (colon == NULL || colon[1] != ' ' || strcasecmp(old_base, new_base) == 0)
+		return;
+	v = colon + 2;
+	vl = strlen(v);
+	if (vl < ol || strcasecmp(v + vl - ol, old_base) != 0 || (vl > ol && v[vl - ol - 1] != ','))
+		return;
+	snprintf(out, len, "%.*s%s", (int)(vl - ol + (size_t)(v - line)), line, new_base);
+}
+
 static int
 ldap_restore_external(struct rs *r)
 {
 	const char *base = gh_settings_str(r->node.cfg, "ldap.base_dn");
 	const char *pw = gh_settings_str(r->node.cfg, "ldap.bind_password");
-	char pwf[900], out[900], in[900], ldif[900], *line = NULL;
+	char pwf[900], out[900], in[900], ldif[900], *line = NULL, line_out[8192];
+	const char *old_base = mstr(r->manifest, "ldap_base_dn");
 	const char *argv[24];
 	struct sv_cmd c = { 0 };
 	int k, base_exists, rc = -1, skip = 0;
@@ -299,6 +323,11 @@ ldap_restore_external(struct rs *r)
 		    "empty ldap.base_dn\n", base);
 		goto out;
 	}
+	if (!base_exists && old_base != NULL && strcasecmp(old_base, base) != 0) {
+		fprintf(stderr, "gatehouse restore: the backup's directory is under %s; to move it under %s, "
+		    "create the entry %s first\n", old_base, base, base);
+		goto out;
+	}
 	/* the export without operational attributes, and without the base entry when it exists */
 	f = fopen(ldif, "r");
 	o = fopen(in, "w");
@@ -311,13 +340,15 @@ ldap_restore_external(struct rs *r)
 			skip = 0;
 			continue;
 		}
-		if (strncasecmp(line, "dn: ", 4) == 0) {
-			char dn[600];
-			snprintf(dn, sizeof(dn), "%.*s", (int)strcspn(line + 4, "\r\n"), line + 4);
-			skip = base_exists && strcasecmp(dn, base) == 0;
-		}
-		if (!skip && !operational(line))
-			fputs(line, o);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (old_base != NULL)
+			rebase(line, sizeof(line_out), line_out, old_base, base);
+		else
+			snprintf(line_out, sizeof(line_out), "%s", line);
+		if (strncasecmp(line_out, "dn: ", 4) == 0)
+			skip = base_exists && strcasecmp(line_out + 4, base) == 0;
+		if (!skip && !operational(line_out))
+			fprintf(o, "%s\n", line_out);
 	}
 	if (fclose(o) != 0) {
 		o = NULL;
