@@ -4,7 +4,8 @@
 #   make test-COMPONENT  one component's tests (foundation, keymanager, ...)
 #   make bench-COMPONENT one component's benchmark
 #   make deps            install missing Debian packages and the pinned npm packages of tests/
-#   make run             all-in-one node on an embedded PostgreSQL and slapd under ./var
+#   make run             all-in-one node (embedded PostgreSQL and slapd) under ./var, demo API; Ctrl-C stops
+#   make stop            stop it from another terminal
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build/san
@@ -217,7 +218,10 @@ run: deps
 	appliance/run-local.sh
 
 stop:
-	@bash -c 'for d in gw-external gw-internal trafficmanager portal publisher keymanager; do [ -f var/$$d.pid ] && kill $$(cat var/$$d.pid) 2>/dev/null; rm -f var/$$d.pid; done; . appliance/embedded/pg.sh; . appliance/embedded/slapd.sh; gh_slapd_stop var/slapd; [ -e var/pg ] && gh_pg_stop $$(readlink -f var/pg); echo stopped'
+	@if [ -f var/run.pid ] && kill -0 $$(cat var/run.pid) 2>/dev/null; then \
+		pid=$$(cat var/run.pid); kill -TERM $$pid; \
+		while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo stopped; \
+	else echo "make stop: no node of make run is running"; fi
 
 clean:
 	rm -rf build

@@ -54,14 +54,49 @@ tls_setup(void)
 	return 0;
 }
 
+/*
+ * SIGHUP: the node file again (log level; this zone's trusted_proxies on
+ * every worker's listeners), the public certificate and key (watched since
+ * the drop), then the zone's own files (GeoIP).  Open connections go on.
+ */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct gh_settings *s;
+
 	(void)sig;
 	(void)what;
 	(void)arg;
-	gh_log_info("reload", NULL, "SIGHUP: reloading the zone's files");
+	gh_log_info("reload", NULL, "SIGHUP: reloading");
+	s = gh_service_reload(gw_zone.kind == GW_ZONE_INTERNAL ? GH_COMP_GW_INTERNAL : GH_COMP_GW_EXTERNAL);
+	if (s != NULL) {
+		char name[64];
+		const char *tp;
+
+		snprintf(name, sizeof(name), "%s.trusted_proxies", gw_zone.name);
+		tp = gh_service_intern(gh_settings_str(s, name));
+		for (int i = 0; i < gw.nworkers && tp != NULL; i++) {
+			if (gw.workers[i]->https != NULL)
+				gh_http_server_set_trusted_proxies(gw.workers[i]->https, tp);
+			if (gw.workers[i]->http != NULL)
+				gh_http_server_set_trusted_proxies(gw.workers[i]->http, tp);
+		}
+		gh_settings_free(s);
+	}
 	gw_zone_reload();
+}
+
+/* At the drop: have reloads re-read the public listener's certificate and key. */
+static int
+tls_watch(void)
+{
+	const char *dir = gh_settings_str(gw.cfg, "node.data_dir");
+	const char *crt = gw_setting_str("tls_cert"), *key = gw_setting_str("tls_key");
+	char dcrt[600], dkey[600];
+
+	snprintf(dcrt, sizeof(dcrt), "%s/pki/%s.crt", dir, gw_zone.name);
+	snprintf(dkey, sizeof(dkey), "%s/pki/%s.key", dir, gw_zone.name);
+	return gh_service_tls_watch(gw.tls_public, crt ? crt : dcrt, key ? key : dkey);
 }
 
 static void
@@ -141,7 +176,7 @@ main(int argc, char **argv)
 	gw_mgmt_routes(mr);
 	mgmt = gh_service_listen(base, gw.cfg, prog, "management", gw_setting_str("mgmt_listen"),
 	    (int)gw_setting_int("mgmt_port"), NULL, NULL, mr, 0);
-	if (mgmt == NULL || gh_service_drop(gw.cfg, prog) != 0 || gw_workers_run() != 0)
+	if (mgmt == NULL || tls_watch() != 0 || gh_service_drop(gw.cfg, prog) != 0 || gw_workers_run() != 0)
 		goto out;
 	sig[0] = evsignal_new(base, SIGTERM, on_term, base);
 	sig[1] = evsignal_new(base, SIGINT, on_term, base);

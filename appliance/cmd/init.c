@@ -557,6 +557,7 @@ gh_cmd_init(int argc, char **argv)
 	}
 	if (role != NULL && init_role(c.config_path, role) != 0)
 		return 1;
+	gh_node_user_ensure();
 	c.cfg = gh_config_load(c.config_path, GH_COMP_NODE);
 	if (c.cfg == NULL)
 		return 1;
@@ -565,6 +566,8 @@ gh_cmd_init(int argc, char **argv)
 		    "make a control-plane or all-in-one node first and enrol the gateway\n");
 		goto out;
 	}
+	if (gh_node_secrets_check(c.cfg, c.config_path, "gatehouse init", 0) != 0)
+		goto out;
 	snprintf(c.pki_dir, sizeof(c.pki_dir), "%s/pki", gh_settings_str(c.cfg, "node.data_dir"));
 	if (mkdir_p(c.pki_dir, 0700) != 0) {
 		fprintf(stderr, "gatehouse init: %s: %s\n", c.pki_dir, strerror(errno));
@@ -572,7 +575,11 @@ gh_cmd_init(int argc, char **argv)
 	}
 	if (step_pki(&c) != 0 || step_kek(&c, kek) != 0)
 		goto out;
+	if (gh_node_embedded_for_init(c.cfg, c.config_path) != 0)
+		goto out;
 	if (step_database(&c, kek) != 0 || step_ldap(&c, pwfile) != 0 || step_web_clients(&c, kek) != 0)
+		goto out;
+	if (gh_node_files_own(c.cfg, c.config_path) != 0)
 		goto out;
 	if (c.changes == 0)
 		printf("gatehouse init: this node is already initialised; nothing changed\n");
@@ -580,6 +587,7 @@ gh_cmd_init(int argc, char **argv)
 		printf("gatehouse init: done (%d change%s)\n", c.changes, c.changes == 1 ? "" : "s");
 	rc = 0;
 out:
+	gh_node_embedded_done();
 	explicit_bzero(kek, sizeof(kek));
 	gh_settings_free(c.cfg);
 	return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/node.h"
+#include "core/gh_service.h"
 
 static const struct {
 	const char *name;
@@ -15,7 +16,12 @@ static const struct {
 } commands[] = {
 	{ "init", gh_cmd_init, "init --first [--role ROLE] [--config FILE]: make a deployment's first node; "
 	    "init --enroll URL --token T [--config FILE] [--ca-fingerprint sha256:HEX]: join one" },
-	{ "check-config", gh_cmd_check_config, "check-config FILE: validate a configuration file" },
+	{ "run", gh_cmd_run, "run [--config FILE]: run the node's role (its processes, supervised)" },
+	{ "status", gh_cmd_status, "status [--config FILE] [--json]: each process, its health and version" },
+	{ "backup", gh_cmd_backup, "backup DIR [--config FILE]: database, directory, CA and configuration" },
+	{ "restore", gh_cmd_restore, "restore DIR [--config FILE]: a backup into a fresh node" },
+	{ "check-config", gh_cmd_check_config,
+	    "check-config FILE | --list [--markdown]: validate a configuration file, or list every setting" },
 };
 
 static void
@@ -35,6 +41,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("gatehouse %s\n", GH_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -5,6 +5,7 @@
  * skipped as foreign.  `gatehouse check-config` validates against all of
  * them; `--list` prints them.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,27 @@ static const struct gh_setting_def node_settings[] = {
 	    "load-balancer addresses whose X-Forwarded-For is believed" },
 	{ "feed.retention", GH_SET_DURATION, "7d", 60000, 365LL * 86400000, NULL, 0,
 	    "how long the data feed keeps events" },
-	{ "node.run_as", GH_SET_STR, "nobody", 0, 0, NULL, 0,
-	    "user the daemons switch to after binding their ports (when started as root)" },
+	{ "node.run_as", GH_SET_STR, "gatehouse", 0, 0, NULL, 0,
+	    "user the daemons switch to after binding their ports (when started as root); "
+	    "the default is nobody where no user gatehouse exists (gatehouse init makes it)" },
+	{ "node.embedded_db", GH_SET_BOOL, "off", 0, 0, NULL, 0,
+	    "all-in-one: PostgreSQL under node.data_dir/pg on db.host:db.port, made by gatehouse "
+	    "init and started and stopped by gatehouse run (db.user and db.password are its login)" },
+	{ "node.embedded_ldap", GH_SET_BOOL, "off", 0, 0, NULL, 0,
+	    "all-in-one: slapd under node.data_dir/slapd on ldap.uri, made by gatehouse init and "
+	    "started and stopped by gatehouse run (ldap.bind_dn and bind_password are its root)" },
+	{ "node.pg_bin", GH_SET_PATH, "/usr/lib/postgresql/15/bin", 0, 0, NULL, 0,
+	    "PostgreSQL's programs (postgres, initdb, pg_dump, pg_restore)" },
+	{ "node.log_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
+	    "gatehouse run writes each process's log to LOG_DIR/NAME.log (default: its own stderr, "
+	    "the journal under systemd)" },
+	{ "node.without", GH_SET_STR, "", 0, 0, NULL, 0,
+	    "processes of the role this node does not run, comma-separated (e.g. trafficmanager on "
+	    "the second all-in-one node of an active/active pair)" },
+	{ "node.start_timeout", GH_SET_DURATION, "60s", 1000, 3600000, NULL, 0,
+	    "gatehouse run: how long a process may take to answer /health" },
+	{ "node.stop_timeout", GH_SET_DURATION, "30s", 1000, 3600000, NULL, 0,
+	    "gatehouse run: how long a process may take to stop before SIGKILL" },
 	{ "cluster.keymanager_url", GH_SET_URL, "https://localhost:9445", 0, 0, NULL, 0,
 	    "the key manager's public URL: token issuer and JWKS (equals keymanager.public_url)" },
 	{ "cluster.keymanager_internal_url", GH_SET_URL, "https://localhost:9447", 0, 0, NULL, 0,
@@ -285,6 +305,9 @@ gh_config_load(const char *path, enum gh_component comp)
 
 	if (s == NULL)
 		return NULL;
+	/* node.run_as: gatehouse where that user exists, else nobody (unless the file says) */
+	if (getpwnam("gatehouse") == NULL)
+		gh_settings_set(s, "node.run_as", "nobody", "default", NULL);
 	gh_settings_set_foreign(s, foreign[comp]);
 	n = gh_settings_load(s, path, &errors);
 	if (n > 0) {

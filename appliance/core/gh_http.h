@@ -177,6 +177,13 @@ int gh_http_server_listen(struct gh_http_server *srv, const char *addr, int port
 int gh_http_server_port(const struct gh_http_server *srv);
 
 /*
+ * Replace the trusted-proxy list of a running server (SIGHUP reloads).
+ * list is borrowed and must stay valid for the server's life; the swap is
+ * atomic, so any thread may call it while the server's thread reads.
+ */
+void gh_http_server_set_trusted_proxies(struct gh_http_server *srv, const char *list);
+
+/*
  * Graceful shutdown: stop accepting, close idle connections, let requests
  * in flight finish (their responses carry Connection: close), and force
  * the rest closed after grace_ms.  done(arg) runs when no connection is left.

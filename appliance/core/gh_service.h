@@ -17,6 +17,10 @@
 #include "core/gh_settings.h"
 
 struct event_base;
+enum gh_component;
+
+/* The version of every binary of this build (gatehouse --version, gatehouse status). */
+#define GH_VERSION "0.8.0"
 
 /*
  * Listen on addr:port with cfg's http.* limits, routing through r.  ssl
@@ -36,7 +40,8 @@ struct gh_http_server *gh_service_listen_body(struct event_base *base, const str
 /*
  * TLS server context of component comp from node.data_dir/pki/COMP.crt
  * and .key; with client_ca, client certificates signed by the node's CA
- * are required.  NULL after printing why.
+ * are required.  The context is watched (gh_service_tls_watch): a reload
+ * re-reads its certificate and key.  NULL after printing why.
  */
 SSL_CTX *gh_service_tls(const struct gh_settings *cfg, const char *prog, const char *comp,
     int client_ca);
@@ -45,9 +50,20 @@ SSL_CTX *gh_service_tls(const struct gh_settings *cfg, const char *prog, const c
 SSL_CTX *gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const char *comp);
 
 /*
+ * Watch a server context whose certificate chain is the PEM file crt and
+ * key the PEM file key (both copied): from now on every handshake takes
+ * the pair most recently loaded, and gh_service_reload loads them again
+ * (a failed load keeps the pair in use).  Call it before the listeners
+ * accept.  0, or -1 after logging why (the context is left as it was).
+ */
+int gh_service_tls_watch(SSL_CTX *ctx, const char *crt, const char *key);
+
+/*
  * Parse the daemon's command line: [--config FILE] (default
- * GH_CONFIG_DEFAULT) into *config.  0, or the exit status 2 after printing
- * the usage line.
+ * GH_CONFIG_DEFAULT) into *config, which gh_service_reload reads again;
+ * --version prints GH_VERSION and exits 0.  Sets PR_SET_NO_NEW_PRIVS
+ * before any thread exists, so that every thread of the daemon has it.
+ * 0, or the exit status 2 after printing the usage line.
  */
 int gh_service_args(int argc, char **argv, const char *prog, const char **config);
 
@@ -93,14 +109,42 @@ size_t gh_service_metrics(char *buf, size_t len, const struct gh_metric *m, size
 /* Add GET /health answering {"status":"UP","component":component} to r (static string). */
 void gh_service_health_route(struct gh_router *r, const char *component);
 
-/* Drop to node.run_as when running as root.  0, or -1 after printing why. */
+/*
+ * Drop to node.run_as when running as root (no supplementary groups), and
+ * set PR_SET_NO_NEW_PRIVS in any case.  0, or -1 after printing why.
+ */
 int gh_service_drop(const struct gh_settings *cfg, const char *prog);
 
 /*
+ * Reload what may change at run time, as SIGHUP does: read the file given
+ * to gh_service_args again with comp's table and apply log.level, the
+ * trusted proxies of the servers listened with with_proxies
+ * (http.trusted_proxies), and the certificate and key of every watched
+ * TLS context.  Connections already open are not touched.  Returns the
+ * freshly read settings for the caller's own reloads (caller frees), or
+ * NULL when the file is now invalid (logged; everything stays as it was).
+ */
+struct gh_settings *gh_service_reload(enum gh_component comp);
+
+/*
+ * A copy of s that lives as long as the process (the same text gives the
+ * same copy), for values handed to servers that borrow them; NULL stays
+ * NULL.  NULL also when out of memory.
+ */
+const char *gh_service_intern(const char *s);
+
+/*
  * Run base until SIGTERM or SIGINT, then shut the n servers down (5 s of
- * grace for requests in flight) and return.  0, or -1 when the signal
- * events could not be set up.
+ * grace for requests in flight) and return; SIGHUP calls
+ * gh_service_reload(GH_COMP_NODE) and, when set, the hook of
+ * gh_service_on_reload.  0, or -1 when the signal events could not be set up.
  */
 int gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t n);
+
+/*
+ * A daemon's own reload work after gh_service_run's reload: fn(settings,
+ * arg) with the freshly read settings (borrowed for the call).  One hook.
+ */
+void gh_service_on_reload(void (*fn)(const struct gh_settings *s, void *arg), void *arg);
 
 #endif

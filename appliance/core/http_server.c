@@ -224,7 +224,7 @@ addr_normalize(const char *s, size_t len, char *out, size_t outlen)
 static void
 set_client_addr(struct gh_http_conn *conn, struct gh_http_req *req)
 {
-	const char *trusted = conn->srv->cfg.trusted_proxies;
+	const char *trusted = __atomic_load_n(&conn->srv->cfg.trusted_proxies, __ATOMIC_ACQUIRE);
 	char *xff = NULL;
 	size_t xlen = 0;
 
@@ -1321,6 +1321,12 @@ int
 gh_http_server_port(const struct gh_http_server *srv)
 {
 	return srv->port;
+}
+
+void
+gh_http_server_set_trusted_proxies(struct gh_http_server *srv, const char *list)
+{
+	__atomic_store_n(&srv->cfg.trusted_proxies, list, __ATOMIC_RELEASE);
 }
 
 static void

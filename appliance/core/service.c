@@ -1,14 +1,23 @@
 /*
  * Start-up and shutdown shared by the control-plane daemons (gh_service.h):
  * listeners configured from the node file, TLS contexts from the node's
- * PKI folder, /health, the privilege drop, and a graceful stop on SIGTERM.
- * The servers and contexts stay the caller's to free.
+ * PKI folder, /health, the privilege drop, a graceful stop on SIGTERM and
+ * reloads on SIGHUP.  A watched TLS context takes its certificate from a
+ * per-handshake callback, so a reload swaps the pair for new handshakes
+ * while open connections go on.  The servers and contexts stay the
+ * caller's to free.
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +26,27 @@
 #include "core/gh_proc.h"
 #include "core/gh_service.h"
 #include "core/gh_tls.h"
+
+#define MAX_WATCHED 16
+
+/* The configuration file of gh_service_args, read again by reloads. */
+static const char *svc_config;
+
+/* Servers whose trusted proxies follow http.trusted_proxies. */
+static struct gh_http_server *proxied[MAX_WATCHED];
+static size_t nproxied;
+
+/* A watched server context and the pair its handshakes take. */
+struct tls_watch {
+	SSL_CTX *ctx;
+	char crt[600], key[600];
+	X509 *cert;
+	EVP_PKEY *pkey;
+	STACK_OF(X509) *chain;
+};
+static struct tls_watch watches[MAX_WATCHED];
+static size_t nwatches;
+static pthread_rwlock_t watch_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 struct gh_http_server *
 gh_service_listen(struct event_base *base, const struct gh_settings *cfg, const char *prog,
@@ -57,7 +87,174 @@ gh_service_listen_body(struct event_base *base, const struct gh_settings *cfg, c
 		return NULL;
 	}
 	gh_log_info("listening", NULL, "%s on %s:%d", name, addr, gh_http_server_port(srv));
+	if (with_proxies && nproxied < MAX_WATCHED)
+		proxied[nproxied++] = srv;
 	return srv;
+}
+
+/* Load the chain file crt (leaf first) and the key file key, matching.  0 or -1 with err. */
+static int
+pair_load(const char *crt, const char *key, X509 **cert, EVP_PKEY **pkey, STACK_OF(X509) **chain,
+    char *err, size_t errlen)
+{
+	FILE *f = fopen(crt, "r");
+	X509 *x;
+
+	*cert = NULL;
+	*pkey = NULL;
+	*chain = NULL;
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", crt, strerror(errno));
+		return -1;
+	}
+	*cert = PEM_read_X509(f, NULL, NULL, NULL);
+	*chain = sk_X509_new_null();
+	while (*cert != NULL && *chain != NULL && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(*chain, x) == 0)
+			X509_free(x);
+	ERR_clear_error();      /* the end of the file reads as an error */
+	fclose(f);
+	if (*cert == NULL || *chain == NULL) {
+		snprintf(err, errlen, "%s: no PEM certificate", crt);
+		goto fail;
+	}
+	f = fopen(key, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", key, strerror(errno));
+		goto fail;
+	}
+	*pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (*pkey == NULL || X509_check_private_key(*cert, *pkey) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: no PEM private key matching %s", key, crt);
+		goto fail;
+	}
+	return 0;
+fail:
+	X509_free(*cert);
+	EVP_PKEY_free(*pkey);
+	sk_X509_pop_free(*chain, X509_free);
+	*cert = NULL;
+	*pkey = NULL;
+	*chain = NULL;
+	return -1;
+}
+
+/* Every handshake of a watched context: take the pair loaded last (references). */
+static int
+watch_cert_cb(SSL *ssl, void *arg)
+{
+	struct tls_watch *w = arg;
+	int ok = 1;
+
+	pthread_rwlock_rdlock(&watch_lock);
+	if (w->cert != NULL && SSL_use_cert_and_key(ssl, w->cert, w->pkey, w->chain, 1) != 1)
+		ok = 0;
+	pthread_rwlock_unlock(&watch_lock);
+	return ok;
+}
+
+int
+gh_service_tls_watch(SSL_CTX *ctx, const char *crt, const char *key)
+{
+	struct tls_watch *w;
+	char err[700];
+
+	if (ctx == NULL || nwatches >= MAX_WATCHED) {
+		gh_log_error("tls_watch", NULL, "cannot watch more TLS contexts");
+		return -1;
+	}
+	w = &watches[nwatches];
+	memset(w, 0, sizeof(*w));
+	w->ctx = ctx;
+	snprintf(w->crt, sizeof(w->crt), "%s", crt);
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	if (pair_load(w->crt, w->key, &w->cert, &w->pkey, &w->chain, err, sizeof(err)) != 0) {
+		gh_log_error("tls_watch", NULL, "%s", err);
+		return -1;
+	}
+	SSL_CTX_set_cert_cb(ctx, watch_cert_cb, w);
+	nwatches++;
+	return 0;
+}
+
+/* Load every watched pair again; a pair that fails keeps the one in use. */
+static void
+watches_reload(void)
+{
+	for (size_t i = 0; i < nwatches; i++) {
+		struct tls_watch *w = &watches[i];
+		X509 *cert, *old_cert;
+		EVP_PKEY *pkey, *old_pkey;
+		STACK_OF(X509) *chain, *old_chain;
+		char err[700];
+
+		if (pair_load(w->crt, w->key, &cert, &pkey, &chain, err, sizeof(err)) != 0) {
+			gh_log_error("reload", NULL, "TLS certificate not reloaded, the old one stays: %s", err);
+			continue;
+		}
+		pthread_rwlock_wrlock(&watch_lock);
+		old_cert = w->cert;
+		old_pkey = w->pkey;
+		old_chain = w->chain;
+		w->cert = cert;
+		w->pkey = pkey;
+		w->chain = chain;
+		pthread_rwlock_unlock(&watch_lock);
+		X509_free(old_cert);
+		EVP_PKEY_free(old_pkey);
+		sk_X509_pop_free(old_chain, X509_free);
+		gh_log_info("reload", NULL, "TLS certificate %s loaded", w->crt);
+	}
+}
+
+const char *
+gh_service_intern(const char *s)
+{
+	static const char *kept[64];
+	static size_t nkept;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const char *out = NULL;
+
+	if (s == NULL)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nkept && out == NULL; i++)
+		if (strcmp(kept[i], s) == 0)
+			out = kept[i];
+	if (out == NULL && nkept < sizeof(kept) / sizeof(kept[0]) && (out = strdup(s)) != NULL)
+		kept[nkept++] = out;
+	pthread_mutex_unlock(&lock);
+	return out;
+}
+
+struct gh_settings *
+gh_service_reload(enum gh_component comp)
+{
+	struct gh_settings *s;
+	int lvl;
+
+	if (svc_config == NULL)
+		return NULL;
+	s = gh_config_load(svc_config, comp);
+	if (s == NULL) {
+		gh_log_error("reload", NULL, "%s is not valid (errors above): nothing reloaded", svc_config);
+		return NULL;
+	}
+	gh_log_info("reload", NULL, "%s read again: log level %s", svc_config,
+	    gh_settings_str(s, "log.level"));
+	lvl = gh_log_level_parse(gh_settings_str(s, "log.level"));
+	if (lvl >= 0)
+		gh_log_init(NULL, 2, (enum gh_log_level)lvl);
+	if (nproxied > 0) {
+		const char *tp = gh_service_intern(gh_settings_str(s, "http.trusted_proxies"));
+
+		for (size_t i = 0; i < nproxied && tp != NULL; i++)
+			gh_http_server_set_trusted_proxies(proxied[i], tp);
+	}
+	watches_reload();
+	return s;
 }
 
 static void
@@ -78,8 +275,14 @@ gh_service_tls(const struct gh_settings *cfg, const char *prog, const char *comp
 
 	pki_paths(cfg, comp, crt, key, ca);
 	ctx = gh_tls_server_ctx(crt, key, client_ca ? ca : NULL, err, sizeof(err));
-	if (ctx == NULL)
+	if (ctx == NULL) {
 		fprintf(stderr, "%s: TLS: %s (run gatehouse init first)\n", prog, err);
+		return NULL;
+	}
+	if (gh_service_tls_watch(ctx, crt, key) != 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -123,6 +326,10 @@ gh_service_drop(const struct gh_settings *cfg, const char *prog)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
 	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		fprintf(stderr, "%s: PR_SET_NO_NEW_PRIVS: %s\n", prog, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -132,6 +339,31 @@ struct run_state {
 	size_t n;
 	int pending;
 };
+
+static void (*reload_hook)(const struct gh_settings *s, void *arg);
+static void *reload_arg;
+
+void
+gh_service_on_reload(void (*fn)(const struct gh_settings *s, void *arg), void *arg)
+{
+	reload_hook = fn;
+	reload_arg = arg;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct gh_settings *s;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	gh_log_info("reload", NULL, "SIGHUP: reloading");
+	s = gh_service_reload(GH_COMP_NODE);
+	if (s != NULL && reload_hook != NULL)
+		reload_hook(s, reload_arg);
+	gh_settings_free(s);
+}
 
 static void
 shutdown_done(void *arg)
@@ -169,10 +401,11 @@ gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t 
 	struct run_state st = { base, servers, n, 0 };
 	struct event *term = evsignal_new(base, SIGTERM, on_signal, &st);
 	struct event *intr = evsignal_new(base, SIGINT, on_signal, &st);
+	struct event *hup = evsignal_new(base, SIGHUP, on_hup, NULL);
 	int rc = -1;
 
-	if (term != NULL && intr != NULL && evsignal_add(term, NULL) == 0 &&
-	    evsignal_add(intr, NULL) == 0) {
+	if (term != NULL && intr != NULL && hup != NULL && evsignal_add(term, NULL) == 0 &&
+	    evsignal_add(intr, NULL) == 0 && evsignal_add(hup, NULL) == 0) {
 		event_base_dispatch(base);
 		rc = 0;
 	}
@@ -180,6 +413,8 @@ gh_service_run(struct event_base *base, struct gh_http_server **servers, size_t 
 		event_free(term);
 	if (intr != NULL)
 		event_free(intr);
+	if (hup != NULL)
+		event_free(hup);
 	return rc;
 }
 
@@ -188,18 +423,29 @@ gh_service_args(int argc, char **argv, const char *prog, const char **config)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
 	*config = GH_CONFIG_DEFAULT;
 	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (o == 'V') {
+			printf("%s %s\n", prog, GH_VERSION);
+			exit(0);
+		}
 		if (o != 'c')
 			goto usage;
 		*config = optarg;
 	}
-	if (optind == argc)
-		return 0;
+	if (optind != argc)
+		goto usage;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		fprintf(stderr, "%s: PR_SET_NO_NEW_PRIVS: %s\n", prog, strerror(errno));
+		return 2;
+	}
+	svc_config = *config;
+	return 0;
 usage:
 	fprintf(stderr, "usage: %s [--config FILE]\n", prog);
 	return 2;

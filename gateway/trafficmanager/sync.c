@@ -430,12 +430,12 @@ sync_handler(struct gh_http_req *req, const struct gh_route_match *m, void *arg)
 	s->seq = r.seq;
 	TM_COUNT(syncs, 1);
 	TM_COUNT(sync_keys, r.ndeltas);
-	answer(req, s, 0, now);
-	if (r.flags & TS_F_BYE) {
+	if (r.flags & TS_F_BYE)     /* before the answer frees req */
 		gh_log_info("sync_session_end", req->request_id, "gateway %s (%s) stopped: session dropped",
 		    s->node, s->env);
+	answer(req, s, 0, now);
+	if (r.flags & TS_F_BYE)
 		session_unlink(s);
-	}
 out:
 	ts_req_clear(&r);
 }
