@@ -141,16 +141,36 @@ fail:
 	return -1;
 }
 
-/* Every handshake of a watched context: take the pair loaded last (references). */
+/* 1 when x is in sk. */
+static int
+chain_has(STACK_OF(X509) *sk, X509 *x)
+{
+	for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++)
+		if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every handshake of a watched context: take the pair loaded last
+ * (references), plus what the program added to the context's chain after
+ * loading it (the publisher's feed port sends the CA certificate).
+ */
 static int
 watch_cert_cb(SSL *ssl, void *arg)
 {
 	struct tls_watch *w = arg;
+	STACK_OF(X509) *extra = NULL;
 	int ok = 1;
 
 	pthread_rwlock_rdlock(&watch_lock);
 	if (w->cert != NULL && SSL_use_cert_and_key(ssl, w->cert, w->pkey, w->chain, 1) != 1)
 		ok = 0;
+	if (ok && w->cert != NULL && SSL_CTX_get0_chain_certs(w->ctx, &extra) == 1)
+		for (int i = 0; extra != NULL && i < sk_X509_num(extra); i++)
+			if (!chain_has(w->chain, sk_X509_value(extra, i)) &&
+			    SSL_add1_chain_cert(ssl, sk_X509_value(extra, i)) != 1)
+				ok = 0;
 	pthread_rwlock_unlock(&watch_lock);
 	return ok;
 }
