@@ -22,7 +22,7 @@
 #   topo_pg_start NAME DIR     PostgreSQL 15 (appliance/embedded/pg.sh's cluster) listening on
 #                              127.0.0.1 and NAME's address, port 5432; a role gatehouse with a
 #                              password and its database gatehouse; exports TOPO_DB_PW, TOPO_DB
-#                              (superuser conninfo, to use inside NAME) and TOPO_PG_DIR
+#                              (superuser conninfo without dbname, to use inside NAME), TOPO_PG_DIR
 #   topo_pg_stop / topo_pg_restart    pg_ctl stop -m immediate / start again
 #   topo_slapd_start NAME DIR  slapd (appliance/embedded/slapd.sh's directory) on NAME's address
 #                              and 127.0.0.1, port 389; exports TOPO_LDAP_PW, TOPO_SLAPD_PID
@@ -30,13 +30,15 @@
 #   topo_public_ca DIR NAME... a "public" CA (not Gatehouse's) and one certificate for the NAMEs,
 #                              DIR/public.pem (certificate and key, for HAProxy) and
 #                              DIR/public-ca.crt (for clients)
-#   topo_haproxy NAME CFG      HAProxy (foreground, -db) in NAME; sets TOPO_PID
+#   topo_lb_cfg DIR LBADDR API PORTAL LOGIN   the load balancer's configuration (see below)
+#   topo_haproxy NAME CFG      HAProxy (foreground, -db) in NAME, until it listens; sets TOPO_PID
 #   tsql SQL                   one statement in the gatehouse database (as postgres, inside the
 #                              database host), unaligned output
 # Node helpers (Gatehouse processes, started directly with --config as the other harnesses do):
 #   topo_conf DIR NODE HOSTNAMES    a node folder DIR with node.conf holding [node] and [log]
-#   topo_cp_conf DIR DBHOST CPHOST  append db, LDAP, cluster URLs and component ports for a
-#                              control-plane first node whose processes run on CPHOST
+#   topo_cp_conf DIR DBHOST    append db (database TOPO_DB_NAME, default gatehouse), LDAP
+#                              (base TOPO_LDAP_BASE, default dc=gatehouse), cluster URLs and
+#                              component settings for a deployment's first node
 #   topo_proc NAME DIR COMPONENT    start gatehouse-COMPONENT in NAME with DIR/node.conf and wait
 #                              for its /health on the management port; sets TOPO_PID and
 #                              PID_COMPONENT_NAME (dashes as underscores)
@@ -187,7 +189,7 @@ topo_pg_start() {
 	TOPO_PG_DIR=$d TOPO_DB_HOST=$n
 	at "$n" bash -c ". '$GH_ROOT/appliance/embedded/pg.sh' && gh_pg_start '$d' 5432" || return 1
 	TOPO_DB_PW="Db-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
-	TOPO_DB="host=127.0.0.1 port=5432 user=postgres dbname=gatehouse"
+	TOPO_DB="host=127.0.0.1 port=5432 user=postgres"
 	at "$n" psql "host=127.0.0.1 port=5432 user=postgres dbname=postgres" -qAtX -v ON_ERROR_STOP=1 \
 		-c "CREATE ROLE gatehouse LOGIN PASSWORD '$TOPO_DB_PW'" -c "CREATE DATABASE gatehouse OWNER gatehouse" >/dev/null || return 1
 	printf 'host all gatehouse 10.20.0.0/16 scram-sha-256\n' >>"$d/data/pg_hba.conf"
@@ -202,7 +204,7 @@ topo_pg_stop() {
 }
 topo_pg_restart() { _topo_pg_ctl_start; }
 
-tsql() { at "$TOPO_DB_HOST" psql "$TOPO_DB" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+tsql() { at "$TOPO_DB_HOST" psql "$TOPO_DB dbname=${TOPO_DB_NAME:-gatehouse}" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 _topo_slapd_run() {
 	local d=$TOPO_SLAPD_DIR a
@@ -241,10 +243,45 @@ topo_public_ca() {
 	chmod 600 "$d/public.pem" "$d/public.key" "$d/public-ca.key"
 }
 
+# topo_lb_cfg DIR LBADDR API PORTAL LOGIN: DIR/haproxy.cfg for the DMZ load balancer: public TLS
+# (DIR/public.pem) on LBADDR:443, routing by host name (api.example, portal.example,
+# login.example) to the servers of each list ("ADDR:PORT:NAME ...", NAME the name checked in the
+# server's certificate, which must chain to DIR/internal-ca.crt), X-Forwarded-For added; a
+# server that fails is retried on another (retry-on all-retryable-errors, redispatch) and
+# health-checked every 300 ms; any other host name gets 404 from the load balancer itself.
+topo_lb_cfg() {
+	local d=$1 lba=$2 api=$3 portal=$4 login=$5 b s i list
+	{
+		printf 'global\n\tmaxconn 4000\n\tnbthread 1\n'
+		printf 'defaults\n\tmode http\n\ttimeout connect 1s\n\ttimeout client 30s\n\ttimeout server 30s\n'
+		printf '\ttimeout http-request 10s\n\ttimeout queue 5s\n\toption forwardfor\n\toption redispatch\n'
+		printf '\tretries 3\n\tretry-on all-retryable-errors\n\tdefault-server check inter 300 fall 2 rise 2\n'
+		printf 'frontend public\n\tbind %s:443 ssl crt %s/public.pem\n' "$lba" "$d"
+		printf '\thttp-request set-header X-Forwarded-Proto https\n'
+		for b in api portal login; do
+			printf '\tuse_backend %s if { req.hdr(host),field(1,:) -i %s.example }\n' "$b" "$b"
+		done
+		printf '\tdefault_backend unknown\n'
+		for b in api portal login; do
+			printf 'backend %s\n\tbalance roundrobin\n' "$b"
+			case $b in api) list=$api ;; portal) list=$portal ;; login) list=$login ;; esac
+			i=0
+			for s in $list; do
+				i=$((i + 1))
+				printf '\tserver %s%d %s ssl verify required ca-file %s/internal-ca.crt verifyhost %s\n' \
+					"$b" "$i" "${s%:*}" "$d" "${s##*:}"
+			done
+		done
+		printf 'backend unknown\n\thttp-request return status 404 content-type application/json string %s\n' \
+			"'{\"code\":404,\"message\":\"Not Found\",\"description\":\"unknown host\"}'"
+	} >"$d/haproxy.cfg"
+}
+
 topo_haproxy() {
 	local n=$1 cfg=$2
 	haproxy -c -q -f "$cfg" || { echo "topo_haproxy: bad configuration $cfg"; return 1; }
 	topo_run "$n" "${cfg%.cfg}.log" haproxy -db -f "$cfg"
+	topo_wait_port "$n" 443 10 "$TOPO_PID"
 }
 
 # ---- Gatehouse nodes ----
@@ -254,23 +291,23 @@ topo_conf() {
 	chmod 600 "$1/node.conf"
 }
 
-# topo_cp_conf DIR DBHOST CPHOST: the first node's shared settings.  The key manager's public
+# topo_cp_conf DIR DBHOST: the first node's shared settings.  The key manager's public
 # port is 443 so that its issuer https://login.example is one URL inside (split horizon: the
 # name resolves to the key manager in the LAN and DMZ, to the load balancer on the internet).
 topo_cp_conf() {
-	local d=$1 dba cpa
-	dba=$(eval echo "\$IP_${2//-/_}") cpa=$(eval echo "\$IP_${3//-/_}")
+	local d=$1 dba
+	dba=$(eval echo "\$IP_${2//-/_}")
 	cat >>"$d/node.conf" <<CONF
 [db]
 host = $dba
 port = 5432
-name = gatehouse
+name = ${TOPO_DB_NAME:-gatehouse}
 user = gatehouse
 password = "$TOPO_DB_PW"
 sslmode = disable
 [ldap]
 uri = ldap://$dba:389
-base_dn = dc=gatehouse
+base_dn = ${TOPO_LDAP_BASE:-dc=gatehouse}
 bind_dn = cn=admin,dc=gatehouse
 bind_password = "$TOPO_LDAP_PW"
 [http]
@@ -398,7 +435,7 @@ topo_backend() {
 	local n=$1 p=$2 log=$3 a
 	a=$(eval echo "\$IP_${n//-/_}")
 	: >"$log"
-	SSL_CERT_FILE=$TOPO_CA topo_run "$n" "$log.out" /usr/bin/python3 "$GH_ROOT/tests/patterns/topo_backend.py" \
+	SSL_CERT_FILE=${TOPO_CA:-} topo_run "$n" "$log.out" /usr/bin/python3 "$GH_ROOT/tests/patterns/topo_backend.py" \
 		"$a" "$p" "$log" ${4:+"$4"}
 	topo_wait_port "$n" "$p" 10 "$TOPO_PID"
 }

@@ -40,7 +40,7 @@ topo_pg_start db "$GH_TMP/pg" || fail_setup "postgresql"
 topo_slapd_start db "$GH_TMP/slapd" || fail_setup "slapd"
 CP=$GH_TMP/cp
 topo_conf "$CP" cp1 "cp.lan, km.lan, pub.lan, tm.lan, portal.lan, login.example, $IP_cp"
-topo_cp_conf "$CP" db cp
+topo_cp_conf "$CP" db
 TOPO_ADMIN_PW="Adm1n-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
 printf '%s\n' "$TOPO_ADMIN_PW" >"$CP/admin-password"
 at cp "$GH_BIN/gatehouse" init --first --role control-plane --config "$CP/node.conf" \
@@ -72,37 +72,8 @@ topo_proc gwe "$GWE" gw-external || fail_setup "gw-external"
 LB=$GH_TMP/lb
 topo_public_ca "$LB" api.example portal.example login.example || fail_setup "public CA"
 cp "$TOPO_CA" "$LB/internal-ca.crt"
-S="ssl verify required ca-file $LB/internal-ca.crt"
-cat >"$LB/haproxy.cfg" <<CFG
-global
-	maxconn 2000
-	nbthread 1
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 30s
-	timeout server 30s
-	timeout http-request 10s
-	option forwardfor
-	retries 2
-frontend public
-	bind $IP_lb:443 ssl crt $LB/public.pem
-	http-request set-header X-Forwarded-Proto https
-	use_backend api if { req.hdr(host),field(1,:) -i api.example }
-	use_backend portal if { req.hdr(host),field(1,:) -i portal.example }
-	use_backend login if { req.hdr(host),field(1,:) -i login.example }
-	default_backend unknown
-backend api
-	server gwe $IP_gwe:8243 $S verifyhost gwe.dmz
-backend portal
-	server portal $IP_cp:9444 $S verifyhost portal.lan
-backend login
-	server km $IP_cp:443 $S verifyhost login.example
-backend unknown
-	http-request return status 404 content-type application/json string '{"code":404,"message":"Not Found","description":"unknown host"}'
-CFG
+topo_lb_cfg "$LB" "$IP_lb" "$IP_gwe:8243:gwe.dmz" "$IP_cp:9444:portal.lan" "$IP_cp:443:login.example"
 topo_haproxy lb "$LB/haproxy.cfg" || fail_setup "haproxy"
-topo_wait_port lb 443 10 "$TOPO_PID" || fail_setup "haproxy did not listen"
 echo "topology up in $(( $(date +%s) - T0 ))s"
 
 # ---- from the internet, through the load balancer ----
