@@ -180,7 +180,7 @@ _topo_pg_ctl_start() {
 	local d=$TOPO_PG_DIR a
 	a=$(eval echo "\$IP_${TOPO_DB_HOST//-/_}")
 	at "$TOPO_DB_HOST" bash -c "cd '$d' && runuser -u postgres -- $PG_BIN/pg_ctl -D '$d/data' -l '$d/pg.log' -w -o \
-		\"-c listen_addresses=127.0.0.1,$a -p 5432 -k $d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" \
+		\"-c listen_addresses=127.0.0.1,$a -p 5432 -k $d -c fsync=off -c full_page_writes=off -c max_connections=300\" \
 		start >/dev/null" || { tail -20 "$d/pg.log"; return 1; }
 }
 
