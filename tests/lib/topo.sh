@@ -65,6 +65,9 @@ topo_init() {
 	command -v nft >/dev/null || { echo "topo: nft is missing (apt-get install nftables)"; return 1; }
 	command -v haproxy >/dev/null || { echo "topo: haproxy is missing"; return 1; }
 	trap topo_teardown EXIT
+	trap 'exit 143' TERM	# (so that the EXIT trap runs when tests/run's timeout stops the test)
+	trap 'exit 130' INT
+	_topo_sweep
 	ip netns add "$TOPO_P-router" || return 1
 	TOPO_NSES="$TOPO_NSES router"
 	at router ip link set lo up
@@ -102,6 +105,19 @@ table inet topo {
 	}
 }
 NFT
+}
+
+# Namespaces of an earlier run of these tests that was killed before its teardown: named like
+# ours, their test's process gone, nothing running in them.
+_topo_sweep() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		[[ $ns =~ ^gh[0-9a-f]{4}([0-9]+)-[a-z0-9-]+$ ]] || continue
+		pid=${BASH_REMATCH[1]}
+		kill -0 "$pid" 2>/dev/null && continue
+		[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] || continue
+		ip netns del "$ns" 2>/dev/null && rm -rf "/etc/netns/$ns"
+	done
 }
 
 topo_host() {
@@ -441,12 +457,16 @@ topo_backend() {
 }
 
 topo_teardown() {
-	local p n
+	local p n left
+	trap - EXIT TERM INT
 	for p in $TOPO_PIDS; do kill -TERM "$p" 2>/dev/null; done
-	for p in $TOPO_PIDS; do
-		for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-		kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null
+	for _ in $(seq 1 60); do	# at most 3 s for all of them
+		left=""
+		for p in $TOPO_PIDS; do kill -0 "$p" 2>/dev/null && left=1; done
+		[ -z "$left" ] && break
+		sleep 0.05
 	done
+	for p in $TOPO_PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	TOPO_PIDS=""
 	topo_pg_stop
 	# a namespace goes when its last process does: kill what may linger (pg_ctl's postmaster)

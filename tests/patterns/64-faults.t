@@ -112,6 +112,7 @@ ok_pub() {
 # what a failed login said: "STATUS message"
 said() {
 	local m
+	[ "$CODE" = 200 ] && { printf '200 a token'; return; }
 	m=$(jget "$BODY" error_description)
 	case $m in "<"*) m=$(jget "$BODY" description) ;; esac
 	case $m in "<"*) m=$(printf '%s' "$BODY" | sed 's/<[^>]*>/ /g' | tr -s ' \n' ' ' | sed 's/^ //' | cut -c1-80) ;; esac
