@@ -12,6 +12,7 @@
 #   topo_names NAME "HOST=ADDR ..."  /etc/hosts (and a resolv.conf pointing at 127.0.0.1) seen by
 #                              commands run in NAME (ip netns exec bind-mounts /etc/netns/NS/)
 #   topo_allow FROM TO PORT... a firewall hole: host FROM may open TCP connections to TO's PORTs
+#   topo_refused               packets the router refused so far
 #   at NAME CMD...             run CMD in NAME's namespace
 #   topo_run NAME LOG CMD...   start CMD in NAME's namespace in the background (sets TOPO_PID,
 #                              remembered for the teardown)
@@ -49,6 +50,10 @@
 #   topo_token NAME USER PASSWORD SCOPES   a password-grant management token (printed)
 #   topo_api NAME CTX ENVS BACKEND-URL [JSON-MEMBERS]   create, revise, deploy, publish (prints id)
 #   topo_app NAME PORTAL-URL DEVTOKEN APP API [TIER]   application, subscription, keys: CK, CS
+#   topo_backend NAME PORT LOG [JWKS-URL]   tests/patterns/topo_backend.py on NAME's address
+# Cluster names (km.lan, pub.lan, tm.lan, portal.lan, login.example) come from each host's
+# topo_names: the key manager's issuer https://login.example is its public port 443 inside and
+# the load balancer on the internet.
 set -u
 . "$GH_ROOT/tests/lib/km.sh"
 TOPO_P=gh$(printf '%04x' $((RANDOM % 65536)))$$
