@@ -90,6 +90,12 @@ icall -u "extdev:$DEVPW" -H 'Content-Type: application/json' \
 	https://login.example/client-registration/v0.17/register
 check_eq "the developer registers a client at login.example (200)" 200 "$CODE"; [ "$CODE" = 200 ] || echo "$BODY"
 DC=$(jget "$BODY" clientId) DS=$(jget "$BODY" clientSecret)
+check_eq "the key manager's audit sees the internet client's address (X-Forwarded-For from the load balancer)" \
+	"$IP_inet" "$(tsql "SELECT client_addr FROM gh_audit WHERE action = 'client.create' AND actor = 'extdev'")"
+tcall lanc -u "admin:$TOPO_ADMIN_PW" -H 'X-Forwarded-For: 203.0.113.9' -H 'Content-Type: application/json' \
+	-d '{"clientName":"lan-cli","owner":"admin","grantType":"password"}' https://login.example/client-registration/v0.17/register
+check_eq "... and a LAN host's own X-Forwarded-For is not believed" "$IP_lanc" \
+	"$(tsql "SELECT client_addr FROM gh_audit WHERE action = 'client.create' AND details->>'client_name' = 'lan-cli'")"
 icall -u "$DC:$DS" -d grant_type=password --data-urlencode username=extdev --data-urlencode "password=$DEVPW" \
 	--data-urlencode "scope=apim:subscribe apim:app_manage apim:sub_manage" https://login.example/oauth2/token
 DEV=$(jget "$BODY" access_token)
