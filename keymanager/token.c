@@ -260,7 +260,7 @@ grant_password(struct gh_call *c, struct gh_pg *db, const struct gh_form *f,
 		gh_reply_oauth_error(c, 400, "invalid_grant", "Invalid user name or password");
 		break;
 	default:
-		gh_reply_oauth_error(c, 500, "server_error", "The user store is unavailable");
+		gh_reply_oauth_error(c, 503, "temporarily_unavailable", "The user store is unavailable; try again shortly");
 		break;
 	}
 	free(user);

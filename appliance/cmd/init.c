@@ -389,11 +389,14 @@ out:
 	return rc;
 }
 
-/* "https://H:PORT/PATH" for every name of node.hostnames, space-separated (malloc'd). */
+/*
+ * "https://H:PORT/PATH" for every name of node.hostnames, and "https://H/PATH" too (the name
+ * behind the DMZ load balancer on 443), space-separated (malloc'd).
+ */
 static char *
 web_redirects(const char *hostnames, int64_t port, const char *path)
 {
-	char buf[2048], names[1024], *save = NULL;
+	char buf[4096], names[1024], *save = NULL;
 	size_t n = 0;
 
 	buf[0] = '\0';
@@ -403,6 +406,12 @@ web_redirects(const char *hostnames, int64_t port, const char *path)
 		int w = snprintf(buf + n, sizeof(buf) - n, "%shttps://%s%s%s:%lld%s", n ? " " : "",
 		    v6 ? "[" : "", h, v6 ? "]" : "", (long long)port, path);
 
+		if (w < 0 || (size_t)w >= sizeof(buf) - n)
+			return NULL;
+		n += (size_t)w;
+		if (port == 443)
+			continue;
+		w = snprintf(buf + n, sizeof(buf) - n, " https://%s%s%s%s", v6 ? "[" : "", h, v6 ? "]" : "", path);
 		if (w < 0 || (size_t)w >= sizeof(buf) - n)
 			return NULL;
 		n += (size_t)w;

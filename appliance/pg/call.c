@@ -82,7 +82,15 @@ call_done(int rc, const char *sqlstate, const char *message, void *arg)
 
 	if (req != NULL) {
 		req->on_abort = NULL;
-		if (rc != 0 || c->status == 0) {
+		if (rc != 0 && sqlstate != NULL && (strncmp(sqlstate, "08", 2) == 0 ||
+		    strncmp(sqlstate, "57P", 3) == 0)) {
+			/* connection exception or the server shutting down or starting: try again */
+			gh_log_error("worker", req->request_id, "database unavailable (%s %s)", sqlstate,
+			    message ? message : "-");
+			gh_http_resp_header(req, "Retry-After", "5");
+			gh_http_respond_error(req, 503, "Service Unavailable",
+			    "The database is unavailable; try again shortly");
+		} else if (rc != 0 || c->status == 0) {
 			gh_log_error("worker", req->request_id, "no reply (rc %d, %s %s)", rc,
 			    sqlstate ? sqlstate : "-", message ? message : "-");
 			gh_http_respond_error(req, 500, "Internal Server Error",

@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 pkgs="build-essential pkg-config libevent-dev libssl-dev libjson-c-dev libpq-dev
 libldap2-dev node-llhttp libmaxminddb-dev libyaml-dev libjemalloc-dev postgresql-15 slapd ldap-utils
-openssl curl python3-jwt libmaxmind-db-writer-perl wrk nginx haproxy iproute2 chromium"
+openssl curl python3-jwt libmaxmind-db-writer-perl wrk nginx haproxy iproute2 nftables chromium"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
