@@ -566,6 +566,11 @@ gh_cmd_init(int argc, char **argv)
 	}
 	if (role != NULL && init_role(c.config_path, role) != 0)
 		return 1;
+	/* the whole file first: a mistake in any section stops init before it makes anything */
+	c.cfg = gh_config_load(c.config_path, GH_COMP_ALL);
+	if (c.cfg == NULL)
+		return 1;
+	gh_settings_free(c.cfg);
 	gh_node_user_ensure();
 	c.cfg = gh_config_load(c.config_path, GH_COMP_NODE);
 	if (c.cfg == NULL)

@@ -20,6 +20,8 @@ static const struct {
 	{ "status", gh_cmd_status, "status [--config FILE] [--json]: each process, its health and version" },
 	{ "backup", gh_cmd_backup, "backup DIR [--config FILE]: database, directory, CA and configuration" },
 	{ "restore", gh_cmd_restore, "restore DIR [--config FILE]: a backup into a fresh node" },
+	{ "enrolment-token", gh_cmd_enrolment_token, "enrolment-token --role ROLE [--environment ENV] "
+	    "[--expires-in SECONDS] [--config FILE]: a one-use token on the first node (no key manager needed)" },
 	{ "check-config", gh_cmd_check_config,
 	    "check-config FILE | --list [--markdown]: validate a configuration file, or list every setting" },
 };

@@ -16,6 +16,7 @@ int gh_cmd_run(int argc, char **argv);
 int gh_cmd_status(int argc, char **argv);
 int gh_cmd_backup(int argc, char **argv);
 int gh_cmd_restore(int argc, char **argv);
+int gh_cmd_enrolment_token(int argc, char **argv);
 
 /*
  * For gatehouse init: make what is missing of the node's embedded
