@@ -413,6 +413,8 @@ int gw_authn_init(void);
 int gw_authn_worker_init(struct gw_worker *w);
 void gw_authn_worker_free(struct gw_worker *w);
 int gw_proxy_init(void);
+/* Load balancers whose X-Forwarded-For chain is passed on upstream (SIGHUP; list kept for good). */
+void gw_proxy_set_trusted(const char *list);
 int gw_proxy_worker_init(struct gw_worker *w);
 void gw_proxy_worker_free(struct gw_worker *w);
 int gw_throttle_init(void);

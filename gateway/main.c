@@ -75,6 +75,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 		snprintf(name, sizeof(name), "%s.trusted_proxies", gw_zone.name);
 		tp = gh_service_intern(gh_settings_str(s, name));
+		if (tp != NULL)
+			gw_proxy_set_trusted(tp);
 		for (int i = 0; i < gw.nworkers && tp != NULL; i++) {
 			if (gw.workers[i]->https != NULL)
 				gh_http_server_set_trusted_proxies(gw.workers[i]->https, tp);

@@ -107,7 +107,7 @@ struct proxy_worker {
 };
 
 static int64_t eject_ms, connect_timeout_ms, timeout_ms;
-static const char *trusted;
+static const char *trusted;             /* read and replaced atomically (SIGHUP) */
 
 int
 gw_proxy_init(void)
@@ -117,6 +117,12 @@ gw_proxy_init(void)
 	timeout_ms = gw_setting_int("upstream_timeout");
 	trusted = gw_setting_str("trusted_proxies");
 	return 0;
+}
+
+void
+gw_proxy_set_trusted(const char *list)
+{
+	__atomic_store_n(&trusted, list, __ATOMIC_RELEASE);
 }
 
 int
@@ -284,7 +290,7 @@ build_headers(struct proxy_req *p, struct gh_http_req *hr, struct gw_worker *w)
 	 * X-Forwarded-For is not passed on).
 	 */
 	p->xff[0] = '\0';
-	if (gh_ip_in_list(hr->peer_addr, trusted)) {
+	if (gh_ip_in_list(hr->peer_addr, __atomic_load_n(&trusted, __ATOMIC_ACQUIRE))) {
 		for (size_t i = 0; i < hr->nheaders; i++) {
 			if (strcasecmp(hr->headers[i].name, "x-forwarded-for") != 0)
 				continue;
