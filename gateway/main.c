@@ -88,7 +88,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	gw_zone_reload();
 }
 
-/* At the drop: have reloads re-read the public listener's certificate and key. */
+/*
+ * At the drop: have reloads re-read the public listener's certificate and
+ * key, and the gateway certificate it presents to the feed, the key
+ * manager and the traffic manager.
+ */
 static int
 tls_watch(void)
 {
@@ -98,6 +102,8 @@ tls_watch(void)
 
 	snprintf(dcrt, sizeof(dcrt), "%s/pki/%s.crt", dir, gw_zone.name);
 	snprintf(dkey, sizeof(dkey), "%s/pki/%s.key", dir, gw_zone.name);
+	if (gh_service_tls_watch(gw.tls_internal, dcrt, dkey) != 0)
+		return -1;
 	return gh_service_tls_watch(gw.tls_public, crt ? crt : dcrt, key ? key : dkey);
 }
 

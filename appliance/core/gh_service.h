@@ -46,7 +46,10 @@ struct gh_http_server *gh_service_listen_body(struct event_base *base, const str
 SSL_CTX *gh_service_tls(const struct gh_settings *cfg, const char *prog, const char *comp,
     int client_ca);
 
-/* TLS client context trusting the node's CA, presenting comp's certificate (NULL: none). */
+/*
+ * TLS client context trusting the node's CA, presenting comp's certificate
+ * (NULL: none); the certificate is watched, as a server's, for reloads.
+ */
 SSL_CTX *gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const char *comp);
 
 /*

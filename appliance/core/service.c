@@ -316,6 +316,12 @@ gh_service_tls_client(const struct gh_settings *cfg, const char *prog, const cha
 	ctx = gh_tls_client_ctx(ca, comp ? crt : NULL, comp ? key : NULL, err, sizeof(err));
 	if (ctx == NULL)
 		fprintf(stderr, "%s: TLS client: %s\n", prog, err);
+	/* the certificate it presents is re-read on reload too */
+	if (ctx != NULL && comp != NULL && gh_service_tls_watch(ctx, crt, key) != 0) {
+		fprintf(stderr, "%s: TLS client: cannot watch %s\n", prog, crt);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
