@@ -5,6 +5,8 @@
 #   make bench-COMPONENT one component's benchmark
 #   make deps            install missing Debian packages and the pinned npm packages of tests/
 #   make run             all-in-one node on an embedded PostgreSQL and slapd under ./var
+#   make image           the appliance: build/image/ .deb, GPT disk (.img) and .qcow2; prints the sha256
+#   make test-image-repro  two clean image builds, same sha256 (not part of make test)
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build/san
@@ -68,7 +70,7 @@ BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager \
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all tests benches clean deps test run stop bench-% test-% sanbuild
+.PHONY: all tests benches clean deps test run stop bench-% test-% sanbuild image test-image-repro
 all: $(BINS)
 tests: $(UNIT_BINS)
 benches: $(BENCH_BINS)
@@ -211,6 +213,12 @@ test-%: deps
 bench-%: deps
 	$(MAKE) all benches
 	tests/bench/run $*
+
+image: deps
+	image/build.sh
+
+test-image-repro: deps
+	image/repro.sh
 
 run: deps
 	$(MAKE) all
