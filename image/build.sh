@@ -29,6 +29,9 @@ version=$(sed -n 's/^#define GH_VERSION "\(.*\)".*/\1/p' "$ROOT"/appliance/core/
 [ -n "$version" ] || version=0.0~git$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d).$(git -C "$ROOT" rev-parse --short=10 HEAD 2>/dev/null || echo local)
 export GH_IMAGE_VERSION=${GH_IMAGE_VERSION:-$version}
 
+# the outputs of an earlier version go
+rm -f "$OUT"/gatehouse_*_amd64.deb "$OUT"/gatehouse-*-amd64.img "$OUT"/gatehouse-*-amd64.qcow2 "$OUT/SHA256SUMS"
+
 # 1. release binaries; debug information names files relative to the checkout
 make -s -C "$ROOT" -j2 BUILD="$OUT/rel" OPT="-O2 -g -ffile-prefix-map=$ROOT=." all
 lap "binaries"
