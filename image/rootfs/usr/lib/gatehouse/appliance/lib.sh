@@ -1,7 +1,7 @@
 # Shared functions of the appliance's boot services (sourced by config and firstboot).
 #   say MSG...          a line on the console (serial and screen) and in the journal
 #   status STATE MSG    the node's appliance status: /var/lib/gatehouse/appliance-status
-#                       (state, role, message, time) and the login banner (/run/issue.d)
+#                       (state, role, message, time) and the login banner (/etc/issue.d)
 #   ini_flat FILE ORIGIN   a configuration file as lines SECTION<TAB>KEY<TAB>VALUE<TAB>ORIGIN:LINE
 #                       (values unquoted), or "!error<TAB>MESSAGE" lines for what does not parse
 #   flat_get FLAT SECTION KEY [DEFAULT]   the last value of SECTION.KEY in a flat file
@@ -22,7 +22,7 @@ say() {
 status() {
 	local state=$1 msg=$2 role
 	role=$(cat "$GH_STATE/role" 2>/dev/null || echo "${GH_ROLE:-}")
-	mkdir -p "$GH_STATE" /run/issue.d
+	mkdir -p "$GH_STATE" /etc/issue.d
 	{
 		echo "state=$state"
 		echo "role=$role"
@@ -33,7 +33,7 @@ status() {
 		echo "Gatehouse appliance${role:+ ($role)}: $state"
 		printf '%s\n' "$msg" | fold -s -w 78
 		echo
-	} >/run/issue.d/50-gatehouse.issue
+	} >/etc/issue.d/50-gatehouse.issue
 }
 
 ini_flat() {
