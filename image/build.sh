@@ -32,8 +32,11 @@ export GH_IMAGE_VERSION=${GH_IMAGE_VERSION:-$version}
 # the outputs of an earlier version go
 rm -f "$OUT"/gatehouse_*_amd64.deb "$OUT"/gatehouse-*-amd64.img "$OUT"/gatehouse-*-amd64.qcow2 "$OUT/SHA256SUMS"
 
-# 1. release binaries; debug information names files relative to the checkout
-make -s -C "$ROOT" -j2 BUILD="$OUT/rel" OPT="-O2 -g -ffile-prefix-map=$ROOT=." all
+# 1. release binaries; debug information names files relative to the checkout and the
+# build folder (the generated web-asset sources live there), so that the build ID, and
+# the stripped binaries, are the same wherever the checkout and the output are.  (GCC
+# applies the last matching map: the build folder's, which may lie inside the checkout.)
+make -s -C "$ROOT" -j2 BUILD="$OUT/rel" OPT="-O2 -g -ffile-prefix-map=$ROOT=. -ffile-prefix-map=$OUT/rel=rel" all
 lap "binaries"
 
 # 2. the package

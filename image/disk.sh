@@ -149,6 +149,6 @@ dd if="$work/esp.img" of="$disk.tmp" bs=1M seek=$((esp_start / 2048)) conv=notru
 dd if="$work/root.img" of="$disk.tmp" bs=1M seek=$((root_start / 2048)) conv=notrunc,sparse status=none
 mv "$disk.tmp" "$disk"
 rm -f "$out/$name.qcow2"
-qemu-img convert -f raw -O qcow2 -c -o compression_type=zlib "$disk" "$out/$name.qcow2.tmp"
+qemu-img convert -m 8 -f raw -O qcow2 -c -o compression_type=zlib "$disk" "$out/$name.qcow2.tmp"
 mv "$out/$name.qcow2.tmp" "$out/$name.qcow2"
 echo "disk: $disk ($((total / 1048576)) MiB: ESP ${esp_mib} MiB, root ${root_mib} MiB with ${used_mib} MiB used), UKI $(( $(stat -c %s "$work/BOOTX64.EFI") / 1024 )) KiB"
