@@ -6,6 +6,8 @@
 #   make deps            install missing Debian packages and the pinned npm packages of tests/
 #   make run             all-in-one node (embedded PostgreSQL and slapd) under ./var, demo API; Ctrl-C stops
 #   make stop            stop it from another terminal
+#   make image           the appliance: build/image/ .deb, GPT disk (.img) and .qcow2; prints the sha256
+#   make test-image-repro  two clean image builds, same sha256 (not part of make test)
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build/san
@@ -69,7 +71,7 @@ BINS = $(BUILD)/bin/gatehouse $(BUILD)/bin/gatehouse-keymanager \
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all tests benches clean deps test run stop bench-% test-% sanbuild
+.PHONY: all tests benches clean deps test run stop bench-% test-% sanbuild image test-image-repro
 all: $(BINS)
 tests: $(UNIT_BINS)
 benches: $(BENCH_BINS)
@@ -212,6 +214,12 @@ test-%: deps
 bench-%: deps
 	$(MAKE) all benches
 	tests/bench/run $*
+
+image: deps
+	image/build.sh
+
+test-image-repro: deps
+	image/repro.sh
 
 run: deps
 	$(MAKE) all

@@ -7,6 +7,8 @@
 #       KM_CA (the node's CA), KM_PKI (folder of component certificates: portal.crt/key,
 #       publisher.*, gw-internal.*, gw-external.*, node.*), KM_CONF, KM_DB (conninfo),
 #       KM_LDAP_BASE, KM_ADMIN_PW (password of 'admin' in carbon.super), KM_PID, KM_LOG.
+#       KM_HOSTNAMES (optional, before km_start): more names for the node's certificates
+#       (tests/image: 10.0.2.2, the host as a qemu guest sees it).
 #   km_start_again NAME  a second key manager process on the same node (other ports);
 #       exports KM2_URL, KM2_PID
 #   km_stop             stop every key manager started here (SIGTERM, then wait)
@@ -42,7 +44,7 @@ km_start() {
 name = $name
 role = all-in-one
 data_dir = $d/data
-hostnames = localhost, 127.0.0.1
+hostnames = localhost, 127.0.0.1${KM_HOSTNAMES:+, $KM_HOSTNAMES}
 [db]
 host = 127.0.0.1
 port = $GH_TEST_PG_PORT

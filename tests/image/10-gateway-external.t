@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The image as a DMZ gateway.  A control plane runs on this host (tests/lib/cp.sh; its
+# certificates also name 10.0.2.2, the host as a qemu guest sees it under user
+# networking) and issues a gateway-external enrolment token; the image boots under qemu
+# TCG with a CIDATA config drive (vfat made with mkfs.vfat and mcopy) holding
+# gatehouse.conf.  It must enrol, start gw-external, answer its health endpoint and route
+# an API deployed to External (taken from the feed over mutual TLS); only its ports are
+# open.  (A call with a token needs the key manager's public URL, the token issuer, to be
+# reachable from the DMZ -- auth.DOMAIN through the load balancer in a deployment; the
+# host's test control plane has https://localhost:PORT, which the guest cannot reach, so
+# the token path end to end is shown by the all-in-one image in 20-all-in-one.t.)  A second boot with another role (fw_cfg)
+# keeps gateway-external and says so.  After power-off the disk is read with debugfs
+# (no mount): no PostgreSQL data folder, no slapd database, no CA key, no key-manager key.
+. "$GH_ROOT/tests/lib/check.sh"
+export KM_HOSTNAMES=10.0.2.2
+. "$GH_ROOT/tests/lib/gw.sh"
+. "$GH_ROOT/tests/image/lib.sh"
+[ -f "$IMG_DISK" ] || { echo "FAIL: no image (make image, tests/image/00-build.t)"; echo "0 passed, 1 failed"; exit 1; }
+cleanup() { vm_cleanup_all; gw_teardown; }
+trap cleanup EXIT
+gw_setup img10 || { echo "0 passed, 1 failed"; exit 1; }
+port() { local u=${1%/}; echo "${u##*:}"; }
+G=10.0.2.2
+
+# ---- the control plane's side ----
+jpost "$ADM" "$PUB_URL/api/am/admin/v4/enrolment-tokens" '{"role":"gateway-external","environment":"External","expiresIn":1800}'
+check_eq "an enrolment token for gateway-external / External (201)" 201 "$CODE"
+TOK=$(jget "$BODY" token) TOK_ID=$(jget "$BODY" id)
+BE_PORT=$(port "$BE_PROD_URL")
+API=$(GW_ENDPOINTS="{\"endpoint_type\":\"http\",\"production_endpoints\":{\"url\":\"http://$G:$BE_PORT\"},
+	\"sandbox_endpoints\":{\"url\":\"http://$G:$BE_PORT\"}}" gw_api ImageApi /imageapi 1.0 External)
+check_match "an API deployed to External, its backend on the host" '^[0-9a-f-]{36}$' "$API"
+
+# ---- the config drive ----
+mkdir -p "$GH_TMP/cidata"
+cat >"$GH_TMP/cidata/gatehouse.conf" <<CONF
+# A DMZ gateway made from the appliance image (tests/image/10-gateway-external.t)
+[node]
+role = gateway-external
+name = dmz-img
+hostnames = localhost, 10.0.2.15
+
+[enroll]
+url = https://$G:$(port "$FEED_URL")
+token = $TOK
+
+[cluster]
+keymanager_url = https://$G:$(port "$KM_URL")
+keymanager_internal_url = https://$G:$(port "$KM_INTERNAL_URL")
+feed_url = https://$G:$(port "$FEED_URL")
+trafficmanager_url = none
+
+[gw-external]
+mgmt_listen = 0.0.0.0
+workers = 2
+
+[network]
+mode = dhcp
+
+[ntp]
+servers = $G
+
+[firewall]
+mgmt_from = 10.0.2.0/24
+CONF
+mkfs.vfat -C -n CIDATA "$GH_TMP/cidata.img" 2048 >/dev/null
+MTOOLS_SKIP_CHECK=1 mcopy -i "$GH_TMP/cidata.img" "$GH_TMP/cidata/gatehouse.conf" ::/gatehouse.conf
+
+# ---- first boot ----
+DISK=$GH_TMP/gwe.qcow2
+vm_disk "$DISK"
+VM_FWD="8243 18243 22 9443" vm_start gwe1 "$DISK" -drive "file=$GH_TMP/cidata.img,if=virtio,format=raw,readonly=on"
+if vm_wait gwe1 'gateway-external node up|INIT FAILED|CONFIGURATION ERROR' 300; then :; fi
+echo "first boot: $(( $(date +%s) - VM_T0 )) s to a running gateway"
+C=$(vm_console gwe1)
+check_match "the config drive was read" 'configuration accepted from config-drive\(/dev/vd[a-z]\): role gateway-external' "$C"
+check_match "the firewall opens only the gateway's ports" 'firewall: open tcp 8243 18243$' "$C"
+check_match "it enrolled with the control plane" "initialised as gateway-external in [0-9]+ s: enrolled with https://$G:" "$C"
+check_match "gw-external is up" 'gw-external up' "$C"
+check_match "the node is up" 'gateway-external node up: gw-external' "$C"
+check_match "the enrolment token is spent, by dmz-img" 'used dmz-img' \
+	"$(T=$(km_curl -H "Authorization: Bearer $ADM" "$PUB_URL/api/am/admin/v4/enrolment-tokens/$TOK_ID"); echo "$(jget "$T" status) $(jget "$T" usedByNode)")"
+H=$(curl -s -m 10 "http://127.0.0.1:$VM_PORT_18243/health")
+check_match "its health endpoint answers through hostfwd" '"environment" ?: ?"External"' "$H"
+check_eq "the image's gateway routes the API deployed to External (no token: 401)" 401 \
+	"$(gw_wait_code 401 30000 "https://localhost:$VM_PORT_8243/imageapi/1.0/from-vm")"
+check_eq "... and knows no other context (404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$KM_CA" "https://localhost:$VM_PORT_8243/nothing/1.0/x")"
+check_match "the gateway's certificate is the deployment's, for this node" 'URI:gatehouse://gw-external/External/dmz-img' \
+	"$(openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName 2>/dev/null)"
+for _ in $(seq 1 50); do
+	[ "$(sql "SELECT count(*) FROM gh_backend_keys WHERE environment = 'External' AND node = 'dmz-img'")" = 1 ] && break
+	sleep 0.2
+done
+check_eq "its backend-JWT key is registered" 1 "$(sql "SELECT count(*) FROM gh_backend_keys WHERE environment = 'External' AND node = 'dmz-img'")"
+banner=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$VM_PORT_22 && timeout 3 head -c 4 <&3" 2>/dev/null)
+check_eq "SSH is off (no key given): nothing answers on 22" "" "$banner"
+check_eq "a control-plane port is closed (9443)" 000 \
+	"$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "https://localhost:$VM_PORT_9443/")"
+check_ok "it powers off on ACPI (within 90 s)" vm_stop gwe1
+
+# ---- second boot: another role asked for ----
+VM_FWD="8243 18243" vm_start gwe2 "$DISK" -drive "file=$GH_TMP/cidata.img,if=virtio,format=raw,readonly=on" \
+	-fw_cfg name=opt/gatehouse/role,string=all-in-one
+vm_wait gwe2 'gateway-external node up|node up' 240
+echo "second boot: $(( $(date +%s) - VM_T0 )) s"
+C=$(vm_console gwe2)
+check_match "the second boot keeps the role and says so" \
+	'role was fixed at first boot: keeping gateway-external; the configuration \(.*fw_cfg:opt/gatehouse/role.*\) asks for all-in-one: ignored' "$C"
+check_nomatch "no second gatehouse init" 'initialising the node' "$C"
+check_match "gw-external runs again" 'gateway-external node up' "$C"
+check_match "... and answers" '"environment" ?: ?"External"' "$(curl -s -m 10 "http://127.0.0.1:$VM_PORT_18243/health")"
+check_eq "... and routes the API" 401 "$(gw_wait_code 401 30000 "https://localhost:$VM_PORT_8243/imageapi/1.0/again")"
+check_ok "it powers off" vm_stop gwe2
+
+# ---- the DMZ node's disk, read without mounting it ----
+E=$GH_TMP/gwe.ext4
+vm_root_ext4 "$DISK" "$E" || echo "FAIL: root partition"
+vm_journal "$E" gwe
+d=$GH_TMP/dump
+mkdir -p "$d"
+for p in /var /etc /root /srv /opt /home /tmp; do debugfs -R "rdump $p $d" "$E" >/dev/null 2>&1; done
+check_ok "the dump holds the node's data folder" test -d "$d/var/lib/gatehouse"
+check_eq "no PostgreSQL data folder (PG_VERSION anywhere, 15/main)" "" \
+	"$(find "$d" -name PG_VERSION; [ -e "$d/var/lib/postgresql/15/main" ] && echo 15/main)"
+check_eq "no slapd database (data.mdb, slapd.d)" "" "$(find "$d" -name data.mdb -o -name slapd.d -o -name 'cn=config*')"
+check_eq "no ca.key" "" "$(find "$d" -name ca.key)"
+CA_PUB=$(openssl x509 -in "$KM_CA" -noout -pubkey)
+KEK=$(sed -n 's/^signing_kek = //p' "$KM_CONF" | tr -d '"')
+leaks=""
+while IFS= read -r -d '' f; do
+	grep -qF "$KEK" "$f" && leaks="$leaks kek:$f"
+	grep -qF "$GH_TEST_LDAP_ROOTPW" "$f" && leaks="$leaks ldap-password:$f"
+	grep -qE '^\[(db|ldap|keys)\]|bind_password|signing_kek' "$f" && leaks="$leaks setting:$f"
+	if grep -q 'PRIVATE KEY' "$f"; then
+		[ "$(openssl pkey -in "$f" -pubout 2>/dev/null)" = "$CA_PUB" ] && leaks="$leaks ca-key:$f"
+		for c in keymanager publisher portal; do
+			[ "$(openssl pkey -in "$f" -pubout 2>/dev/null)" = "$(openssl x509 -in "$KM_PKI/$c.crt" -noout -pubkey)" ] &&
+				leaks="$leaks $c-key:$f"
+		done
+	fi
+done < <(find "$d" -type f -size -2M -print0)
+check_eq "no CA key, key-manager key, signing-key KEK, database or LDAP credential in any file" "" "$leaks"
+check_eq "the private keys on the disk: the gateway's own and the SSH-less node's only" \
+	"gw-external-backend-key.pem gw-external.key node.key" \
+	"$(grep -rl 'PRIVATE KEY' "$d" | xargs -n1 basename | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the role is fixed" gateway-external "$(cat "$d/var/lib/gatehouse/role")"
+check_match "the appliance status" 'state=ok' "$(cat "$d/var/lib/gatehouse/appliance-status")"
+check_nomatch "the spent token is not kept" 'ghe1\.' "$(cat "$d/etc/gatehouse/appliance.conf" "$d/etc/gatehouse/gatehouse.conf")"
+check_eq "the configuration is 0600" 600 "$(stat -c %a "$d/etc/gatehouse/gatehouse.conf")"
+J=$(cat "$IMG_OUT/gwe.journal.txt")
+check_match "the journal: gatehouse.service ran the gateway" 'gateway-external node up' "$J"
+check_match "the journal: its snapshot came from the host's feed" "snapshot of event [0-9]+ taken from https://$G:$(port "$FEED_URL")" "$J"
+check_done
