@@ -158,6 +158,10 @@ async function ownerPhase() {
   await page.click('#deploy-confirm');
   await waitStatus(page, /deployed to External\./, 'deployed to External');
   await page.waitForSelector('#deployments li[data-env="External"]');
+  // the list is drawn before the deployments are fetched again: wait for the new state
+  await page.waitForFunction(() => /Revision 1/.test(
+    (document.querySelector('#deployments li[data-env="External"]') || {}).textContent || ''),
+  null, { timeout: 10000 }).catch(() => {});
   const ext = await page.textContent('#deployments li[data-env="External"]');
   const int = await page.textContent('#deployments li[data-env="Internal"]');
   check('the page shows where the revision runs', /Revision 1/.test(ext) && /not deployed/.test(int), ext + ' / ' + int);
