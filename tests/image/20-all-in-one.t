@@ -113,4 +113,7 @@ check_match "a first node keeps its CA key (0600)" '100600 .* ca\.key' "$ls"
 check_match "the embedded PostgreSQL cluster is under /var/lib/gatehouse/pg" 'PG_VERSION' \
 	"$(debugfs -R 'ls /var/lib/gatehouse/pg/data' "$E" 2>/dev/null)"
 check_match "the status" 'state=ok' "$(debugfs -R 'cat /var/lib/gatehouse/appliance-status' "$E" 2>/dev/null)"
+blocks=$(dumpe2fs -h "$E" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }')
+check_ok "the root grew to the 4 GiB disk at first boot (systemd-repart, growfs): $((blocks * 4 / 1024)) MiB" \
+	test "$((blocks * 4096))" -gt $((3500 * 1048576))
 check_done
