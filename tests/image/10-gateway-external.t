@@ -3,7 +3,7 @@
 # certificates also name 10.0.2.2, the host as a qemu guest sees it under user
 # networking) and issues a gateway-external enrolment token; the image boots under qemu
 # TCG with a CIDATA config drive (vfat made with mkfs.vfat and mcopy) holding
-# gatehouse.conf.  It must enrol, start gw-external, answer its health endpoint and route
+# gatehouse.conf (static network settings: the addresses of qemu's user network).  It must enrol, start gw-external, answer its health endpoint and route
 # an API deployed to External (taken from the feed over mutual TLS); only its ports are
 # open.  (A call with a token needs the key manager's public URL, the token issuer, to be
 # reachable from the DMZ -- auth.DOMAIN through the load balancer in a deployment; the
@@ -55,7 +55,10 @@ mgmt_listen = 0.0.0.0
 workers = 2
 
 [network]
-mode = dhcp
+mode = static
+address = 10.0.2.15/24
+gateway = $G
+dns = 10.0.2.3
 
 [ntp]
 servers = $G
@@ -147,6 +150,13 @@ check_eq "the private keys on the disk: the gateway's own and the SSH-less node'
 check_eq "the role is fixed" gateway-external "$(cat "$d/var/lib/gatehouse/role")"
 check_match "the appliance status" 'state=ok' "$(cat "$d/var/lib/gatehouse/appliance-status")"
 check_nomatch "the spent token is not kept" 'ghe1\.' "$(cat "$d/etc/gatehouse/appliance.conf" "$d/etc/gatehouse/gatehouse.conf")"
+N=$(cat "$d/etc/systemd/network/10-gatehouse.network" 2>/dev/null)
+check_match "the static network settings (systemd-networkd)" 'Address=10\.0\.2\.15/24' "$N"
+check_match "... gateway and DNS" 'Gateway=10\.0\.2\.2.*DNS=10\.0\.2\.3' "$(printf '%s' "$N" | tr '\n' ' ')"
+check_match "... used, without DHCP" 'Configuring with /etc/systemd/network/10-gatehouse.network' "$(cat "$IMG_OUT/gwe.journal.txt")"
+check_nomatch "... no DHCP lease" 'DHCPv4 address' "$(cat "$IMG_OUT/gwe.journal.txt")"
+check_eq "timesyncd asks the configured NTP server" "NTP=10.0.2.2" \
+	"$(grep -h '^NTP=' "$d/etc/systemd/timesyncd.conf.d/gatehouse.conf" 2>/dev/null)"
 check_eq "the configuration is 0600" 600 "$(stat -c %a "$d/etc/gatehouse/gatehouse.conf")"
 J=$(cat "$IMG_OUT/gwe.journal.txt")
 check_match "the journal: gatehouse.service ran the gateway" 'gateway-external node up' "$J"

@@ -18,6 +18,7 @@ trap cleanup EXIT
 _gw_backend prod || { echo "0 passed, 1 failed"; exit 1; }
 BE_PROD_LOG=$GH_TMP/backend-prod.log
 PW='Img-Adm1n-pass'
+ssh-keygen -q -t ed25519 -N '' -C image-test -f "$GH_TMP/id"
 cat >"$GH_TMP/aio.conf" <<CONF
 # An all-in-one node (tests/image/20-all-in-one.t)
 [node]
@@ -40,17 +41,20 @@ mgmt_listen = 0.0.0.0
 workers = 2
 [access]
 admin_password = $PW
+ssh_key = $(cat "$GH_TMP/id.pub")
 [firewall]
 mgmt_from = 10.0.2.2
+ssh_from = 10.0.2.0/24
 CONF
 DISK=$GH_TMP/aio.qcow2
 vm_disk "$DISK" 4G
 MGMT="19445 19443 19444 19611 18244 18243"
-VM_FWD="9443 9444 9445 8243 $MGMT 5432 389" vm_start aio "$DISK" \
+VM_FWD="9443 9444 9445 8243 $MGMT 5432 389 22" vm_start aio "$DISK" \
 	-fw_cfg "name=opt/gatehouse/gatehouse.conf,file=$GH_TMP/aio.conf"
 vm_wait aio 'all-in-one node up|INIT FAILED|CONFIGURATION ERROR|exited' 420
 echo "boot: $(( $(date +%s) - VM_T0 )) s to a running all-in-one node"
 C=$(vm_console aio)
+check_match "SSH is on, with the key" 'SSH enabled for root with 1 key' "$C"
 check_match "fw_cfg was read" 'configuration accepted from fw_cfg:opt/gatehouse/gatehouse.conf: role all-in-one' "$C"
 check_match "gatehouse init --first ran once" 'initialised as all-in-one in [0-9]+ s: first node of a deployment; sign in as admin with the password given in access.admin_password' "$C"
 check_match "the embedded PostgreSQL and slapd run" 'PostgreSQL up \(127\.0\.0\.1:5432\).*' "$(printf '%s\n' "$C" | tr '\n' ' ')"
@@ -98,6 +102,14 @@ check_eq "PostgreSQL is not reachable from outside" "" \
 	"$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$VM_PORT_5432 && printf '\0\0\0\x08\x04\xd2\x16\x2f' >&3 && timeout 3 head -c 1 <&3" 2>/dev/null)"
 check_eq "slapd is not reachable from outside" "" \
 	"$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$VM_PORT_389 && printf '0\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00' >&3 && timeout 3 head -c 1 <&3" 2>/dev/null)"
+# SSH: on because a key was given; root with that key only
+S=$(ssh -i "$GH_TMP/id" -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o BatchMode=yes -o ConnectTimeout=20 root@127.0.0.1 'cat /var/lib/gatehouse/appliance-status; systemctl is-active gatehouse' 2>/dev/null)
+check_match "SSH with the configured key (root)" 'state=ok' "$S"
+check_match "... gatehouse.service is active" 'active$' "$S"
+check_match "... the server offers public keys only (no passwords)" 'Authentications that can continue: publickey$' \
+	"$(ssh -v -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+		-o PubkeyAuthentication=no -o ConnectTimeout=20 root@127.0.0.1 true 2>&1 | grep 'Authentications that can continue' | head -1)"
 openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 >"$GH_TMP/gw.crt" 2>/dev/null
 openssl s_client -connect "127.0.0.1:$VM_PORT_9445" -servername localhost </dev/null 2>/dev/null | openssl x509 >"$GH_TMP/km.crt" 2>/dev/null
 check_ok "it powers off on ACPI" vm_stop aio 120
@@ -113,4 +125,7 @@ check_match "a first node keeps its CA key (0600)" '100600 .* ca\.key' "$ls"
 check_match "the embedded PostgreSQL cluster is under /var/lib/gatehouse/pg" 'PG_VERSION' \
 	"$(debugfs -R 'ls /var/lib/gatehouse/pg/data' "$E" 2>/dev/null)"
 check_match "the status" 'state=ok' "$(debugfs -R 'cat /var/lib/gatehouse/appliance-status' "$E" 2>/dev/null)"
+blocks=$(dumpe2fs -h "$E" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }')
+check_ok "the root grew to the 4 GiB disk at first boot (systemd-repart, growfs): $((blocks * 4 / 1024)) MiB" \
+	test "$((blocks * 4096))" -gt $((3500 * 1048576))
 check_done

@@ -28,7 +28,7 @@ vm_disk "$DISK"
 VM_SMP=1 VM_FWD="8243 22" vm_start bad "$DISK" -drive "file=$GH_TMP/cidata.img,if=virtio,format=raw,readonly=on"
 vm_wait bad 'login:' 240
 echo "boot: $(( $(date +%s) - VM_T0 )) s to the login prompt"
-sleep 10
+sleep 5
 C=$(vm_console bad)
 check_match "a clear error on the console" 'gatehouse: CONFIGURATION ERROR \([0-9]+\): the node is not initialised' "$C"
 check_match "... the role, with the file and line" "config-drive:gatehouse.conf:3.*node\.role.*bishop" "$C"
@@ -47,7 +47,7 @@ vm_root_ext4 "$DISK" "$E"
 vm_journal "$E" bad
 S=$(debugfs -R 'cat /var/lib/gatehouse/appliance-status' "$E" 2>/dev/null)
 check_match "the appliance status says error" '^state=error' "$S"
-check_match "... and why" "message=configuration error: .*node\.role" "$S"
+check_match "... and why" "message=configuration error \([0-9]+\), fix it and boot again:; .*node\.role" "$S"
 check_match "gatehouse-config failed (journal)" 'gatehouse-config.service: Failed' "$(cat "$IMG_OUT/bad.journal.txt")"
 check_eq "the node was not initialised" "" "$(debugfs -R 'ls /var/lib/gatehouse/.initialised' "$E" 2>/dev/null | grep -v 'File not found')"
 check_done

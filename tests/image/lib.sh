@@ -99,14 +99,24 @@ vm_kill() {
 	unset "VM_PID[$1]"
 }
 
-# vm_root_ext4 DISK OUT: the root partition of DISK (a qcow2 overlay) as a plain ext4 file.
+# vm_root_ext4 DISK OUT: the root partition of DISK (a qcow2 overlay) as a plain ext4 file,
+# copied out block for block (qemu-img reads the overlay and its backing image; the GPT is
+# read from the disk itself, as systemd-repart may have grown the partition).
 vm_root_ext4() {
-	local raw=$GH_TMP/disk.raw start size
-	qemu-img convert -O raw "$1" "$raw" || return 1
-	read -r start size < <(sfdisk -d "$raw" 2>/dev/null | awk -F'[=,]' '/type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709/ { print $2 + 0, $4 + 0 }')
-	[ -n "$start" ] || return 1
-	dd if="$raw" of="$2" bs=512 skip="$start" count="$size" conv=sparse status=none
-	rm -f "$raw"
+	local hdr=$GH_TMP/gpt.bin lba n sz i start end type
+	qemu-img dd -O raw if="$1" of="$hdr" bs=512 count=34 2>/dev/null || return 1
+	le64() { od -An -tu8 -j "$2" -N 8 "$1" | tr -d ' '; }
+	lba=$(le64 "$hdr" $((512 + 72))) n=$(od -An -tu4 -j $((512 + 80)) -N 4 "$hdr" | tr -d ' ')
+	sz=$(od -An -tu4 -j $((512 + 84)) -N 4 "$hdr" | tr -d ' ')
+	for ((i = 0; i < n && i < 16; i++)); do
+		type=$(od -An -tx1 -j $((lba * 512 + i * sz)) -N 16 "$hdr" | tr -d ' \n')
+		# 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 (root, x86-64) in GPT byte order
+		[ "$type" = e3bc684fcde8b14d96e7fbcaf984b709 ] || continue
+		start=$(le64 "$hdr" $((lba * 512 + i * sz + 32))) end=$(le64 "$hdr" $((lba * 512 + i * sz + 40)))
+		qemu-img convert -O raw "json:{\"driver\":\"raw\",\"offset\":$((start * 512)),\"size\":$(((end - start + 1) * 512)),\"file\":{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"$1\"}}}" "$2"
+		return
+	done
+	return 1
 }
 
 # vm_journal EXT4 NAME: the guest's journal, copied out with debugfs rdump, as text.

@@ -20,17 +20,18 @@ say() {
 }
 
 status() {
-	local state=$1 msg=$2 role
-	role=$(cat "$GH_STATE/role" 2>/dev/null || echo "${GH_ROLE:-}")
+	local state=$1 msg=$2 fixed role
+	fixed=$(cat "$GH_STATE/role" 2>/dev/null)
+	role=${fixed:-${GH_ROLE:-}}
 	mkdir -p "$GH_STATE" /etc/issue.d
 	{
 		echo "state=$state"
 		echo "role=$role"
-		echo "message=$(printf '%s' "$msg" | tr '\n' ' ')"
+		echo "message=$(printf '%s' "$msg" | paste -sd';' | sed 's/;/; /g')"
 		echo "time=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	} >"$GH_STATUS.tmp" && mv "$GH_STATUS.tmp" "$GH_STATUS"
 	{
-		echo "Gatehouse appliance${role:+ ($role)}: $state"
+		echo "Gatehouse appliance${fixed:+ ($fixed)}: $state"
 		printf '%s\n' "$msg" | fold -s -w 78
 		echo
 	} >/etc/issue.d/50-gatehouse.issue
