@@ -107,7 +107,7 @@ S=$(ssh -i "$GH_TMP/id" -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnow
 	-o BatchMode=yes -o ConnectTimeout=20 root@127.0.0.1 'cat /var/lib/gatehouse/appliance-status; systemctl is-active gatehouse' 2>/dev/null)
 check_match "SSH with the configured key (root)" 'state=ok' "$S"
 check_match "... gatehouse.service is active" 'active$' "$S"
-check_match "... the server offers public keys only (no passwords)" 'Authentications that can continue: publickey$' \
+check_match "... the server offers public keys only (no passwords)" 'Authentications that can continue: publickey.?$' \
 	"$(ssh -v -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
 		-o PubkeyAuthentication=no -o ConnectTimeout=20 root@127.0.0.1 true 2>&1 | grep 'Authentications that can continue' | head -1)"
 openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 >"$GH_TMP/gw.crt" 2>/dev/null
