@@ -39,7 +39,7 @@ REL
 # Off: SSH (until a key is given), the system PostgreSQL cluster and slapd (the node runs
 # its own), the first-boot wizard (it would wait for a console answer), and the daily
 # apt timers (no unattended upgrades: a node changes with a new image; see image/README.md).
-systemctl --root="$R" enable gatehouse-config.service gatehouse-firstboot.service gatehouse.service \
+systemctl --root="$R" enable gatehouse-config.service gatehouse-firstboot.service gatehouse-rolecheck.service gatehouse.service \
 	systemd-networkd.service systemd-networkd-wait-online.service systemd-resolved.service \
 	systemd-timesyncd.service nftables.service >/dev/null 2>&1
 systemctl --root="$R" disable ssh.service ssh.socket postgresql.service slapd.service >/dev/null 2>&1 || true

@@ -53,6 +53,9 @@ trafficmanager_url = none
 [gw-external]
 mgmt_listen = 0.0.0.0
 workers = 2
+tls_cert = public.crt
+tls_key = public.key
+trusted_proxies = 10.0.2.2
 
 [network]
 mode = static
@@ -66,8 +69,21 @@ servers = $G
 [firewall]
 mgmt_from = 10.0.2.0/24
 CONF
+# the public listener's certificate and key (what the load balancer would present), beside it
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=api.example.test \
+	-addext subjectAltName=DNS:api.example.test,DNS:localhost -keyout "$GH_TMP/cidata/public.key" \
+	-out "$GH_TMP/cidata/public.crt" 2>/dev/null
 mkfs.vfat -C -n CIDATA "$GH_TMP/cidata.img" 2048 >/dev/null
-MTOOLS_SKIP_CHECK=1 mcopy -i "$GH_TMP/cidata.img" "$GH_TMP/cidata/gatehouse.conf" ::/gatehouse.conf
+MTOOLS_SKIP_CHECK=1 mcopy -i "$GH_TMP/cidata.img" "$GH_TMP/cidata/gatehouse.conf" "$GH_TMP/cidata/public.crt" \
+	"$GH_TMP/cidata/public.key" ::/
+
+# calls to the public listener, which presents the certificate from the drive
+pub_code() { curl -s --cacert "$GH_TMP/cidata/public.crt" -o /dev/null -w '%{http_code}' -m 10 "$@"; }
+pub_wait() {	# WANT URL: poll for 30 s at most; prints the last status
+	local c=""
+	for _ in $(seq 1 60); do c=$(pub_code "$2"); [ "$c" = "$1" ] && break; sleep 0.5; done
+	echo "$c"
+}
 
 # ---- first boot ----
 DISK=$GH_TMP/gwe.qcow2
@@ -86,11 +102,10 @@ check_match "the enrolment token is spent, by dmz-img" 'used dmz-img' \
 H=$(curl -s -m 10 "http://127.0.0.1:$VM_PORT_18243/health")
 check_match "its health endpoint answers through hostfwd" '"environment" ?: ?"External"' "$H"
 check_eq "the image's gateway routes the API deployed to External (no token: 401)" 401 \
-	"$(gw_wait_code 401 30000 "https://localhost:$VM_PORT_8243/imageapi/1.0/from-vm")"
-check_eq "... and knows no other context (404)" 404 \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$KM_CA" "https://localhost:$VM_PORT_8243/nothing/1.0/x")"
-check_match "the gateway's certificate is the deployment's, for this node" 'URI:gatehouse://gw-external/External/dmz-img' \
-	"$(openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName 2>/dev/null)"
+	"$(pub_wait 401 "https://localhost:$VM_PORT_8243/imageapi/1.0/from-vm")"
+check_eq "... and knows no other context (404)" 404 "$(pub_code "https://localhost:$VM_PORT_8243/nothing/1.0/x")"
+check_eq "the public listener serves the certificate from the config drive" "$(openssl x509 -in "$GH_TMP/cidata/public.crt" -noout -fingerprint -sha256)" \
+	"$(openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)"
 for _ in $(seq 1 50); do
 	[ "$(sql "SELECT count(*) FROM gh_backend_keys WHERE environment = 'External' AND node = 'dmz-img'")" = 1 ] && break
 	sleep 0.2
@@ -113,7 +128,7 @@ check_match "the second boot keeps the role and says so" \
 check_nomatch "no second gatehouse init" 'initialising the node' "$C"
 check_match "gw-external runs again" 'gateway-external node up' "$C"
 check_match "... and answers" '"environment" ?: ?"External"' "$(curl -s -m 10 "http://127.0.0.1:$VM_PORT_18243/health")"
-check_eq "... and routes the API" 401 "$(gw_wait_code 401 30000 "https://localhost:$VM_PORT_8243/imageapi/1.0/again")"
+check_eq "... and routes the API" 401 "$(pub_wait 401 "https://localhost:$VM_PORT_8243/imageapi/1.0/again")"
 check_ok "it powers off" vm_stop gwe2
 
 # ---- the DMZ node's disk, read without mounting it ----
@@ -144,8 +159,13 @@ while IFS= read -r -d '' f; do
 	fi
 done < <(find "$d" -type f -size -2M -print0)
 check_eq "no CA key, key-manager key, signing-key KEK, database or LDAP credential in any file" "" "$leaks"
-check_eq "the private keys on the disk: the gateway's own and the SSH-less node's only" \
-	"gw-external-backend-key.pem gw-external.key node.key" \
+check_eq "the gateway's certificate for the feed is the deployment's, for this node" 'URI:gatehouse://gw-external/External/dmz-img' \
+	"$(openssl x509 -in "$d/var/lib/gatehouse/pki/gw-external.crt" -noout -ext subjectAltName 2>/dev/null | grep -o 'URI:[^,]*')"
+check_eq "the public key pair was copied from the drive (0600)" "600 $(openssl x509 -in "$GH_TMP/cidata/public.crt" -noout -fingerprint -sha256)" \
+	"$(stat -c %a "$d/etc/gatehouse/files/public.key") $(openssl x509 -in "$d/etc/gatehouse/files/public.crt" -noout -fingerprint -sha256)"
+check_match "... and named in gatehouse.conf" 'tls_key = "/etc/gatehouse/files/public.key"' "$(cat "$d/etc/gatehouse/gatehouse.conf")"
+check_eq "the private keys on the disk: the gateway's own (internal, backend JWT, public listener) and the node's" \
+	"gw-external-backend-key.pem gw-external.key node.key public.key" \
 	"$(grep -rl 'PRIVATE KEY' "$d" | xargs -n1 basename | sort | tr '\n' ' ' | sed 's/ $//')"
 check_eq "the role is fixed" gateway-external "$(cat "$d/var/lib/gatehouse/role")"
 check_match "the appliance status" 'state=ok' "$(cat "$d/var/lib/gatehouse/appliance-status")"

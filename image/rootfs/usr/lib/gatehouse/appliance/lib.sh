@@ -5,6 +5,9 @@
 #   ini_flat FILE ORIGIN   a configuration file as lines SECTION<TAB>KEY<TAB>VALUE<TAB>ORIGIN:LINE
 #                       (values unquoted), or "!error<TAB>MESSAGE" lines for what does not parse
 #   flat_get FLAT SECTION KEY [DEFAULT]   the last value of SECTION.KEY in a flat file
+#   flat_load FLAT      the flat file into the array F (F[section.key] = value, last wins)
+#   cget VAR NAME [DEFAULT]   VAR = F[NAME], or DEFAULT when unset (no subshell: every
+#                       process costs under emulation)
 GH_STATE=/var/lib/gatehouse
 GH_RUN=/run/gatehouse
 GH_STATUS=$GH_STATE/appliance-status
@@ -65,3 +68,15 @@ ini_flat() {
 flat_get() {
 	awk -F'\t' -v s="$2" -v k="$3" -v d="${4:-}" '$1 == s && $2 == k { v = $3; f = 1 } END { print f ? v : d }' "$1"
 }
+
+declare -A F=()
+flat_load() {
+	local s k v o
+	F=()
+	while IFS=$'\t' read -r s k v o; do
+		[ "$s" = '!error' ] && continue
+		F[$s.$k]=$v
+	done <"$1"
+}
+
+cget() { printf -v "$1" '%s' "${F[$2]-${3:-}}"; }
