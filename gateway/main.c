@@ -169,7 +169,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	feed = 1;
-	if (zone_check() != 0 || gw_tmsync_start() != 0 || gw_ship_start() != 0)
+	if (zone_check() != 0 || gw_tmsync_start() != 0)
 		goto out;
 	gw.ready = 1;
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -184,7 +184,9 @@ main(int argc, char **argv)
 	gw_mgmt_routes(mr);
 	mgmt = gh_service_listen(base, gw.cfg, prog, "management", gw_setting_str("mgmt_listen"),
 	    (int)gw_setting_int("mgmt_port"), NULL, NULL, mr, 0);
-	if (mgmt == NULL || tls_watch() != 0 || gh_service_drop(gw.cfg, prog) != 0 || gw_workers_run() != 0)
+	/* the shipper and the workers' spool files after the drop: the spool is node.run_as's */
+	if (mgmt == NULL || tls_watch() != 0 || gh_service_drop(gw.cfg, prog) != 0 || gw_ship_start() != 0 ||
+	    gw_workers_run() != 0)
 		goto out;
 	sig[0] = evsignal_new(base, SIGTERM, on_term, base);
 	sig[1] = evsignal_new(base, SIGINT, on_term, base);

@@ -162,7 +162,7 @@ gw_workers_start(int n)
 		gw.workers[i] = w;
 		w->id = i;
 		w->base = event_base_new();
-		if (w->base == NULL || gw_analytics_worker_init(w) != 0)
+		if (w->base == NULL)
 			return -1;
 		stop_events[i] = event_new(w->base, -1, 0, stop_cb, w);
 		if (gw.tls_public != NULL &&
@@ -186,6 +186,14 @@ gw_workers_start(int n)
 int
 gw_workers_run(void)
 {
+	/*
+	 * Spool files are opened here, after the privilege drop: the folder then
+	 * belongs to node.run_as, and a root without CAP_DAC_OVERRIDE (the systemd
+	 * unit's bounding set) could not create files in it.
+	 */
+	for (int i = 0; i < gw.nworkers; i++)
+		if (gw_analytics_worker_init(gw.workers[i]) != 0)
+			return -1;
 	for (int i = 0; i < gw.nworkers; i++)
 		if (pthread_create(&gw.workers[i]->thread, NULL, worker_main, gw.workers[i]) != 0)
 			return -1;
@@ -206,6 +214,7 @@ gw_workers_stop(void)
 
 		if (stop_events[i] != NULL)
 			event_free(stop_events[i]);
+		gw_analytics_worker_free(w);    /* a worker that never ran (its thread frees its own) */
 		gh_http_server_free(w->https);
 		gh_http_server_free(w->http);
 		if (w->base != NULL)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # image/deb.sh BINDIR OUTDIR VERSION: build OUTDIR/gatehouse_VERSION_amd64.deb with dpkg-deb
 # from the release binaries in BINDIR (web assets are embedded in them), the systemd unit,
-# the default configuration and the embedded-server scripts.  The package installs on any
+# its role drop-ins and the default configuration.  The package installs on any
 # Debian 12 server (its Depends come from dpkg-shlibdeps); the appliance image installs
 # it too.  Reproducible: file times are SOURCE_DATE_EPOCH, owners root, names sorted.
 # Prints the path of the package.
@@ -16,17 +16,18 @@ gatehouse-gw-internal gatehouse-gw-external"
 st=$outdir/deb-root
 rm -rf "$st"
 umask 022
-mkdir -p "$st/DEBIAN" "$st/usr/bin" "$st/usr/lib/gatehouse/embedded" "$st/usr/lib/gatehouse/interim" \
-	"$st/lib/systemd/system" "$st/usr/share/gatehouse" "$st/usr/share/doc/gatehouse"
+mkdir -p "$st/DEBIAN" "$st/usr/bin" "$st/lib/systemd/system" "$st/usr/share/gatehouse/systemd/roles" \
+	"$st/usr/share/doc/gatehouse"
 for b in $bins; do
 	[ -x "$bindir/$b" ] || { echo "deb.sh: $bindir/$b is missing (make all)" >&2; exit 1; }
 	# Debug information stays in the build folder; the package carries stripped binaries.
 	strip --strip-unneeded -R .comment -o "$st/usr/bin/$b" "$bindir/$b"
 	chmod 0755 "$st/usr/bin/$b"
 done
-install -m 0644 "$ROOT/appliance/embedded/pg.sh" "$ROOT/appliance/embedded/slapd.sh" "$st/usr/lib/gatehouse/embedded/"
-install -m 0755 "$IMG/deb/run" "$IMG/deb/embedded-init" "$st/usr/lib/gatehouse/interim/"
-install -m 0644 "$IMG/deb/gatehouse.service" "$st/lib/systemd/system/"
+# the node's unit (gatehouse run) and the role drop-ins, one of which `gatehouse init`'s
+# caller installs as /etc/systemd/system/gatehouse.service.d/role.conf
+install -m 0644 "$ROOT/appliance/systemd/gatehouse.service" "$st/lib/systemd/system/"
+install -m 0644 "$ROOT"/appliance/systemd/roles/*.conf "$st/usr/share/gatehouse/systemd/roles/"
 install -m 0644 "$IMG/deb/gatehouse.conf" "$st/usr/share/gatehouse/gatehouse.conf"
 install -m 0644 "$IMG/deb/copyright" "$st/usr/share/doc/gatehouse/copyright"
 install -m 0755 "$IMG/deb/postinst" "$IMG/deb/postrm" "$st/DEBIAN/"

@@ -17,6 +17,9 @@ tar -xpf "$base/rootfs.tar" -C "$R" --numeric-owner --xattrs --xattrs-include='*
 cp "$deb" "$R/tmp/gatehouse.deb"
 chroot "$R" dpkg -i /tmp/gatehouse.deb >/dev/null
 rm -f "$R/tmp/gatehouse.deb"
+# The package's example configuration is not this node's: gatehouse-config writes the
+# node's from its sources, and until then `gatehouse status` shows the appliance's state.
+rm -f "$R/etc/gatehouse/gatehouse.conf"
 
 # The appliance layer: scripts 0755, everything else 0644, directories 0755, root's.
 (cd "$IMG/rootfs" && find . -type d -printf '%P\n') | while read -r d; do [ -n "$d" ] && install -d -m 0755 "$R/$d"; done

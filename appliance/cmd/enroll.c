@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "cmd/node.h"
+#include "cmd/supervise.h"
 #include "core/gh_codec.h"
 #include "core/gh_http.h"
 #include "core/gh_jose.h"
@@ -159,25 +160,6 @@ gh_conf_file_append(const char *path, const char *comment, const char *const *na
 }
 
 /* ---- files ---- */
-
-static int
-mkdirs(const char *path, mode_t mode)
-{
-	char buf[600];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return chmod(buf, mode);
-}
 
 /* Write text to path with mode (a temporary file renamed over it).  0, or -1 after printing why. */
 static int
@@ -572,7 +554,7 @@ write_all(struct enrol *e, const char *role, const char *env)
 	struct tm tm;
 
 	snprintf(pki, sizeof(pki), "%s/pki", dir);
-	if (mkdirs(pki, 0700) != 0) {
+	if (sv_mkdirs(pki, 0700) != 0) {
 		fprintf(stderr, "gatehouse init: %s: %s\n", pki, strerror(errno));
 		return -1;
 	}

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cmd/node.h"
+#include "cmd/supervise.h"
 #include "core/gh_codec.h"
 #include "core/gh_jose.h"
 #include "core/gh_pki.h"
@@ -56,25 +57,6 @@ file_exists(const char *p)
 	struct stat st;
 
 	return stat(p, &st) == 0;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* 1 when the certificate at path names role and env (gatehouse://ROLE/ENV/NODE). */
@@ -583,7 +565,7 @@ gh_cmd_init(int argc, char **argv)
 	if (gh_node_secrets_check(c.cfg, c.config_path, "gatehouse init", 0) != 0)
 		goto out;
 	snprintf(c.pki_dir, sizeof(c.pki_dir), "%s/pki", gh_settings_str(c.cfg, "node.data_dir"));
-	if (mkdir_p(c.pki_dir, 0700) != 0) {
+	if (sv_mkdirs(c.pki_dir, 0700) != 0) {
 		fprintf(stderr, "gatehouse init: %s: %s\n", c.pki_dir, strerror(errno));
 		goto out;
 	}

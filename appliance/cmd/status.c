@@ -3,8 +3,11 @@
  * role — running or not (its pid from `gatehouse run`'s pid files), its
  * health, the version of the program it runs, and what its /metrics say
  * that matters to an operator: a gateway's feed lag and analytics spool
- * depth, the traffic manager's counter keys and gateways.  Exits 0 when
- * every process is running and healthy, 1 otherwise.
+ * depth, the traffic manager's counter keys and gateways.  On the
+ * appliance (image/), first the state its boot services left in
+ * DATA/appliance-status (a refused configuration, a failed first boot), also
+ * when the configuration cannot be read.  Exits 0 when every process is
+ * running and healthy and the appliance reports no error, 1 otherwise.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -148,6 +151,58 @@ metrics_of(struct pstat *s)
 	s->has_m = 1;
 }
 
+#define APPLIANCE_DATA_DEFAULT "/var/lib/gatehouse"
+
+/*
+ * The appliance's status file DATA/appliance-status: lines state=, role=,
+ * message=, time=.  Fills the four (empty when absent) and returns 1 when
+ * the file exists, 0 when it does not (a node installed from the package).
+ */
+static int
+appliance_read(const char *data_dir, char f[4][1024])
+{
+	static const char *const keys[4] = { "state=", "role=", "message=", "time=" };
+	char path[600], line[1024];
+	FILE *fp;
+
+	for (int i = 0; i < 4; i++)
+		f[i][0] = '\0';
+	snprintf(path, sizeof(path), "%s/appliance-status", data_dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; i < 4; i++)
+			if (strncmp(line, keys[i], strlen(keys[i])) == 0)
+				snprintf(f[i], sizeof(f[i]), "%s", line + strlen(keys[i]));
+	}
+	fclose(fp);
+	return 1;
+}
+
+/* The appliance's status as a JSON object (NULL when there is none); the caller owns it. */
+static struct json_object *
+appliance_json(char f[4][1024], int present)
+{
+	struct json_object *o;
+
+	if (!present)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "state", json_object_new_string(f[0]));
+	json_object_object_add(o, "role", json_object_new_string(f[1]));
+	json_object_object_add(o, "message", json_object_new_string(f[2]));
+	json_object_object_add(o, "time", json_object_new_string(f[3]));
+	return o;
+}
+
+static void
+appliance_print(char f[4][1024], int present)
+{
+	if (present)
+		printf("appliance: %s%s%s (%s): %s\n", f[0], f[1][0] ? ", role " : "", f[1], f[3], f[2]);
+}
+
 static int
 usage(void)
 {
@@ -166,7 +221,8 @@ gh_cmd_status(int argc, char **argv)
 	struct sv_node n;
 	struct pstat st[SV_MAX_PROCS];
 	const char *config = GH_CONFIG_DEFAULT;
-	int o, json = 0, all = 1;
+	int o, json = 0, all = 1, app;
+	char af[4][1024];
 	pid_t sup;
 
 	optind = 1;
@@ -180,8 +236,25 @@ gh_cmd_status(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage();
-	if (sv_node_load(&n, config, "gatehouse status") != 0)
+	if (sv_node_load(&n, config, "gatehouse status") != 0) {
+		/* a refused configuration: what the appliance knows is all there is */
+		app = appliance_read(APPLIANCE_DATA_DEFAULT, af);
+		if (json) {
+			struct json_object *o_ = json_object_new_object();
+
+			json_object_object_add(o_, "healthy", json_object_new_boolean(0));
+			json_object_object_add(o_, "error", json_object_new_string("the configuration cannot be read"));
+			json_object_object_add(o_, "appliance", appliance_json(af, app));
+			printf("%s\n", json_object_to_json_string_ext(o_, JSON_C_TO_STRING_PRETTY |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o_);
+		} else
+			appliance_print(af, app);
 		return 1;
+	}
+	app = appliance_read(n.data_dir, af);
+	if (app && strcmp(af[0], "error") == 0)
+		all = 0;
 	sup = sv_pidfile_read(&n, "gatehouse");
 	for (size_t i = 0; i < n.n; i++) {
 		struct pstat *s = &st[i];
@@ -203,6 +276,7 @@ gh_cmd_status(int argc, char **argv)
 		json_object_object_add(o_, "version", json_object_new_string(GH_VERSION));
 		json_object_object_add(o_, "supervisor_pid", sup > 0 ? json_object_new_int(sup) : NULL);
 		json_object_object_add(o_, "healthy", json_object_new_boolean(all));
+		json_object_object_add(o_, "appliance", appliance_json(af, app));
 		for (size_t i = 0; i < n.n; i++) {
 			struct pstat *s = &st[i];
 			struct json_object *e = json_object_new_object();
@@ -224,6 +298,7 @@ gh_cmd_status(int argc, char **argv)
 		printf("%s\n", json_object_to_json_string_ext(o_, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o_);
 	} else {
+		appliance_print(af, app);
 		printf("node %s, role %s, gatehouse %s; gatehouse run %s\n", gh_settings_str(n.cfg, "node.name"),
 		    n.role, GH_VERSION, sup > 0 ? "is running" : "is not running");
 		if (sup > 0)
@@ -241,7 +316,8 @@ gh_cmd_status(int argc, char **argv)
 			printf("  %-15s %-11s %-10s %-9s %-10s%s\n", s->p->name, s->pid > 0 ? "running" : "not running",
 			    pid, s->healthy ? "healthy" : "unhealthy", s->version, extra);
 		}
-		printf("%s\n", all ? "all processes healthy" : "NOT all processes are healthy");
+		printf("%s\n", all ? "all processes healthy" : app && strcmp(af[0], "error") == 0 ?
+		    "the appliance reports an error" : "NOT all processes are healthy");
 	}
 	sv_node_free(&n);
 	return all ? 0 : 1;

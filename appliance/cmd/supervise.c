@@ -188,6 +188,12 @@ plan_make(struct sv_node *n, const char *prog)
 			fprintf(stderr, "%s: node.embedded_ldap needs ldap.bind_password (its root password)\n", prog);
 			return -1;
 		}
+		if (p->port < 1024 && strcmp(gh_settings_str(c, "node.run_as"), "root") != 0) {
+			fprintf(stderr, "%s: node.embedded_ldap: slapd runs as user %s, which cannot bind port %d "
+			    "(below 1024): give ldap.uri a port from 1024 up, such as ldap://%s:1389\n", prog,
+			    gh_settings_str(c, "node.run_as"), p->port, p->host);
+			return -1;
+		}
 		p->as_user = 1;
 	}
 	for (size_t i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
@@ -295,6 +301,28 @@ sv_chown_tree(const struct sv_node *n, const char *path)
 	if (nftw(path, chown_one, 16, FTW_PHYS) != 0)
 		return -1;
 	return chown_failed ? -1 : 0;
+}
+
+int
+sv_mkdirs(const char *path, mode_t mode)
+{
+	char buf[700];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return chmod(buf, mode);
 }
 
 void

@@ -111,6 +111,12 @@ int sv_run_as(const struct sv_node *n, uid_t *uid, gid_t *gid);
 /* chown path and everything below it to node.run_as.  0 or -1 (logged). */
 int sv_chown_tree(const struct sv_node *n, const char *path);
 
+/*
+ * mkdir -p: path's missing parents 0755, path itself with mode (also set on
+ * a folder that exists).  0, or -1 with errno (ENAMETOOLONG past 700 bytes).
+ */
+int sv_mkdirs(const char *path, mode_t mode);
+
 /* ---- the embedded PostgreSQL and slapd (supervise_embedded.c) ---- */
 
 /*

@@ -46,26 +46,6 @@ exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* mkdir -p with mode for the last component (parents 0755). */
-static int
-mkdirs(const char *path, mode_t mode)
-{
-	char buf[700];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return chmod(buf, mode);
-}
-
 static int
 pg_prepare(struct sv_node *n)
 {
@@ -83,7 +63,7 @@ pg_prepare(struct sv_node *n)
 	snprintf(initdb, sizeof(initdb), "%s/initdb", gh_settings_str(n->cfg, "node.pg_bin"));
 	argv[0] = initdb;
 	snprintf(log, sizeof(log), "%s/initdb.log", dir);
-	if (mkdirs(dir, 0700) != 0 || sv_chown_tree(n, dir) != 0) {
+	if (sv_mkdirs(dir, 0700) != 0 || sv_chown_tree(n, dir) != 0) {
 		fprintf(stderr, "gatehouse: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
@@ -167,7 +147,7 @@ slapd_prepare(struct sv_node *n, int no_base)
 	snprintf(db, sizeof(db), "%s/db", dir);
 	snprintf(ldif, sizeof(ldif), "%s/config.ldif", dir);
 	snprintf(log, sizeof(log), "%s/slapadd.log", dir);
-	if (mkdirs(dir, 0700) != 0 || mkdirs(confd, 0700) != 0 || mkdirs(db, 0700) != 0) {
+	if (sv_mkdirs(dir, 0700) != 0 || sv_mkdirs(confd, 0700) != 0 || sv_mkdirs(db, 0700) != 0) {
 		fprintf(stderr, "gatehouse: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}

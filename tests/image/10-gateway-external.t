@@ -179,6 +179,9 @@ check_eq "timesyncd asks the configured NTP server" "NTP=10.0.2.2" \
 	"$(grep -h '^NTP=' "$d/etc/systemd/timesyncd.conf.d/gatehouse.conf" 2>/dev/null)"
 check_eq "the configuration is 0600" 600 "$(stat -c %a "$d/etc/gatehouse/gatehouse.conf")"
 J=$(cat "$IMG_OUT/gwe.journal.txt")
-check_match "the journal: gatehouse.service ran the gateway" 'gateway-external node up' "$J"
+check_match "the journal: gatehouse.service ran the gateway" 'gateway-external node up: gw-external$' "$J"
+check_match "... under gatehouse run (one process)" 'role gateway-external, 1 processes' "$J"
+check_match "... with the role's drop-in" 'Description=Gatehouse external gateway node \(DMZ\)' \
+	"$(cat "$d/etc/systemd/system/gatehouse.service.d/role.conf" 2>/dev/null)"
 check_match "the journal: its snapshot came from the host's feed" "snapshot of event [0-9]+ taken from https://$G:$(port "$FEED_URL")" "$J"
 check_done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The image as an all-in-one node, configured through qemu fw_cfg
 # (opt/gatehouse/gatehouse.conf): first boot makes the embedded PostgreSQL and slapd and
-# runs `gatehouse init --first`; every process answers its health endpoint (management
+# runs `gatehouse init --first`; gatehouse.service runs `gatehouse run`, which starts them
+# and every process of the role (`gatehouse status` over SSH); every process answers its health endpoint (management
 # ports opened to the host only, firewall.mgmt_from); the demo path end to end through
 # hostfwd: a management client by DCR, an API created, deployed to External and published
 # through the publisher's REST API (backend on the host), an application subscribed with
@@ -57,9 +58,8 @@ C=$(vm_console aio)
 check_match "SSH is on, with the key" 'SSH enabled for root with 1 key' "$C"
 check_match "fw_cfg was read" 'configuration accepted from fw_cfg:opt/gatehouse/gatehouse.conf: role all-in-one' "$C"
 check_match "gatehouse init --first ran once" 'initialised as all-in-one in [0-9]+ s: first node of a deployment; sign in as admin with the password given in access.admin_password' "$C"
-check_match "the embedded PostgreSQL and slapd run" 'PostgreSQL up \(127\.0\.0\.1:5432\).*' "$(printf '%s\n' "$C" | tr '\n' ' ')"
-check_match "... slapd" 'slapd up \(ldap://127\.0\.0\.1:389\)' "$C"
-check_match "every process is up" 'all-in-one node up: keymanager publisher portal trafficmanager gw-internal gw-external' "$C"
+check_match "gatehouse run: the embedded PostgreSQL and slapd and every process are healthy" \
+	'all-in-one node up: postgresql slapd keymanager publisher portal trafficmanager gw-internal gw-external$' "$C"
 for p in $MGMT; do
 	v=VM_PORT_$p
 	check_eq "health on management port $p (through hostfwd)" 200 \
@@ -104,9 +104,15 @@ check_eq "slapd is not reachable from outside" "" \
 	"$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$VM_PORT_389 && printf '0\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00' >&3 && timeout 3 head -c 1 <&3" 2>/dev/null)"
 # SSH: on because a key was given; root with that key only
 S=$(ssh -i "$GH_TMP/id" -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-	-o BatchMode=yes -o ConnectTimeout=20 root@127.0.0.1 'cat /var/lib/gatehouse/appliance-status; systemctl is-active gatehouse' 2>/dev/null)
+	-o BatchMode=yes -o ConnectTimeout=20 root@127.0.0.1 'cat /var/lib/gatehouse/appliance-status; systemctl is-active gatehouse;
+	systemctl show -p ExecStart --value gatehouse; gatehouse status; echo "status-rc=$?"' 2>/dev/null)
 check_match "SSH with the configured key (root)" 'state=ok' "$S"
-check_match "... gatehouse.service is active" 'active$' "$S"
+check_match "... gatehouse.service is active" '^active$' "$S"
+check_match "... and runs gatehouse run" 'path=/usr/bin/gatehouse ; argv\[\]=/usr/bin/gatehouse run --config /etc/gatehouse/gatehouse.conf' "$S"
+check_match "... gatehouse status: the appliance's state" '^appliance: ok, role all-in-one' "$S"
+check_match "... every process healthy (8)" 'all processes healthy' "$S"
+check_eq "... listed as running and healthy" 8 "$(printf '%s\n' "$S" | grep -cE '^  [a-z-]+ +running +pid [0-9]+ +healthy ')"
+check_match "... exit status 0" 'status-rc=0' "$S"
 check_match "... the server offers public keys only (no passwords)" 'Authentications that can continue: publickey.?$' \
 	"$(ssh -v -p "$VM_PORT_22" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
 		-o PubkeyAuthentication=no -o ConnectTimeout=20 root@127.0.0.1 true 2>&1 | grep 'Authentications that can continue' | head -1)"

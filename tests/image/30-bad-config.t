@@ -2,7 +2,8 @@
 # A config drive with a bad gatehouse.conf: the node boots to a login prompt, says on the
 # console what is wrong (every error, with the file and line it came from) and does not
 # initialise, open a port or reboot; the unit gatehouse-config fails and the appliance
-# status (read from the disk after power-off, without mounting it) says error.
+# status (read from the disk after power-off, without mounting it) says error, as
+# `gatehouse status` on that node does.
 . "$GH_ROOT/tests/lib/check.sh"
 . "$GH_ROOT/appliance/embedded/pg.sh"
 . "$GH_ROOT/tests/image/lib.sh"
@@ -50,4 +51,16 @@ check_match "the appliance status says error" '^state=error' "$S"
 check_match "... and why" "message=configuration error \([0-9]+\), fix it and boot again:; .*node\.role" "$S"
 check_match "gatehouse-config failed (journal)" 'gatehouse-config.service: Failed' "$(cat "$IMG_OUT/bad.journal.txt")"
 check_eq "the node was not initialised" "" "$(debugfs -R 'ls /var/lib/gatehouse/.initialised' "$E" 2>/dev/null | grep -v 'File not found')"
+check_eq "no node configuration was written" "" "$(debugfs -R 'ls /etc/gatehouse/gatehouse.conf' "$E" 2>/dev/null | grep -v 'File not found')"
+# `gatehouse status` as on the node: the image's own binary, with the disk's status file in
+# place of /var/lib/gatehouse (a private mount namespace; the host's is untouched)
+x=$GH_TMP/bad-root
+mkdir -p "$x"
+debugfs -R "dump /usr/bin/gatehouse $x/gatehouse" "$E" >/dev/null 2>&1
+debugfs -R "dump /var/lib/gatehouse/appliance-status $x/appliance-status" "$E" >/dev/null 2>&1
+chmod 755 "$x/gatehouse"
+out=$(unshare -m sh -c 'mount -t tmpfs none /var/lib && mkdir /var/lib/gatehouse && cp "$1/appliance-status" /var/lib/gatehouse/ &&
+	{ [ ! -d /etc/gatehouse ] || mount -t tmpfs none /etc/gatehouse; } && exec "$1/gatehouse" status' sh "$x" 2>&1); rc=$?
+check_match "gatehouse status on that node: the error, and why" '^appliance: error(, role [a-z-]+)? \(.*\): configuration error \([0-9]+\), fix it and boot again:; .*node\.role' "$out"
+check_eq "... exit status 1" 1 "$rc"
 check_done
