@@ -37,6 +37,8 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	/* progress lines keep their order with stderr's when both go to one log file */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

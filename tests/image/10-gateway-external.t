@@ -95,8 +95,7 @@ C=$(vm_console gwe1)
 check_match "the config drive was read" 'configuration accepted from config-drive\(/dev/vd[a-z]\): role gateway-external' "$C"
 check_match "the firewall opens only the gateway's ports" 'firewall: open tcp 8243 18243$' "$C"
 check_match "it enrolled with the control plane" "initialised as gateway-external in [0-9]+ s: enrolled with https://$G:" "$C"
-check_match "gw-external is up" 'gw-external up' "$C"
-check_match "the node is up" 'gateway-external node up: gw-external' "$C"
+check_match "the node is up: gatehouse run's gw-external answers /health (console)" 'gateway-external node up: gw-external' "$C"
 check_match "the enrolment token is spent, by dmz-img" 'used dmz-img' \
 	"$(T=$(km_curl -H "Authorization: Bearer $ADM" "$PUB_URL/api/am/admin/v4/enrolment-tokens/$TOK_ID"); echo "$(jget "$T" status) $(jget "$T" usedByNode)")"
 H=$(curl -s -m 10 "http://127.0.0.1:$VM_PORT_18243/health")
