@@ -46,6 +46,14 @@ enum gw_verdict gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks 
     const char *issuer, int64_t now, struct gw_principal *p, const char **why);
 
 /*
+ * gw_jwt_verify with the SHA-256 of the token's signing input (up to its
+ * second '.') already computed (gw_token_cache_digest_jws), or NULL.
+ */
+enum gw_verdict gw_jwt_verify_md(const char *tok, size_t len, const unsigned char *input_md,
+    const struct gh_jwks *jwks, const char *issuer, int64_t now, struct gw_principal *p,
+    const char **why);
+
+/*
  * Fill *p (reset first) from verified claims or an introspection answer:
  * sub, tenant, client_id (or azp), jti (required), scope, iat, exp, the
  * application object and keytype.  Text too long for its field is
@@ -99,6 +107,16 @@ void gw_token_cache_put(struct gw_token_cache *c, const void *key, size_t klen, 
  */
 int gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen,
     unsigned char d[32]);
+
+/*
+ * gw_token_cache_digest of a JWS-shaped token, hashed once for two digests:
+ * d (the cache key, as gw_token_cache_digest) and input_md, the SHA-256 of
+ * the signing input (the bytes before the second '.'), for
+ * gw_jwt_verify_md.  Returns 1 with both, 0 with d only (fewer than two
+ * dots), -1 as gw_token_cache_digest.
+ */
+int gw_token_cache_digest_jws(struct gw_token_cache *c, const char *tok, size_t len,
+    unsigned char d[32], unsigned char input_md[32]);
 int gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
     struct gw_principal *out);
 void gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,

@@ -340,15 +340,16 @@ jwt(struct gw_req *r, const char *tok, size_t len, int apikey)
 	enum gw_verdict v;
 	enum gw_rc rc;
 	const char *why = "The token is invalid";
-	unsigned char d[32];
-	int hashed = gw_token_cache_digest(w->tokens, tok, len, d) == 0;
+	unsigned char d[32], in_md[32];
+	int dr = gw_token_cache_digest_jws(w->tokens, tok, len, d, in_md), hashed = dr >= 0;
 
 	/* hashed once: a miss that verifies is stored under the same digest */
 	if (!hashed || gw_token_cache_get_d(w->tokens, d, now, &r->who) != 1) {
 		if ((rc = gw_authn_limit(r)) != GW_OK)
 			return rc;
 		pthread_rwlock_rdlock(&gw.jwks_lock);
-		v = gw_jwt_verify(tok, len, gw.jwks, r->store->issuer, now / 1000, &r->who, &why);
+		v = gw_jwt_verify_md(tok, len, dr == 1 ? in_md : NULL, gw.jwks, r->store->issuer, now / 1000,
+		    &r->who, &why);
 		pthread_rwlock_unlock(&gw.jwks_lock);
 		if (v == GW_TOK_UNKNOWN_KID)
 			gw_feed_jwks_refresh();

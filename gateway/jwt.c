@@ -251,6 +251,13 @@ enum gw_verdict
 gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const char *issuer, int64_t now,
     struct gw_principal *p, const char **why)
 {
+	return gw_jwt_verify_md(tok, len, NULL, jwks, issuer, now, p, why);
+}
+
+enum gw_verdict
+gw_jwt_verify_md(const char *tok, size_t len, const unsigned char *input_md, const struct gh_jwks *jwks,
+    const char *issuer, int64_t now, struct gw_principal *p, const char **why)
+{
 	struct gh_jwt_expect ex;
 	struct json_object *claims = NULL;
 	enum gh_jose_err err;
@@ -274,7 +281,7 @@ gw_jwt_verify(const char *tok, size_t len, const struct gh_jwks *jwks, const cha
 	}
 	if (now == 0)
 		now = (int64_t)time(NULL);
-	err = gh_jws_verify_payload(tok, len, jwks, payload, sizeof(payload), &paylen, NULL);
+	err = gh_jws_verify_payload_md(tok, len, jwks, input_md, payload, sizeof(payload), &paylen, NULL);
 	if (err == GH_JOSE_EKID) {
 		*why = "The token's signing key is not known";
 		return GW_TOK_UNKNOWN_KID;
@@ -365,6 +372,7 @@ struct gw_token_cache {
 	uint64_t seed;
 	EVP_MD *md;                     /* SHA-256, fetched once */
 	EVP_MD_CTX *mdctx;              /* reused: the cache belongs to one thread */
+	EVP_MD_CTX *mdctx2;             /* the copy that finishes a JWS's signing-input digest */
 };
 
 static uint64_t
@@ -419,7 +427,8 @@ gw_token_cache_new(size_t max)
 	c->buckets = malloc(c->nbuckets * sizeof(*c->buckets));
 	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	c->mdctx = EVP_MD_CTX_new();
-	if (c->e == NULL || c->buckets == NULL || c->md == NULL || c->mdctx == NULL ||
+	c->mdctx2 = EVP_MD_CTX_new();
+	if (c->e == NULL || c->buckets == NULL || c->md == NULL || c->mdctx == NULL || c->mdctx2 == NULL ||
 	    gh_random_bytes(&c->seed, sizeof(c->seed)) != 0) {
 		gw_token_cache_free(c);
 		return NULL;
@@ -459,6 +468,7 @@ gw_token_cache_free(struct gw_token_cache *c)
 	free(c->e);
 	free(c->buckets);
 	EVP_MD_CTX_free(c->mdctx);
+	EVP_MD_CTX_free(c->mdctx2);
 	EVP_MD_free(c->md);
 	free(c);
 }
@@ -502,6 +512,29 @@ gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen, un
 	if (c == NULL || c->max == 0)
 		return -1;
 	return digest(c, key, klen, d);
+}
+
+int
+gw_token_cache_digest_jws(struct gw_token_cache *c, const char *tok, size_t len, unsigned char d[32],
+    unsigned char input_md[32])
+{
+	const char *d1, *d2;
+	size_t in_len;
+	unsigned int n = 0, n2 = 0;
+
+	if (c == NULL || c->max == 0)
+		return -1;
+	if ((d1 = memchr(tok, '.', len)) == NULL ||
+	    (d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok))) == NULL)
+		return digest(c, tok, len, d) == 0 ? 0 : -1;
+	/* One pass: the state after the signing input is copied and finished apart. */
+	in_len = (size_t)(d2 - tok);
+	if (EVP_DigestInit_ex2(c->mdctx, c->md, NULL) != 1 || EVP_DigestUpdate(c->mdctx, tok, in_len) != 1 ||
+	    EVP_MD_CTX_copy_ex(c->mdctx2, c->mdctx) != 1 || EVP_DigestFinal_ex(c->mdctx2, input_md, &n2) != 1 ||
+	    EVP_DigestUpdate(c->mdctx, d2, len - in_len) != 1 || EVP_DigestFinal_ex(c->mdctx, d, &n) != 1 ||
+	    n != 32 || n2 != 32)
+		return -1;
+	return 1;
 }
 
 int

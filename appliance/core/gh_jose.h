@@ -268,6 +268,16 @@ enum gh_jose_err gh_jws_verify_payload(const char *token, size_t len,
     const struct gh_jwk **key);
 
 /*
+ * gh_jws_verify_payload for a caller that already hashed the token: input_md,
+ * when not NULL, is the SHA-256 of the signing input (the token up to its
+ * second '.'), used by the SHA-256 algorithms (RS256, ES256) instead of
+ * hashing it again.  A wrong input_md makes the signature fail (ESIG).
+ */
+enum gh_jose_err gh_jws_verify_payload_md(const char *token, size_t len,
+    const struct gh_jwks *set, const unsigned char *input_md, unsigned char *buf, size_t cap,
+    size_t *paylen, const struct gh_jwk **key);
+
+/*
  * The payload of a verified token as the JSON object gh_jws_verify puts
  * in claims (the same strict parse: no duplicate member at any depth):
  * a new reference, or NULL when it is not a JSON object.

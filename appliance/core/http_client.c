@@ -39,6 +39,7 @@
 #define HTTPC_DEF_IDLE         16
 #define HTTPC_DEF_HEADER_BYTES 16384
 #define HTTPC_DEF_BODY_BYTES   (8u * 1024 * 1024)
+#define HTTPC_READ_CHUNK       16384    /* at most this per recv() (the bufferevent's own maximum) */
 
 enum httpc_phase { PH_HEAD, PH_BODY, PH_DONE };
 
@@ -62,6 +63,7 @@ struct httpc_conn {
 	int idle;                     /* linked in pool->idle */
 	int connected;                /* TCP (and TLS) established */
 	unsigned nreq;                /* requests started on this connection */
+	struct event *rd;             /* plain and connected: our own read event (conn_rdcb) */
 	TAILQ_ENTRY(httpc_conn) link;
 };
 
@@ -145,9 +147,92 @@ conn_free(struct httpc_conn *conn)
 	}
 	if (conn->req != NULL && conn->req->conn == conn)
 		conn->req->conn = NULL;
+	if (conn->rd != NULL)
+		event_free(conn->rd);
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev);
 	free(conn);
+}
+
+/*
+ * Reading on or off.  A connected plain connection reads with its own
+ * event and one recv() per readable event (conn_rdcb): the bufferevent's
+ * reader asks the socket for its pending byte count (an FIONREAD ioctl)
+ * before every read.  TLS, and a connection being set up, read through
+ * the bufferevent.
+ */
+static void
+conn_read(struct httpc_conn *conn, int on)
+{
+	if (conn->rd == NULL) {
+		if (on)
+			bufferevent_enable(conn->bev, EV_READ);
+		else
+			bufferevent_disable(conn->bev, EV_READ);
+		return;
+	}
+	if (on)
+		event_add(conn->rd, NULL);
+	else
+		event_del(conn->rd);
+}
+
+/*
+ * The read event of a connected plain connection: one recv() into the
+ * bufferevent's input, then the bufferevent's read callback, or its event
+ * callback on EOF or an error, as the bufferevent itself would call them.
+ */
+static void
+conn_rdcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpc_conn *conn = arg;
+	struct bufferevent *bev = conn->bev;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	bufferevent_data_cb readcb = NULL;
+	bufferevent_event_cb eventcb = NULL;
+	void *cbarg = NULL;
+	struct evbuffer_iovec v;
+	ssize_t n = -1;
+
+	(void)what;
+	bufferevent_getcb(bev, &readcb, NULL, &eventcb, &cbarg);
+	if (evbuffer_reserve_space(in, HTTPC_READ_CHUNK, &v, 1) >= 1) {
+		n = recv(fd, v.iov_base, v.iov_len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+	}
+	if (n <= 0) {
+		event_del(conn->rd);
+		if (eventcb != NULL)
+			eventcb(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), cbarg);
+		return;
+	}
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(in, &v, 1) != 0) {
+		event_del(conn->rd);
+		if (eventcb != NULL)
+			eventcb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, cbarg);
+		return;
+	}
+	if (readcb != NULL)
+		readcb(bev, cbarg);
+}
+
+/* A plain connection is up: from now on it reads with conn_rdcb (else it stays on the bufferevent). */
+static void
+conn_own_read(struct httpc_conn *conn)
+{
+	int reading = (bufferevent_get_enabled(conn->bev) & EV_READ) != 0;
+
+	if (conn->pool->https || conn->rd != NULL)
+		return;
+	conn->rd = event_new(conn->c->base, bufferevent_getfd(conn->bev), EV_READ | EV_PERSIST,
+	    conn_rdcb, conn);
+	if (conn->rd == NULL)
+		return;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (reading)
+		event_add(conn->rd, NULL);
 }
 
 static void
@@ -178,7 +263,7 @@ pool_put(struct httpc_conn *conn)
 		return;
 	}
 	bufferevent_setcb(conn->bev, idle_readcb, NULL, idle_eventcb, conn);
-	bufferevent_enable(conn->bev, EV_READ);
+	conn_read(conn, 1);
 	TAILQ_INSERT_HEAD(&pool->idle, conn, link);
 	pool->nidle++;
 	conn->idle = 1;
@@ -663,7 +748,7 @@ stream_data(struct httpc_req *req)
 		return -1;
 	if (rc > 0 && req->conn != NULL) {
 		req->paused = 1;
-		bufferevent_disable(req->conn->bev, EV_READ);
+		conn_read(req->conn, 0);
 		evtimer_del(req->tmo);
 		return 0;
 	}
@@ -766,6 +851,7 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		conn->connected = 1;
+		conn_own_read(conn);
 		evtimer_del(req->ctmo);
 		return;
 	}
@@ -893,9 +979,10 @@ conn_attach(struct httpc_req *req, struct httpc_conn *conn)
 	if (conn_direct(conn, req)) {
 		/* writing is enabled by conn_send_head only if the socket is full */
 		bufferevent_disable(conn->bev, EV_WRITE);
-		bufferevent_enable(conn->bev, EV_READ);
+		conn_read(conn, 1);
 	} else {
-		bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+		bufferevent_enable(conn->bev, EV_WRITE);
+		conn_read(conn, 1);
 	}
 }
 
@@ -1381,7 +1468,7 @@ gh_httpc_resume(struct gh_httpc_call *call)
 	tv.tv_usec = (req->timeout_ms % 1000) * 1000;
 	evtimer_add(req->tmo, &tv);
 	if (req->conn != NULL)
-		bufferevent_enable(req->conn->bev, EV_READ);
+		conn_read(req->conn, 1);
 	event_active(req->kick, 0, 0);
 }
 
@@ -1394,8 +1481,10 @@ gh_httpc_cancel(struct gh_httpc_call *call)
 		return;
 	req->cancelled = 1;
 	req->reusable = 0;
-	if (req->conn != NULL)
-		bufferevent_disable(req->conn->bev, EV_READ | EV_WRITE);
+	if (req->conn != NULL) {
+		conn_read(req->conn, 0);
+		bufferevent_disable(req->conn->bev, EV_WRITE);
+	}
 	evtimer_del(req->tmo);
 	evtimer_del(req->ctmo);
 	req_fail_later(req, GH_HTTPC_ECLOSED, "cancelled");

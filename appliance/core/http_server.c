@@ -110,8 +110,12 @@ http_conn_must_close(const struct gh_http_conn *conn, const struct gh_http_req *
 const char *
 gh_http_req_header(const struct gh_http_req *req, const char *name)
 {
+	/* the first letter (ASCII, any case) first: most fields differ there */
+	unsigned char c0 = (unsigned char)name[0] | 0x20;
+
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (strcasecmp(req->headers[i].name, name) == 0)
+		if (((unsigned char)req->headers[i].name[0] | 0x20) == c0 &&
+		    strcasecmp(req->headers[i].name, name) == 0)
 			return req->headers[i].value;
 	return NULL;
 }

@@ -62,42 +62,112 @@ refuse(struct http_refusal *rf, int status, const char *msg, const char *desc)
 	return -1;
 }
 
+/*
+ * Byte classes, one table lookup each: RFC 9110 tchar, and the field-value
+ * bytes (VCHAR, SP, HTAB and obs-text: everything but NUL, the other CTLs and DEL).
+ */
+enum { C_TCHAR = 1, C_VALUE = 2 };
+
+#define TC C_TCHAR | C_VALUE
+static const unsigned char byte_class[256] = {
+	['\t'] = C_VALUE, [' '] = C_VALUE,
+	['!'] = TC, ['"'] = C_VALUE, ['#'] = TC, ['$'] = TC, ['%'] = TC, ['&'] = TC, ['\''] = TC,
+	['('] = C_VALUE, [')'] = C_VALUE, ['*'] = TC, ['+'] = TC, [','] = C_VALUE, ['-'] = TC,
+	['.'] = TC, ['/'] = C_VALUE,
+	['0'] = TC, ['1'] = TC, ['2'] = TC, ['3'] = TC, ['4'] = TC, ['5'] = TC, ['6'] = TC,
+	['7'] = TC, ['8'] = TC, ['9'] = TC,
+	[':'] = C_VALUE, [';'] = C_VALUE, ['<'] = C_VALUE, ['='] = C_VALUE, ['>'] = C_VALUE,
+	['?'] = C_VALUE, ['@'] = C_VALUE,
+	['A'] = TC, ['B'] = TC, ['C'] = TC, ['D'] = TC, ['E'] = TC, ['F'] = TC, ['G'] = TC,
+	['H'] = TC, ['I'] = TC, ['J'] = TC, ['K'] = TC, ['L'] = TC, ['M'] = TC, ['N'] = TC,
+	['O'] = TC, ['P'] = TC, ['Q'] = TC, ['R'] = TC, ['S'] = TC, ['T'] = TC, ['U'] = TC,
+	['V'] = TC, ['W'] = TC, ['X'] = TC, ['Y'] = TC, ['Z'] = TC,
+	['['] = C_VALUE, ['\\'] = C_VALUE, [']'] = C_VALUE, ['^'] = TC, ['_'] = TC, ['`'] = TC,
+	['a'] = TC, ['b'] = TC, ['c'] = TC, ['d'] = TC, ['e'] = TC, ['f'] = TC, ['g'] = TC,
+	['h'] = TC, ['i'] = TC, ['j'] = TC, ['k'] = TC, ['l'] = TC, ['m'] = TC, ['n'] = TC,
+	['o'] = TC, ['p'] = TC, ['q'] = TC, ['r'] = TC, ['s'] = TC, ['t'] = TC, ['u'] = TC,
+	['v'] = TC, ['w'] = TC, ['x'] = TC, ['y'] = TC, ['z'] = TC,
+	['{'] = C_VALUE, ['|'] = TC, ['}'] = C_VALUE, ['~'] = TC,
+	[0x80 ... 0xff] = C_VALUE,
+};
+#undef TC
+
 /* RFC 9110 tchar. */
 static int
 is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return (byte_class[c] & C_TCHAR) != 0;
 }
 
 /* Field-value byte: VCHAR, SP, HTAB or obs-text. */
 static int
 is_value_char(unsigned char c)
 {
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
+	return (byte_class[c] & C_VALUE) != 0;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/*
+ * Whether v[0..len) are all field-value bytes: eight at a time (no byte
+ * below 0x20 and none equal to 0x7f; a word with an HTAB or one of those
+ * is looked at byte by byte), then the tail.
+ */
+static int
+value_ok(const char *v, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, del;
+
+		memcpy(&x, v + i, 8);
+		del = x ^ (0x7fULL * ONES);
+		if ((((x - 0x20 * ONES) & ~x) | ((del - ONES) & ~del)) & HIGHS) {
+			for (size_t k = i; k < i + 8; k++)
+				if (!is_value_char((unsigned char)v[k]))
+					return 0;
+		}
+	}
+	for (; i < len; i++)
+		if (!is_value_char((unsigned char)v[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Finds the head's end: every LF must follow a CR and every CR come before
+ * an LF.  Lines are found with memchr (vectorized by the C library), and
+ * the scan resumes where it stopped: the bytes before *scan_off were
+ * checked, a CR at the very end waits for the next byte.
+ */
 int
 http_head_find(const char *buf, size_t len, size_t *scan_off,
     const struct gh_http_limits *lim, size_t *hlen, struct http_refusal *rf)
 {
 	size_t n = len < lim->max_header_bytes ? len : lim->max_header_bytes;
-	size_t i, sp1 = 0, sp2 = 0, rl_end = 0;
+	size_t i = *scan_off, sp1 = 0, sp2 = 0, rl_end = 0;
 
-	for (i = *scan_off; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
+	if (i > 0 && i < n && buf[i - 1] == '\r' && buf[i] != '\n')
+		return refuse(rf, 400, "Bad Request", "bare CR in the request head");
+	while (i < n) {
+		const char *lf = memchr(buf + i, '\n', n - i), *cr;
+		size_t end = lf != NULL ? (size_t)(lf - buf) : n;
 
-		if (i > 0 && buf[i - 1] == '\r' && c != '\n')
+		/* A CR of [i, end) is only allowed right before the LF (or as the last byte so far). */
+		cr = memchr(buf + i, '\r', end - i);
+		if (cr != NULL && (size_t)(cr - buf) + 1 != (lf != NULL ? end : n))
 			return refuse(rf, 400, "Bad Request", "bare CR in the request head");
-		if (c != '\n')
-			continue;
-		if (i == 0 || buf[i - 1] != '\r')
+		if (lf == NULL)
+			break;
+		if (end == 0 || buf[end - 1] != '\r')
 			return refuse(rf, 400, "Bad Request", "bare LF in the request head");
-		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
-			*hlen = i + 1;
+		if (end >= 3 && buf[end - 2] == '\n' && buf[end - 3] == '\r') {
+			*hlen = end + 1;
 			return 1;
 		}
+		i = end + 1;
 	}
 	*scan_off = n;
 
@@ -316,10 +386,8 @@ http_head_check(const char *blk, size_t hlen, const struct gh_http_limits *lim,
 			return refuse(rf, 400, "Bad Request", "header line without a colon");
 		if (nlen == 0)
 			return refuse(rf, 400, "Bad Request", "empty field name");
-		for (size_t k = nlen + 1; k < llen; k++)
-			if (!is_value_char((unsigned char)line[k]))
-				return refuse(rf, 400, "Bad Request",
-				    "invalid byte in a field value");
+		if (!value_ok(line + nlen + 1, llen - nlen - 1))
+			return refuse(rf, 400, "Bad Request", "invalid byte in a field value");
 		vlen = llen - nlen - 1;
 		val = trim_ows(line + nlen + 1, &vlen);
 

@@ -398,8 +398,9 @@ ecdsa_raw_to_der_buf(const unsigned char *raw, unsigned char *der)
 	return o;
 }
 
-enum gh_jose_err
-gh_jws_verify_raw(const struct gh_jwk *key, const void *input, size_t len,
+/* gh_jws_verify_raw, with input's SHA-256 already known when md is not NULL. */
+static enum gh_jose_err
+verify_raw_md(const struct gh_jwk *key, const void *input, size_t len, const unsigned char *input_md,
     const unsigned char *sig, size_t siglen)
 {
 	EVP_MD_CTX *mctx = NULL;
@@ -424,12 +425,23 @@ gh_jws_verify_raw(const struct gh_jwk *key, const void *input, size_t len,
 		vlen = ecdsa_raw_to_der_buf(sig, der);
 		vsig = der;
 	}
-	if ((pctx = vc_get(key->pub)) == NULL || gh_sha256(input, len, md) != 0)
+	if (input_md != NULL)
+		memcpy(md, input_md, sizeof(md));
+	else if (gh_sha256(input, len, md) != 0)
+		goto out;
+	if ((pctx = vc_get(key->pub)) == NULL)
 		goto out;
 	ok = EVP_PKEY_verify(pctx, vsig, vlen, md, sizeof(md)) == 1;
 out:
 	ERR_clear_error();
 	return ok ? GH_JOSE_OK : GH_JOSE_ESIG;
+}
+
+enum gh_jose_err
+gh_jws_verify_raw(const struct gh_jwk *key, const void *input, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	return verify_raw_md(key, input, len, NULL, sig, siglen);
 }
 
 int
@@ -586,6 +598,7 @@ struct jws_sink {
 	size_t		 cap;
 	size_t		*len;
 	const struct gh_jwk **key;
+	const unsigned char *input_md;	/* SHA-256 of the signing input, or NULL */
 };
 
 /*
@@ -740,7 +753,7 @@ jws_verify(const char *token, size_t len, struct gh_jwk *const *keys,
 	rc = GH_JOSE_EALG;
 	if (alg != key->alg)
 		goto out;
-	rc = gh_jws_verify_raw(key, token, (size_t)(d2 - token), sig, siglen);
+	rc = verify_raw_md(key, token, (size_t)(d2 - token), sink->input_md, sig, siglen);
 	if (rc != GH_JOSE_OK)
 		goto out;
 	if (sink->key != NULL)
@@ -780,7 +793,15 @@ enum gh_jose_err
 gh_jws_verify_payload(const char *token, size_t len, const struct gh_jwks *set,
     unsigned char *buf, size_t cap, size_t *paylen, const struct gh_jwk **key)
 {
-	struct jws_sink sink = { NULL, buf, cap, paylen, key };
+	return gh_jws_verify_payload_md(token, len, set, NULL, buf, cap, paylen, key);
+}
+
+enum gh_jose_err
+gh_jws_verify_payload_md(const char *token, size_t len, const struct gh_jwks *set,
+    const unsigned char *input_md, unsigned char *buf, size_t cap, size_t *paylen,
+    const struct gh_jwk **key)
+{
+	struct jws_sink sink = { NULL, buf, cap, paylen, key, input_md };
 
 	if (buf == NULL || paylen == NULL)
 		return GH_JOSE_EINTERNAL;
@@ -800,7 +821,7 @@ gh_jws_verify(const char *token, size_t len, const struct gh_jwks *set,
 		memset(out, 0, sizeof(*out));
 	if (set == NULL || set->count == 0)
 		return GH_JOSE_EKID;
-	struct jws_sink sink = { out, NULL, 0, NULL, NULL };
+	struct jws_sink sink = { out, NULL, 0, NULL, NULL, NULL };
 
 	return jws_verify(token, len, set->keys, set->count, 0, &sink);
 }
@@ -810,7 +831,7 @@ gh_jws_verify_key(const char *token, size_t len, const struct gh_jwk *key,
     struct gh_jws *out)
 {
 	struct gh_jwk *one[1];
-	struct jws_sink sink = { out, NULL, 0, NULL, NULL };
+	struct jws_sink sink = { out, NULL, 0, NULL, NULL, NULL };
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));

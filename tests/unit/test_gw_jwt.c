@@ -4,7 +4,8 @@
  * (gateway/authfail.c): valid access tokens and API keys, more than 30
  * forged or unusable tokens refused, jku/x5u/jwk/x5c headers never
  * fetched (a listener sees no connection), revocations and not-before
- * times checked on every use, and the cache's hits, expiry and bound.
+ * times checked on every use, the cache's hits, expiry and bound, and the
+ * one-pass digests of a token (cache key and signing input) gw_jwt_verify_md uses.
  * The two store lookups jwt.c uses are stood in for here.
  */
 #include <arpa/inet.h>
@@ -597,6 +598,52 @@ test_cache(void)
 	gw_token_cache_free(c);
 }
 
+/* The one-pass digests of a JWS (gw_token_cache_digest_jws) and gw_jwt_verify_md. */
+static void
+test_digest_jws(void)
+{
+	struct gw_token_cache *c = gw_token_cache_new(16);
+	struct gw_principal p;
+	const char *why = NULL;
+	unsigned char d[32], md[32], want_d[32], want_md[32];
+	char *tok[2];
+	const char *names[2] = { "RS256", "ES256" };
+
+	memset(&p, 0, sizeof(p));
+	tok[0] = mk("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k2\"}", good_claims(), rs, NULL, 0);
+	tok[1] = mk(es_hdr(), good_claims(), es, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		size_t len = strlen(tok[i]), in_len = (size_t)(strrchr(tok[i], '.') - tok[i]);
+
+		TH_TEST(names[i]);
+		TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[i], len, d, md), 1);
+		TH_CHECK_EQ_INT(gw_token_cache_digest(c, tok[i], len, want_d), 0);
+		TH_CHECK_EQ_INT(gh_sha256(tok[i], in_len, want_md), 0);
+		TH_CHECK(memcmp(d, want_d, 32) == 0);
+		TH_CHECK(memcmp(md, want_md, 32) == 0);
+		TH_CHECK_EQ_INT(gw_jwt_verify_md(tok[i], len, md, set, ISS, now, &p, &why), GW_TOK_OK);
+		gw_principal_reset(&p);
+		TH_CHECK_EQ_INT(gw_jwt_verify_md(tok[i], len, NULL, set, ISS, now, &p, &why), GW_TOK_OK);
+		gw_principal_reset(&p);
+		/* a digest that is not the signing input's: the signature does not verify */
+		md[5] ^= 1;
+		TH_CHECK_EQ_INT(gw_jwt_verify_md(tok[i], len, md, set, ISS, now, &p, &why), GW_TOK_INVALID);
+		TH_CHECK_EQ_STR(why, "The token's signature is invalid");
+		gw_principal_reset(&p);
+	}
+	TH_TEST("digest_jws: fewer than two dots, the cache key only");
+	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, "abc.def", 7, d, md), 0);
+	TH_CHECK_EQ_INT(gw_token_cache_digest(c, "abc.def", 7, want_d), 0);
+	TH_CHECK(memcmp(d, want_d, 32) == 0);
+	TH_TEST("digest_jws: a cache of size 0 hashes nothing");
+	gw_token_cache_free(c);
+	c = gw_token_cache_new(0);
+	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[0], strlen(tok[0]), d, md), -1);
+	gw_token_cache_free(c);
+	free(tok[0]);
+	free(tok[1]);
+}
+
 static void
 test_authfail(void)
 {
@@ -675,6 +722,7 @@ main(void)
 	test_forged(port);
 	test_live();
 	test_cache();
+	test_digest_jws();
 	test_authfail();
 	close(lfd);
 	gh_jwks_free(set);
