@@ -32,6 +32,7 @@ API=$(GW_ENDPOINTS="{\"endpoint_type\":\"http\",\"production_endpoints\":{\"url\
 check_match "an API deployed to External, its backend on the host" '^[0-9a-f-]{36}$' "$API"
 
 # ---- the config drive ----
+CONSOLE_HASH=$(openssl passwd -6 -salt imagetest 'Console-pass-1')
 mkdir -p "$GH_TMP/cidata"
 cat >"$GH_TMP/cidata/gatehouse.conf" <<CONF
 # A DMZ gateway made from the appliance image (tests/image/10-gateway-external.t)
@@ -68,6 +69,9 @@ servers = $G
 
 [firewall]
 mgmt_from = 10.0.2.0/24
+
+[access]
+console_password_hash = $CONSOLE_HASH
 CONF
 # the public listener's certificate and key (what the load balancer would present), beside it
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=api.example.test \
@@ -177,6 +181,9 @@ check_nomatch "... no DHCP lease" 'DHCPv4 address' "$(cat "$IMG_OUT/gwe.journal.
 check_eq "timesyncd asks the configured NTP server" "NTP=10.0.2.2" \
 	"$(grep -h '^NTP=' "$d/etc/systemd/timesyncd.conf.d/gatehouse.conf" 2>/dev/null)"
 check_eq "the configuration is 0600" 600 "$(stat -c %a "$d/etc/gatehouse/gatehouse.conf")"
+check_eq "console login: root's password is the configured hash" "$CONSOLE_HASH" \
+	"$(awk -F: '$1 == "root" { print $2 }' "$d/etc/shadow" 2>/dev/null)"
+check_match "... and the console says so" 'console login for root enabled \(access.console_password_hash\)' "$(vm_console gwe1)"
 J=$(cat "$IMG_OUT/gwe.journal.txt")
 check_match "the journal: gatehouse.service ran the gateway" 'gateway-external node up: gw-external$' "$J"
 check_match "... under gatehouse run (one process)" 'role gateway-external, 1 processes' "$J"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A config drive with a bad gatehouse.conf: the node boots to a login prompt, says on the
+# A config drive (ISO 9660, label cidata) with a bad gatehouse.conf: the node boots to a login prompt, says on the
 # console what is wrong (every error, with the file and line it came from) and does not
 # initialise, open a port or reboot; the unit gatehouse-config fails and the appliance
 # status (read from the disk after power-off, without mounting it) says error, as
@@ -22,8 +22,9 @@ mode = carrier-pigeon
 [access]
 ssh_key = not-a-key
 CONF
-mkfs.vfat -C -n CIDATA "$GH_TMP/cidata.img" 2048 >/dev/null
-MTOOLS_SKIP_CHECK=1 mcopy -i "$GH_TMP/cidata.img" "$GH_TMP/cidata/gatehouse.conf" ::/gatehouse.conf
+# the drive as cloud-init's NoCloud makes it: ISO 9660 labelled cidata (10-gateway-external
+# uses a vfat CIDATA)
+xorriso -as mkisofs -quiet -V cidata -J -r -o "$GH_TMP/cidata.img" "$GH_TMP/cidata" 2>/dev/null
 DISK=$GH_TMP/bad.qcow2
 vm_disk "$DISK"
 VM_SMP=1 VM_FWD="8243 22" vm_start bad "$DISK" -drive "file=$GH_TMP/cidata.img,if=virtio,format=raw,readonly=on"
@@ -31,6 +32,7 @@ vm_wait bad 'login:' 240
 echo "boot: $(( $(date +%s) - VM_T0 )) s to the login prompt"
 sleep 5
 C=$(vm_console bad)
+check_match "the ISO 9660 drive labelled cidata was read" 'config-drive:gatehouse.conf:' "$C"
 check_match "a clear error on the console" 'gatehouse: CONFIGURATION ERROR \([0-9]+\): the node is not initialised' "$C"
 check_match "... the role, with the file and line" "config-drive:gatehouse.conf:3.*node\.role.*bishop" "$C"
 check_match "... the misspelt setting" "config-drive:gatehouse.conf:6.*unknown setting 'gw-external\.https_prot'" "$C"

@@ -2,14 +2,15 @@
 # make deps: install the Debian packages Gatehouse builds and tests with, when any
 # is missing (after apt-get update), and the pinned npm packages of tests/.
 # (The second line of the list: make image and tests/image -- qemu, mmdebstrap, OVMF,
-# the systemd-boot EFI stub, mtools, dosfstools, sfdisk, debugfs, objcopy.)
+# the systemd-boot EFI stub, mtools, dosfstools, xorriso (an ISO 9660 config drive), sfdisk,
+# debugfs, objcopy.)
 set -eu
 cd "$(dirname "$0")/../.."
 pkgs="build-essential pkg-config libevent-dev libssl-dev libjson-c-dev libpq-dev
 libldap2-dev node-llhttp libmaxminddb-dev libyaml-dev libjemalloc-dev postgresql-15 slapd ldap-utils
 openssl curl python3-jwt libmaxmind-db-writer-perl wrk nginx haproxy iproute2 nftables chromium
 qemu-system-x86 qemu-utils debootstrap mmdebstrap busybox-static cpio ovmf systemd-boot-efi mtools
-dosfstools fdisk e2fsprogs binutils openssh-client"
+dosfstools xorriso fdisk e2fsprogs binutils openssh-client"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
