@@ -451,11 +451,18 @@ on_jwks(struct gh_httpc_resp *r, void *arg)
 	jwks_install(r, url);
 }
 
-/* The current store's JWKS URL into buf ("" when none). */
+/* The JWKS URL into buf: the zone's jwks_url, else the current store's ("" when none). */
 static void
 jwks_url_copy(char *buf, size_t len)
 {
-	struct gw_store *s = gw_store_acquire();
+	const char *set = gw_setting_str("jwks_url");
+	struct gw_store *s;
+
+	if (set != NULL && *set != '\0') {
+		snprintf(buf, len, "%s", set);
+		return;
+	}
+	s = gw_store_acquire();
 
 	snprintf(buf, len, "%s", s != NULL && s->jwks_url != NULL ? s->jwks_url : "");
 	gw_store_unref(s);

@@ -169,6 +169,9 @@ static const struct gh_setting_def gw_internal_settings[] = {
 	{ "gw-internal.introspect_cache", GH_SET_DURATION, "60s", 0, 3600000, NULL, 0, "opaque tokens' introspection kept for" },
 	{ "gw-internal.auth_failures_per_min", GH_SET_INT, "600", 1, 10000000, NULL, 0,
 	    "failed authentications per client address per minute before 429" },
+	{ "gw-internal.jwks_url", GH_SET_URL, NULL, 0, 0, NULL, 0,
+	    "the key manager's JWKS as this gateway reaches it (a DMZ gateway through its own route "
+	    "to the LAN; default: the URL the data feed announces, from the key manager's public_url)" },
 	{ "gw-internal.snapshot_file", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "last feed snapshot on disk (default: node.data_dir/gw-internal-snapshot.json)" },
 	{ "gw-internal.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,
@@ -212,6 +215,9 @@ static const struct gh_setting_def gw_external_settings[] = {
 	{ "gw-external.introspect_cache", GH_SET_DURATION, "60s", 0, 3600000, NULL, 0, "opaque tokens' introspection kept for" },
 	{ "gw-external.auth_failures_per_min", GH_SET_INT, "600", 1, 10000000, NULL, 0,
 	    "failed authentications per client address per minute before 429" },
+	{ "gw-external.jwks_url", GH_SET_URL, NULL, 0, 0, NULL, 0,
+	    "the key manager's JWKS as this gateway reaches it (a DMZ gateway through its own route "
+	    "to the LAN; default: the URL the data feed announces, from the key manager's public_url)" },
 	{ "gw-external.snapshot_file", GH_SET_PATH, NULL, 0, 0, NULL, 0,
 	    "last feed snapshot on disk (default: node.data_dir/gw-external-snapshot.json)" },
 	{ "gw-external.spool_dir", GH_SET_PATH, NULL, 0, 0, NULL, 0,

@@ -4,11 +4,10 @@
 # networking) and issues a gateway-external enrolment token; the image boots under qemu
 # TCG with a CIDATA config drive (vfat made with mkfs.vfat and mcopy) holding
 # gatehouse.conf (static network settings: the addresses of qemu's user network).  It must enrol, start gw-external, answer its health endpoint and route
-# an API deployed to External (taken from the feed over mutual TLS); only its ports are
-# open.  (A call with a token needs the key manager's public URL, the token issuer, to be
-# reachable from the DMZ -- auth.DOMAIN through the load balancer in a deployment; the
-# host's test control plane has https://localhost:PORT, which the guest cannot reach, so
-# the token path end to end is shown by the all-in-one image in 20-all-in-one.t.)  A second boot with another role (fw_cfg)
+# an API deployed to External (taken from the feed over mutual TLS), and a call with a token
+# from the host's key manager, whose JWKS the gateway fetches from gw-external.jwks_url (the
+# issuer's public URL, https://localhost:PORT on the host, is not the DMZ's route to the
+# LAN); only its ports are open.  A second boot with another role (fw_cfg)
 # keeps gateway-external and says so.  After power-off the disk is read with debugfs
 # (no mount): no PostgreSQL data folder, no slapd database, no CA key, no key-manager key.
 . "$GH_ROOT/tests/lib/check.sh"
@@ -57,6 +56,7 @@ workers = 2
 tls_cert = public.crt
 tls_key = public.key
 trusted_proxies = 10.0.2.2
+jwks_url = https://$G:$(port "$KM_URL")/oauth2/jwks
 
 [network]
 mode = static
@@ -107,6 +107,16 @@ check_match "its health endpoint answers through hostfwd" '"environment" ?: ?"Ex
 check_eq "the image's gateway routes the API deployed to External (no token: 401)" 401 \
 	"$(pub_wait 401 "https://localhost:$VM_PORT_8243/imageapi/1.0/from-vm")"
 check_eq "... and knows no other context (404)" 404 "$(pub_code "https://localhost:$VM_PORT_8243/nothing/1.0/x")"
+gw_app ImageApp "$API" Gold || echo "FAIL: application"
+code=""
+for _ in $(seq 1 60); do	# the subscription reaches the gateway through the feed
+	code=$(pub_code -H "Authorization: Bearer $TOKEN" "https://localhost:$VM_PORT_8243/imageapi/1.0/with-token")
+	[ "$code" = 200 ] && break
+	sleep 0.5
+done
+check_eq "a call with a token from the LAN's key manager (its JWKS through gw-external.jwks_url)" 200 "$code"
+check_match "... reached the backend on the host" '"path": "/with-token"' "$(tail -1 "$BE_PROD_LOG")"
+check_eq "... a forged signature: 401" 401 "$(pub_code -H "Authorization: Bearer ${TOKEN%.*}.AAAA" "https://localhost:$VM_PORT_8243/imageapi/1.0/with-token")"
 check_eq "the public listener serves the certificate from the config drive" "$(openssl x509 -in "$GH_TMP/cidata/public.crt" -noout -fingerprint -sha256)" \
 	"$(openssl s_client -connect "127.0.0.1:$VM_PORT_8243" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)"
 for _ in $(seq 1 50); do
