@@ -159,10 +159,10 @@ metrics_of(struct pstat *s)
  * the file exists, 0 when it does not (a node installed from the package).
  */
 static int
-appliance_read(const char *data_dir, char f[4][1024])
+appliance_read(const char *data_dir, char f[4][4096])
 {
 	static const char *const keys[4] = { "state=", "role=", "message=", "time=" };
-	char path[600], line[1024];
+	char path[600], line[4096];
 	FILE *fp;
 
 	for (int i = 0; i < 4; i++)
@@ -182,7 +182,7 @@ appliance_read(const char *data_dir, char f[4][1024])
 
 /* The appliance's status as a JSON object (NULL when there is none); the caller owns it. */
 static struct json_object *
-appliance_json(char f[4][1024], int present)
+appliance_json(char f[4][4096], int present)
 {
 	struct json_object *o;
 
@@ -197,7 +197,7 @@ appliance_json(char f[4][1024], int present)
 }
 
 static void
-appliance_print(char f[4][1024], int present)
+appliance_print(char f[4][4096], int present)
 {
 	if (present)
 		printf("appliance: %s%s%s (%s): %s\n", f[0], f[1][0] ? ", role " : "", f[1], f[3], f[2]);
@@ -222,7 +222,7 @@ gh_cmd_status(int argc, char **argv)
 	struct pstat st[SV_MAX_PROCS];
 	const char *config = GH_CONFIG_DEFAULT;
 	int o, json = 0, all = 1, app;
-	char af[4][1024];
+	char af[4][4096];
 	pid_t sup;
 
 	optind = 1;
