@@ -128,10 +128,8 @@ http_req_free(struct gh_http_req *req)
 	free(req->mem);                 /* target, path, query, header names and values */
 	free(req->headers);
 	free(req->body);
-	for (size_t i = 0; i < req->nresp_headers; i++) {
-		free(req->resp_headers[i].name);
-		free(req->resp_headers[i].value);
-	}
+	for (size_t i = 0; i < req->nresp_headers; i++)
+		free(req->resp_headers[i].name);        /* and its value: one block */
 	free(req->resp_headers);
 	free(req);
 }
