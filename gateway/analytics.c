@@ -654,6 +654,87 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * The event's text, formatted by hand on the hot path: each member's key
+ * is a literal with its quotes, colon and comma (EV_LIT), values are
+ * escaped as gh_json_buf_str does; the same bytes as the gh_json_buf
+ * calls, without their per-call length and comma checks.  overflow: the
+ * event did not fit (it is then dropped whole).
+ */
+struct ev_text {
+	char *p, *end;
+	int overflow;
+};
+
+static void
+ev_lit(struct ev_text *e, const char *s, size_t n)
+{
+	if ((size_t)(e->end - e->p) <= n) {
+		e->overflow = 1;
+		return;
+	}
+	memcpy(e->p, s, n);
+	e->p += n;
+}
+
+#define EV_LIT(e, lit) ev_lit((e), (lit), sizeof(lit) - 1)
+
+/* A string value, escaped; NULL or "" is null (as mem() writes it). */
+static void
+ev_str(struct ev_text *e, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *q = (const unsigned char *)s;
+	char *p = e->p, *end = e->end - 8;      /* room for one escape and the closing quote */
+
+	if (s == NULL || *s == '\0') {
+		ev_lit(e, "null", 4);
+		return;
+	}
+	if (p >= end)
+		goto over;
+	*p++ = '"';
+	for (; *q != '\0'; q++) {
+		if (p >= end)
+			goto over;
+		if (*q >= 0x20 && *q != '"' && *q != '\\') {
+			*p++ = (char)*q;
+			continue;
+		}
+		*p++ = '\\';
+		if (*q == '"' || *q == '\\') {
+			*p++ = (char)*q;
+			continue;
+		}
+		*p++ = 'u';
+		*p++ = '0';
+		*p++ = '0';
+		*p++ = hex[*q >> 4];
+		*p++ = hex[*q & 15];
+	}
+	*p++ = '"';
+	e->p = p;
+	return;
+over:
+	e->overflow = 1;
+}
+
+static void
+ev_int(struct ev_text *e, long long value)
+{
+	char num[24];
+	unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+	size_t i = sizeof(num);
+
+	do {
+		num[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (value < 0)
+		num[--i] = '-';
+	ev_lit(e, num + i, sizeof(num) - i);
+}
+
 void
 gw_analytics_log(struct gw_req *r)
 {
@@ -661,6 +742,7 @@ gw_analytics_log(struct gw_req *r)
 	const struct gw_operation *op = r->match.op;
 	struct gw_req_log *l;
 	struct gh_json_buf b;
+	struct ev_text e;
 	struct timespec rt;
 	char buf[4096], id[33], app_id[130];
 	unsigned char rnd[16];
@@ -676,49 +758,76 @@ gw_analytics_log(struct gw_req *r)
 	gh_hex_encode(rnd, sizeof(rnd), id);
 	copy_str(app_id, sizeof(app_id), r->app ? r->app->id : r->who.app_id);
 
-	b.buf = buf;
-	b.cap = sizeof(buf);
-	b.len = 0;
-	b.overflow = 0;
-	gh_json_buf_raw(&b, "{");
-	mem(&b, "id", id);
-	mem(&b, "apiId", api ? api->id : NULL);
-	mem(&b, "apiName", api ? api->name : NULL);
-	mem(&b, "apiVersion", api ? api->version : NULL);
-	mem(&b, "apiContext", api ? api->context : NULL);
-	mem(&b, "apiResourceTemplate", op ? op->target : NULL);
-	mem(&b, "apiMethod", l ? l->method : NULL);
-	mem(&b, "applicationId", app_id);
-	mem(&b, "applicationName", r->app ? r->app->name : NULL);
-	mem(&b, "applicationOwner", r->app ? r->app->owner : NULL);
-	mem(&b, "applicationTenant", r->app ? r->app->tenant : NULL);
-	mem(&b, "keyType", r->who.key_type);
-	mem(&b, "userName", r->who.sub);
-	mem(&b, "tenant", api ? api->tenant : NULL);
-	mem(&b, "userIp", l ? l->client_addr : NULL);
-	mem(&b, "country", r->country);
-	mem(&b, "userAgent", l ? l->user_agent : NULL);
-	gh_json_buf_member_int(&b, "proxyResponseCode", r->status);
-	gh_json_buf_member_int(&b, "targetResponseCode", r->upstream_status);
-	gh_json_buf_member_int(&b, "responseLatency", lat_ms);
-	gh_json_buf_member_int(&b, "backendLatency", be_ms);
-	mem(&b, "correlationId", l ? l->request_id : NULL);
-	mem(&b, "gatewayNode", gw.node);
-	mem(&b, "environment", gw.env);
-	gh_json_buf_member_int(&b, "timestamp", ts_ms);
-	if (r->error_code[0] != '\0')
-		mem(&b, "errorCode", r->error_code);
+	e.p = buf;
+	e.end = buf + sizeof(buf);
+	e.overflow = 0;
+	EV_LIT(&e, "{\"id\":");
+	ev_str(&e, id);
+	EV_LIT(&e, ",\"apiId\":");
+	ev_str(&e, api ? api->id : NULL);
+	EV_LIT(&e, ",\"apiName\":");
+	ev_str(&e, api ? api->name : NULL);
+	EV_LIT(&e, ",\"apiVersion\":");
+	ev_str(&e, api ? api->version : NULL);
+	EV_LIT(&e, ",\"apiContext\":");
+	ev_str(&e, api ? api->context : NULL);
+	EV_LIT(&e, ",\"apiResourceTemplate\":");
+	ev_str(&e, op ? op->target : NULL);
+	EV_LIT(&e, ",\"apiMethod\":");
+	ev_str(&e, l ? l->method : NULL);
+	EV_LIT(&e, ",\"applicationId\":");
+	ev_str(&e, app_id);
+	EV_LIT(&e, ",\"applicationName\":");
+	ev_str(&e, r->app ? r->app->name : NULL);
+	EV_LIT(&e, ",\"applicationOwner\":");
+	ev_str(&e, r->app ? r->app->owner : NULL);
+	EV_LIT(&e, ",\"applicationTenant\":");
+	ev_str(&e, r->app ? r->app->tenant : NULL);
+	EV_LIT(&e, ",\"keyType\":");
+	ev_str(&e, r->who.key_type);
+	EV_LIT(&e, ",\"userName\":");
+	ev_str(&e, r->who.sub);
+	EV_LIT(&e, ",\"tenant\":");
+	ev_str(&e, api ? api->tenant : NULL);
+	EV_LIT(&e, ",\"userIp\":");
+	ev_str(&e, l ? l->client_addr : NULL);
+	EV_LIT(&e, ",\"country\":");
+	ev_str(&e, r->country);
+	EV_LIT(&e, ",\"userAgent\":");
+	ev_str(&e, l ? l->user_agent : NULL);
+	EV_LIT(&e, ",\"proxyResponseCode\":");
+	ev_int(&e, r->status);
+	EV_LIT(&e, ",\"targetResponseCode\":");
+	ev_int(&e, r->upstream_status);
+	EV_LIT(&e, ",\"responseLatency\":");
+	ev_int(&e, lat_ms);
+	EV_LIT(&e, ",\"backendLatency\":");
+	ev_int(&e, be_ms);
+	EV_LIT(&e, ",\"correlationId\":");
+	ev_str(&e, l ? l->request_id : NULL);
+	EV_LIT(&e, ",\"gatewayNode\":");
+	ev_str(&e, gw.node);
+	EV_LIT(&e, ",\"environment\":");
+	ev_str(&e, gw.env);
+	EV_LIT(&e, ",\"timestamp\":");
+	ev_int(&e, ts_ms);
+	if (r->error_code[0] != '\0') {
+		EV_LIT(&e, ",\"errorCode\":");
+		ev_str(&e, r->error_code);
+	}
 	if (r->throttled)
-		gh_json_buf_raw(&b, ",\"throttled\":true");
-	gh_json_buf_raw(&b, "}\n");
-	if (!b.overflow) {
+		EV_LIT(&e, ",\"throttled\":true");
+	EV_LIT(&e, "}\n");
+	if (!e.overflow) {
 		struct spool_worker *sw = r->w != NULL ? r->w->analytics_ctx : NULL;
 
 		if (sw != NULL)
-			worker_append(sw, buf, b.len);
+			worker_append(sw, buf, (size_t)(e.p - buf));
 		else
-			gw_spool_append(buf, b.len);
+			gw_spool_append(buf, (size_t)(e.p - buf));
 	}
+	b.buf = buf;
+	b.cap = sizeof(buf);
 	if (access_log && gh_log_enabled(GH_LOG_INFO)) {
 		b.len = 0;
 		b.overflow = 0;

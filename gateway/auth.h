@@ -79,8 +79,8 @@ struct gw_token_cache;
 /*
  * A cache of at most max entries (0: caches nothing), keyed by bytes
  * (the exact token): an entry holds the SHA-256 of the key, never the
- * key, and the summary in a fixed-size slot (about 380 bytes; a longer
- * summary takes one allocation).  The oldest entry goes first when full.
+ * key, and the summary in a fixed-size slot (about 740 bytes; a longer
+ * summary and tail take one allocation).  The oldest entry goes first when full.
  * One thread only.  NULL on ENOMEM.
  */
 struct gw_token_cache *gw_token_cache_new(size_t max);
@@ -109,18 +109,30 @@ int gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen
     unsigned char d[32]);
 
 /*
- * gw_token_cache_digest of a JWS-shaped token, hashed once for two digests:
- * d (the cache key, as gw_token_cache_digest) and input_md, the SHA-256 of
- * the signing input (the bytes before the second '.'), for
- * gw_jwt_verify_md.  Returns 1 with both, 0 with d only (fewer than two
- * dots), -1 as gw_token_cache_digest.
+ * The cache key of a JWS-shaped token, hashed once: when it has two dots,
+ * d is the SHA-256 of its signing input tok[0..*key_len) (the bytes
+ * before the second '.', as gw_jwt_verify_md takes it) and the rest,
+ * tok[*key_len..len) (from that '.'), is the tail that the _dt calls
+ * store and compare exactly; returns 1.  With fewer dots d is
+ * gw_token_cache_digest of the whole token (*key_len = len, no tail);
+ * returns 0.  -1 as gw_token_cache_digest.
  */
 int gw_token_cache_digest_jws(struct gw_token_cache *c, const char *tok, size_t len,
-    unsigned char d[32], unsigned char input_md[32]);
+    unsigned char d[32], size_t *key_len);
 int gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
     struct gw_principal *out);
 void gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,
     const struct gw_principal *p);
+
+/*
+ * The _d calls for a key that is a digest plus a tail of tail_len bytes
+ * (0: none, as the _d calls), kept in the entry and compared byte for
+ * byte: an entry matches only the same digest and the same tail.
+ */
+int gw_token_cache_get_dt(struct gw_token_cache *c, const unsigned char d[32], const char *tail,
+    size_t tail_len, int64_t now_ms, struct gw_principal *out);
+void gw_token_cache_put_dt(struct gw_token_cache *c, const unsigned char d[32], const char *tail,
+    size_t tail_len, int64_t until_ms, const struct gw_principal *p);
 
 /* Entries held. */
 size_t gw_token_cache_count(const struct gw_token_cache *c);

@@ -340,15 +340,20 @@ jwt(struct gw_req *r, const char *tok, size_t len, int apikey)
 	enum gw_verdict v;
 	enum gw_rc rc;
 	const char *why = "The token is invalid";
-	unsigned char d[32], in_md[32];
-	int dr = gw_token_cache_digest_jws(w->tokens, tok, len, d, in_md), hashed = dr >= 0;
+	unsigned char d[32];
+	size_t klen;
+	int dr = gw_token_cache_digest_jws(w->tokens, tok, len, d, &klen), hashed = dr >= 0;
 
-	/* hashed once: a miss that verifies is stored under the same digest */
-	if (!hashed || gw_token_cache_get_d(w->tokens, d, now, &r->who) != 1) {
+	/*
+	 * hashed once: d is the signing input's digest (dr 1), which the
+	 * signature check takes, and a miss that verifies is stored under it
+	 * with the signature (the tail) compared byte for byte
+	 */
+	if (!hashed || gw_token_cache_get_dt(w->tokens, d, tok + klen, len - klen, now, &r->who) != 1) {
 		if ((rc = gw_authn_limit(r)) != GW_OK)
 			return rc;
 		pthread_rwlock_rdlock(&gw.jwks_lock);
-		v = gw_jwt_verify_md(tok, len, dr == 1 ? in_md : NULL, gw.jwks, r->store->issuer, now / 1000,
+		v = gw_jwt_verify_md(tok, len, dr == 1 ? d : NULL, gw.jwks, r->store->issuer, now / 1000,
 		    &r->who, &why);
 		pthread_rwlock_unlock(&gw.jwks_lock);
 		if (v == GW_TOK_UNKNOWN_KID)
@@ -356,7 +361,7 @@ jwt(struct gw_req *r, const char *tok, size_t len, int apikey)
 		if (v != GW_TOK_OK)
 			return gw_authn_refuse(r, 0, why);
 		if (hashed)
-			gw_token_cache_put_d(w->tokens, d, r->who.exp * 1000, &r->who);
+			gw_token_cache_put_dt(w->tokens, d, tok + klen, len - klen, r->who.exp * 1000, &r->who);
 	}
 	if (apikey && r->who.kind != 3)
 		return gw_authn_refuse(r, 0, "The apikey header must hold an API key");

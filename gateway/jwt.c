@@ -8,7 +8,10 @@
  * spelling variant is only a miss, NOTES.md) in fixed-size slots of one
  * array, and holds the verified claims summary until the token expires;
  * it never stands in for the revocation checks.  Also used by
- * introspect.c.  The cache belongs to one worker and takes no lock.
+ * introspect.c.  A JWS is keyed by the SHA-256 of its signing input (the
+ * digest its signature check needs anyway) plus its exact signature text,
+ * kept in the slot, so its bytes are hashed once.  The cache belongs to
+ * one worker and takes no lock.
  * Claims of the usual shape are read without json-c (gw_claims_fast);
  * anything else takes the json-c route, which gives the exact reason.
  */
@@ -341,16 +344,20 @@ gw_principal_live(const struct gw_store *s, const struct gw_principal *p, const 
 /* ---- the cache ---- */
 
 #define NIL UINT32_MAX
-#define TC_INLINE 280                   /* the summary's strings, inline up to this (typically ~250) */
+#define TC_INLINE 632                   /* the tail and the summary's strings, inline up to this
+                                           (an RS256 signature's 343 bytes and typically ~250) */
 
 /* The verified summary's strings, packed NUL-terminated, in inl (or big when longer). */
 enum { F_SUB, F_TENANT, F_CLIENT, F_JTI, F_APP, F_KEYTYPE, F_SCOPE, F_APPNAME, F_APPTIER, F_APPOWNER,
 	F_APPTENANT, NFIELDS };
 
 /*
- * One fixed-size slot of the cache's single array (384 bytes): the key is
+ * One fixed-size slot of the cache's single array (736 bytes): the key is
  * the SHA-256 of the exact credential bytes (collision-resistant, so a
- * digest match is a byte match), never the credential itself.
+ * digest match is a byte match), never the credential itself; or, for a
+ * JWS, the SHA-256 of its signing input and its tail (from the second
+ * '.': the signature), kept as bytes at the start of the packed text and
+ * compared exactly.
  */
 struct tc_entry {
 	unsigned char digest[32];
@@ -360,6 +367,7 @@ struct tc_entry {
 	uint8_t used;                   /* 0: slot empty */
 	uint8_t kind;                   /* 0: a negative entry */
 	uint16_t off[NFIELDS];          /* offsets of the strings in the packed text */
+	uint16_t tail_len;              /* the tail's bytes at the start of the packed text */
 	char *big;                      /* malloc'd packed text when longer than TC_INLINE, else NULL */
 	char inl[TC_INLINE];
 };
@@ -372,7 +380,6 @@ struct gw_token_cache {
 	uint64_t seed;
 	EVP_MD *md;                     /* SHA-256, fetched once */
 	EVP_MD_CTX *mdctx;              /* reused: the cache belongs to one thread */
-	EVP_MD_CTX *mdctx2;             /* the copy that finishes a JWS's signing-input digest */
 };
 
 static uint64_t
@@ -427,8 +434,7 @@ gw_token_cache_new(size_t max)
 	c->buckets = malloc(c->nbuckets * sizeof(*c->buckets));
 	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	c->mdctx = EVP_MD_CTX_new();
-	c->mdctx2 = EVP_MD_CTX_new();
-	if (c->e == NULL || c->buckets == NULL || c->md == NULL || c->mdctx == NULL || c->mdctx2 == NULL ||
+	if (c->e == NULL || c->buckets == NULL || c->md == NULL || c->mdctx == NULL ||
 	    gh_random_bytes(&c->seed, sizeof(c->seed)) != 0) {
 		gw_token_cache_free(c);
 		return NULL;
@@ -468,7 +474,6 @@ gw_token_cache_free(struct gw_token_cache *c)
 	free(c->e);
 	free(c->buckets);
 	EVP_MD_CTX_free(c->mdctx);
-	EVP_MD_CTX_free(c->mdctx2);
 	EVP_MD_free(c->md);
 	free(c);
 }
@@ -479,19 +484,23 @@ gw_token_cache_count(const struct gw_token_cache *c)
 	return c == NULL ? 0 : c->count;
 }
 
-static uint32_t
-lookup(struct gw_token_cache *c, const unsigned char d[32], uint64_t h)
-{
-	for (uint32_t i = c->buckets[h & (c->nbuckets - 1)]; i != NIL; i = c->e[i].next)
-		if (memcmp(c->e[i].digest, d, 32) == 0)
-			return i;
-	return NIL;
-}
-
 static const char *
 text_of(const struct tc_entry *e)
 {
 	return e->big != NULL ? e->big : e->inl;
+}
+
+static uint32_t
+lookup(struct gw_token_cache *c, const unsigned char d[32], const char *tail, size_t tail_len, uint64_t h)
+{
+	for (uint32_t i = c->buckets[h & (c->nbuckets - 1)]; i != NIL; i = c->e[i].next) {
+		const struct tc_entry *e = &c->e[i];
+
+		if (memcmp(e->digest, d, 32) == 0 && e->tail_len == tail_len &&
+		    (tail_len == 0 || memcmp(text_of(e), tail, tail_len) == 0))
+			return i;
+	}
+	return NIL;
 }
 
 static void
@@ -516,25 +525,18 @@ gw_token_cache_digest(struct gw_token_cache *c, const void *key, size_t klen, un
 
 int
 gw_token_cache_digest_jws(struct gw_token_cache *c, const char *tok, size_t len, unsigned char d[32],
-    unsigned char input_md[32])
+    size_t *key_len)
 {
 	const char *d1, *d2;
-	size_t in_len;
-	unsigned int n = 0, n2 = 0;
 
+	*key_len = len;
 	if (c == NULL || c->max == 0)
 		return -1;
 	if ((d1 = memchr(tok, '.', len)) == NULL ||
 	    (d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok))) == NULL)
 		return digest(c, tok, len, d) == 0 ? 0 : -1;
-	/* One pass: the state after the signing input is copied and finished apart. */
-	in_len = (size_t)(d2 - tok);
-	if (EVP_DigestInit_ex2(c->mdctx, c->md, NULL) != 1 || EVP_DigestUpdate(c->mdctx, tok, in_len) != 1 ||
-	    EVP_MD_CTX_copy_ex(c->mdctx2, c->mdctx) != 1 || EVP_DigestFinal_ex(c->mdctx2, input_md, &n2) != 1 ||
-	    EVP_DigestUpdate(c->mdctx, d2, len - in_len) != 1 || EVP_DigestFinal_ex(c->mdctx, d, &n) != 1 ||
-	    n != 32 || n2 != 32)
-		return -1;
-	return 1;
+	*key_len = (size_t)(d2 - tok);
+	return digest(c, tok, *key_len, d) == 0 ? 1 : -1;
 }
 
 int
@@ -552,12 +554,19 @@ int
 gw_token_cache_get_d(struct gw_token_cache *c, const unsigned char d[32], int64_t now_ms,
     struct gw_principal *out)
 {
+	return gw_token_cache_get_dt(c, d, NULL, 0, now_ms, out);
+}
+
+int
+gw_token_cache_get_dt(struct gw_token_cache *c, const unsigned char d[32], const char *tail, size_t tail_len,
+    int64_t now_ms, struct gw_principal *out)
+{
 	uint32_t i;
 	struct tc_entry *e;
 
-	if (c == NULL || c->max == 0)
+	if (c == NULL || c->max == 0 || tail_len > UINT16_MAX)
 		return 0;
-	if ((i = lookup(c, d, bucket_hash(c, d))) == NIL)
+	if ((i = lookup(c, d, tail, tail_len, bucket_hash(c, d))) == NIL)
 		return 0;
 	e = &c->e[i];
 	if (now_ms >= e->until_ms) {
@@ -600,8 +609,15 @@ void
 gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_t until_ms,
     const struct gw_principal *p)
 {
+	gw_token_cache_put_dt(c, d, NULL, 0, until_ms, p);
+}
+
+void
+gw_token_cache_put_dt(struct gw_token_cache *c, const unsigned char d[32], const char *tail, size_t tail_len,
+    int64_t until_ms, const struct gw_principal *p)
+{
 	const char *f[NFIELDS];
-	size_t len[NFIELDS], total = 0, at = 0;
+	size_t len[NFIELDS], total = tail_len, at = tail_len;
 	struct tc_entry *e;
 	char *big = NULL, *text;
 	uint64_t h;
@@ -628,11 +644,11 @@ gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_
 		total += len[k] + 1;
 	}
 	if (total > UINT16_MAX)
-		return;                 /* a scope too long to be worth caching */
+		return;                 /* a scope or tail too long to be worth caching */
 	if (total > TC_INLINE && (big = malloc(total)) == NULL)
 		return;
 	h = bucket_hash(c, d);
-	if ((i = lookup(c, d, h)) == NIL) {
+	if ((i = lookup(c, d, tail, tail_len, h)) == NIL) {
 		i = (uint32_t)c->ring;  /* the oldest entry goes */
 		c->ring = (c->ring + 1) % c->max;
 	}
@@ -640,6 +656,9 @@ gw_token_cache_put_d(struct gw_token_cache *c, const unsigned char d[32], int64_
 	e = &c->e[i];
 	e->big = big;
 	text = big != NULL ? big : e->inl;
+	if (tail_len > 0)
+		memcpy(text, tail, tail_len);
+	e->tail_len = (uint16_t)tail_len;
 	for (int k = 0; k < NFIELDS; k++) {
 		e->off[k] = (uint16_t)at;
 		if (len[k] > 0)

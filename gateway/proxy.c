@@ -343,14 +343,15 @@ pick(struct proxy_req *p, struct proxy_worker *pw, long skip)
 	return fallback;
 }
 
+/* The upstream URL in buf (cap bytes) when it fits, else malloc'd (the caller frees it then); NULL on ENOMEM. */
 static char *
-upstream_url(const struct gw_endpoint *ep, const char *rest, const char *query)
+upstream_url(const struct gw_endpoint *ep, const char *rest, const char *query, char *buf, size_t cap)
 {
 	const char *h = ep->host;
 	int v6 = strchr(h, ':') != NULL;
 	size_t n = strlen(ep->scheme) + strlen(h) + strlen(ep->base_path) + strlen(rest) +
 	    (query ? strlen(query) : 0) + 32;
-	char *u = malloc(n), *o, digits[12];
+	char *u = n <= cap ? buf : malloc(n), *o, digits[12];
 	unsigned port = (unsigned)ep->port;
 	size_t nd = 0;
 
@@ -446,7 +447,9 @@ attempt(struct proxy_req *p, size_t k)
 {
 	struct gw_req *r = p->r;
 	struct gh_http_req *hr = r->http;
-	char *url = upstream_url(&p->eps[k], r->match.rest ? r->match.rest : "", hr->query);
+	char ubuf[1024];                /* most URLs: no allocation */
+	char *url = upstream_url(&p->eps[k], r->match.rest ? r->match.rest : "", hr->query, ubuf,
+	    sizeof(ubuf));
 	int rc;
 
 	if (url == NULL)
@@ -477,7 +480,8 @@ attempt(struct proxy_req *p, size_t k)
 		rc = gh_httpc_request_stream(r->w->upstream, NULL, hr->method, url, p->h, p->nh,
 		    hr->body, hr->body_len, &proxy_stream, p, &p->call);
 	}
-	free(url);
+	if (url != ubuf)
+		free(url);
 	return rc;
 }
 

@@ -5,8 +5,13 @@
  * /internal/throttle/v1/sync") with the gateway's certificate and hands
  * the cluster-wide counts back to the counters.  Without an answer for
  * max(3 intervals, 500 ms) every node enforces its share of each limit
- * (limit / gateways of its environment) until syncs succeed again.  The
- * key ids of a session are interned here (thread-owned table).
+ * (limit / gateways of its environment) until syncs succeed again.  A
+ * failed sync is retried after a capped exponential back-off (the
+ * interval doubling up to 5 s, or 20 intervals when that is less, so that
+ * counting resumes soon after a restart; reset by an answer): an
+ * unreachable traffic manager costs a TLS handshake that often, not
+ * every interval.  The key ids of a session are interned here
+ * (thread-owned table).
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -22,6 +27,8 @@
 
 #define SYNC_TIMEOUT_MS 300
 #define DOWN_MIN_MS 500
+#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_INTERVALS 20
 
 /* A key of the current session. */
 struct ts_rec {
@@ -42,6 +49,8 @@ static struct {
 	struct gh_httpc *http;
 	char url[600];
 	int64_t interval_ms, down_after_ms;
+	int64_t backoff_ms, backoff_max_ms;     /* 0: no failure since the last answer */
+	int64_t next_try_ms;                    /* no sync sent before (after a failure) */
 	uint64_t instance, epoch, seq;
 	/* the session's keys */
 	struct ts_rec **b, **byid;
@@ -258,12 +267,23 @@ batch_done(const struct ts_resp *resp)
 
 static void send_batch(void);
 
+/* A sync failed: the next one waits the doubled back-off (the interval first, capped). */
+static void
+backoff_grow(int64_t now)
+{
+	ts.backoff_ms = ts.backoff_ms == 0 ? ts.interval_ms : ts.backoff_ms * 2;
+	if (ts.backoff_ms > ts.backoff_max_ms)
+		ts.backoff_ms = ts.backoff_max_ms;
+	ts.next_try_ms = now + ts.backoff_ms;
+}
+
 static void
 on_answer(struct gh_httpc_resp *res, void *arg)
 {
 	struct ts_resp resp;
 	char err[160];
 	int64_t now = mono_ms();
+	int answered = 0;       /* the traffic manager took the batch or asked for a new session */
 
 	(void)arg;
 	ts.inflight = 0;
@@ -280,6 +300,7 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 		gh_log_info("tm_sync_session", NULL, "the traffic manager lost the throttle session: "
 		    "sending every counter again");
 		session_new();
+		answered = 1;
 		goto done;
 	}
 	if (res->status != 200) {
@@ -308,7 +329,14 @@ on_answer(struct gh_httpc_resp *res, void *arg)
 		    "(%u gateways in %s)", ts.gateways, gw.env);
 	ts.share = 0;
 	gw_rl_set_mode(GW_RL_CLUSTER, ts.gateways);
+	answered = 1;
 done:
+	if (answered) {
+		ts.backoff_ms = 0;
+		ts.next_try_ms = 0;
+	} else {
+		backoff_grow(now);
+	}
 	set_lag(now);
 	if (ts.stopping) {
 		if (ts.bye || ts.pending || ts.fresh) {
@@ -365,11 +393,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	set_lag(mono_ms());
-	if (ts.inflight || ts.stopping)
+	if (ts.inflight || ts.stopping || (ts.next_try_ms != 0 && mono_ms() < ts.next_try_ms))
 		return;
 	if (!ts.pending && batch_build(0) != 0)
 		return;
 	send_batch();
+	if (!ts.inflight)
+		backoff_grow(mono_ms());
 }
 
 static void
@@ -432,6 +462,10 @@ gw_tmsync_start(void)
 	if (ts.interval_ms <= 0)
 		ts.interval_ms = 100;
 	ts.down_after_ms = 3 * ts.interval_ms > DOWN_MIN_MS ? 3 * ts.interval_ms : DOWN_MIN_MS;
+	ts.backoff_max_ms = BACKOFF_MAX_INTERVALS * ts.interval_ms < BACKOFF_MAX_MS ?
+	    BACKOFF_MAX_INTERVALS * ts.interval_ms : BACKOFF_MAX_MS;
+	if (ts.backoff_max_ms < ts.interval_ms)
+		ts.backoff_max_ms = ts.interval_ms;
 	if (gh_random_bytes(&ts.instance, sizeof(ts.instance)) != 0) {
 		fprintf(stderr, "gatehouse-%s: no random bytes for the throttle sync\n", gw_zone.name);
 		return -1;

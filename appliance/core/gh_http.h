@@ -310,6 +310,7 @@ struct gh_httpc_resp {
 	size_t nheaders;
 	unsigned char *body;         /* NUL-terminated, NULL when empty */
 	size_t body_len;
+	char *hmem;                  /* the headers' names and values, one block (freed with them) */
 };
 
 /*

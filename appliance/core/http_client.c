@@ -26,6 +26,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <llhttp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -88,6 +89,8 @@ struct httpc_req {
 	struct event *tmo;            /* whole response */
 	struct event *ctmo;           /* TCP connect and TLS handshake */
 	struct event *later;          /* failure found while starting */
+	/* where tmo, ctmo, later and kick live (event_assign: no allocation per request) */
+	struct event ev_tmo, ev_ctmo, ev_later, ev_kick;
 	enum gh_httpc_err later_err;
 	const char *later_str;
 	/* response parsing */
@@ -96,6 +99,14 @@ struct httpc_req {
 	size_t scan_pos;              /* header bytes already pre-scanned */
 	size_t got;                   /* response bytes on this attempt */
 	int field_done;               /* the current header's name is complete */
+	/*
+	 * The head's names and values while it is parsed: appended to one
+	 * block (resp.hmem, NUL-terminated strings, hlen bytes used) at the
+	 * offsets in hpos; pointed to by resp.headers once the head is complete.
+	 */
+	struct hdr_pos { size_t name, value; } *hpos;
+	size_t hlen, hmcap;
+	int hopen;                    /* the string being appended: 0 none, 1 a name, 2 a value */
 	int reusable;
 	int complete;
 	const char *perr;             /* our reason when a callback failed */
@@ -309,14 +320,15 @@ pool_find(struct gh_httpc *c, const struct gh_httpc_url *u)
 static void
 req_free(struct httpc_req *req)
 {
+	/* the events live in req: taken off the loop, nothing to free */
 	if (req->tmo != NULL)
-		event_free(req->tmo);
+		event_del(req->tmo);
 	if (req->ctmo != NULL)
-		event_free(req->ctmo);
+		event_del(req->ctmo);
 	if (req->later != NULL)
-		event_free(req->later);
+		event_del(req->later);
 	if (req->kick != NULL)
-		event_free(req->kick);
+		event_del(req->kick);
 	if (req->dnsreq != NULL) {
 		struct evdns_getaddrinfo_request *dr = req->dnsreq;
 
@@ -327,6 +339,7 @@ req_free(struct httpc_req *req)
 		evutil_freeaddrinfo(req->ai);
 	gh_httpc_url_clear(&req->url);
 	gh_httpc_resp_clear(&req->resp);
+	free(req->hpos);
 	free(req->wire);
 	free(req);
 }
@@ -404,18 +417,39 @@ req_ctimeout_cb(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- */
 /* response parsing                                                   */
 
-static int
-hdr_append(char **dst, const char *at, size_t len)
-{
-	size_t old = *dst != NULL ? strlen(*dst) : 0;
-	char *p = realloc(*dst, old + len + 1);
+#define HDR_NONE SIZE_MAX
 
-	if (p == NULL)
-		return -1;
-	memcpy(p + old, at, len);
-	p[old + len] = '\0';
-	*dst = p;
+/* Append at[0..len) to the string being built in the head's block; 0 or -1. */
+static int
+hdr_add(struct httpc_req *req, const char *at, size_t len)
+{
+	struct gh_httpc_resp *r = &req->resp;
+
+	if (req->hlen + len + 2 > req->hmcap) {
+		size_t ncap = req->hmcap ? req->hmcap : 1024;
+		char *m;
+
+		while (ncap < req->hlen + len + 2)
+			ncap *= 2;
+		if ((m = realloc(r->hmem, ncap)) == NULL)
+			return -1;
+		r->hmem = m;
+		req->hmcap = ncap;
+	}
+	memcpy(r->hmem + req->hlen, at, len);
+	req->hlen += len;
+	r->hmem[req->hlen] = '\0';
 	return 0;
+}
+
+/* Start a new string in the head's block (the one before keeps its NUL); its offset. */
+static size_t
+hdr_open(struct httpc_req *req, int what)
+{
+	if (req->hopen != 0)
+		req->hlen++;            /* past the previous string's NUL */
+	req->hopen = what;
+	return req->hlen;
 }
 
 static int
@@ -430,18 +464,24 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 		if (r->nheaders == req->hcap) {
 			size_t ncap = req->hcap ? req->hcap * 2 : 16;
 			struct gh_http_header *h = realloc(r->headers, ncap * sizeof(*h));
+			struct hdr_pos *hp;
 
 			if (h == NULL)
 				return -1;
 			r->headers = h;
+			if ((hp = realloc(req->hpos, ncap * sizeof(*hp))) == NULL)
+				return -1;
+			req->hpos = hp;
 			req->hcap = ncap;
 		}
 		r->headers[r->nheaders].name = NULL;
 		r->headers[r->nheaders].value = NULL;
+		req->hpos[r->nheaders].name = hdr_open(req, 1);
+		req->hpos[r->nheaders].value = HDR_NONE;
 		r->nheaders++;
 		req->field_done = 0;
 	}
-	return hdr_append(&r->headers[r->nheaders - 1].name, at, len);
+	return hdr_add(req, at, len);
 }
 
 static int
@@ -452,7 +492,9 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 
 	if (req->phase != PH_HEAD || r->nheaders == 0)
 		return 0;
-	return hdr_append(&r->headers[r->nheaders - 1].value, at, len);
+	if (req->hopen != 2)
+		req->hpos[r->nheaders - 1].value = hdr_open(req, 2);
+	return hdr_add(req, at, len);
 }
 
 static int
@@ -481,13 +523,22 @@ on_headers_complete(llhttp_t *p)
 	struct gh_httpc_resp *r = &req->resp;
 	int ncl = 0, nte = 0, skip;
 
+	/* the block is complete: every value gets a string ("" when none came), then the pointers */
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (req->hpos[i].value == HDR_NONE) {
+			req->hpos[i].value = hdr_open(req, 2);
+			if (hdr_add(req, "", 0) != 0)
+				return -1;
+		}
+	for (size_t i = 0; i < r->nheaders; i++) {
+		r->headers[i].name = r->hmem + req->hpos[i].name;
+		r->headers[i].value = r->hmem + req->hpos[i].value;
+	}
 	for (size_t i = 0; i < r->nheaders; i++) {
 		struct gh_http_header *h = &r->headers[i];
 
 		size_t vlen;
 
-		if (h->value == NULL && hdr_append(&h->value, "", 0) != 0)
-			return -1;
 		vlen = strlen(h->value);
 		while (vlen > 0 && (h->value[vlen - 1] == ' ' || h->value[vlen - 1] == '\t'))
 			h->value[--vlen] = '\0';     /* trailing OWS is not part of the value */
@@ -705,6 +756,8 @@ req_retry(struct httpc_req *req)
 	req->phase = PH_HEAD;
 	gh_httpc_resp_clear(&req->resp);
 	req->hcap = req->bcap = 0;
+	req->hlen = req->hmcap = 0;
+	req->hopen = 0;
 	req_connect(req);
 }
 
@@ -1317,9 +1370,9 @@ request_new(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	if (s != NULL) {
 		req->streaming = 1;
 		req->s = *s;
-		req->kick = event_new(c->base, -1, 0, stream_kick_cb, req);
-		if (req->kick == NULL)
+		if (event_assign(&req->ev_kick, c->base, -1, 0, stream_kick_cb, req) != 0)
 			goto fail;
+		req->kick = &req->ev_kick;
 	}
 	if (gh_httpc_url_parse(url, &req->url) != 0 || (req->url.https && c->cfg.ssl == NULL))
 		goto fail;
@@ -1328,9 +1381,12 @@ request_new(struct gh_httpc *c, const struct gh_httpc_opts *opts,
 	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
 	    strcmp(method, "OPTIONS") == 0 || strcmp(method, "TRACE") == 0;
 	req->pool = pool_find(c, &req->url);
-	req->tmo = evtimer_new(c->base, req_timeout_cb, req);
-	req->ctmo = evtimer_new(c->base, req_ctimeout_cb, req);
-	req->later = evtimer_new(c->base, req_later_cb, req);
+	if (evtimer_assign(&req->ev_tmo, c->base, req_timeout_cb, req) == 0)
+		req->tmo = &req->ev_tmo;
+	if (evtimer_assign(&req->ev_ctmo, c->base, req_ctimeout_cb, req) == 0)
+		req->ctmo = &req->ev_ctmo;
+	if (evtimer_assign(&req->ev_later, c->base, req_later_cb, req) == 0)
+		req->later = &req->ev_later;
 	if (req->pool == NULL || req->tmo == NULL || req->ctmo == NULL || req->later == NULL ||
 	    req_serialize(req, method, hdrs, nhdrs, body, len) != 0)
 		goto fail;
@@ -1608,10 +1664,7 @@ done:
 void
 gh_httpc_resp_clear(struct gh_httpc_resp *r)
 {
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
+	free(r->hmem);                  /* every name and value */
 	free(r->headers);
 	free(r->body);
 	memset(r, 0, sizeof(*r));

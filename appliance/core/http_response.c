@@ -67,6 +67,7 @@ gh_http_resp_header(struct gh_http_req *req, const char *name, const char *value
 {
 	struct gh_http_header *h;
 	char *n, *v;
+	size_t k, nl, vl;
 
 	if (name == NULL || value == NULL || name[0] == '\0')
 		return -1;
@@ -81,19 +82,25 @@ gh_http_resp_header(struct gh_http_req *req, const char *name, const char *value
 	for (size_t i = 0; i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++)
 		if (strcasecmp(name, reserved_headers[i]) == 0)
 			return -1;
-	h = realloc(req->resp_headers, (req->nresp_headers + 1) * sizeof(*h));
-	if (h == NULL)
-		return -1;
-	req->resp_headers = h;
-	n = strdup(name);
-	v = strdup(value);
-	if (n == NULL || v == NULL) {
-		free(n);
-		free(v);
-		return -1;
+	/* the array grows to 4, 8, 16...: a handful of headers is one allocation */
+	k = req->nresp_headers;
+	if (k == 0 || (k >= 4 && (k & (k - 1)) == 0)) {
+		h = realloc(req->resp_headers, (k == 0 ? 4 : 2 * k) * sizeof(*h));
+		if (h == NULL)
+			return -1;
+		req->resp_headers = h;
 	}
-	h[req->nresp_headers].name = n;
-	h[req->nresp_headers].value = v;
+	h = req->resp_headers;
+	/* name and value in one block, freed through the name */
+	nl = strlen(name);
+	vl = strlen(value);
+	if ((n = malloc(nl + vl + 2)) == NULL)
+		return -1;
+	memcpy(n, name, nl + 1);
+	v = n + nl + 1;
+	memcpy(v, value, vl + 1);
+	h[k].name = n;
+	h[k].value = v;
 	req->nresp_headers++;
 	return 0;
 }

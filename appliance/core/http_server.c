@@ -128,10 +128,8 @@ http_req_free(struct gh_http_req *req)
 	free(req->mem);                 /* target, path, query, header names and values */
 	free(req->headers);
 	free(req->body);
-	for (size_t i = 0; i < req->nresp_headers; i++) {
-		free(req->resp_headers[i].name);
-		free(req->resp_headers[i].value);
-	}
+	for (size_t i = 0; i < req->nresp_headers; i++)
+		free(req->resp_headers[i].name);        /* and its value: one block */
 	free(req->resp_headers);
 	free(req);
 }
@@ -369,7 +367,9 @@ cb_header_value_complete(llhttp_t *p)
 	h = &conn->req->headers[conn->req->nheaders - 1];
 	if (h->value == NULL && mem_add(conn, &h->value, "", 0) < 0)
 		return -1;
-	len = strlen(h->value);
+	/* the value is the block's last string: its length is known (a long token is not scanned again) */
+	len = h->value == conn->mem_last ? (size_t)(conn->req->mem + conn->mem_len - 1 - h->value) :
+	    strlen(h->value);
 	while (len > 0 && (h->value[len - 1] == ' ' || h->value[len - 1] == '\t'))
 		h->value[--len] = '\0';
 	conn->hdr_in_value = 0;

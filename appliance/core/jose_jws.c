@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -281,21 +282,32 @@ out:
  * Ready verification contexts, per thread: a verify of RS256 or ES256
  * hashes with a prefetched SHA-256 and checks the digest with an
  * EVP_PKEY_CTX initialised once for the key, so it does no algorithm or
- * decoder fetch and no context set-up.  A slot holds a reference to its
- * EVP_PKEY (inside the EVP_PKEY_CTX), so a key freed meanwhile stays
- * alive until its slot is reused and its address cannot come back as
- * another key's.  Keys themselves are only read.
+ * decoder fetch and no context set-up.  An RSA key's slot also holds its
+ * modulus, exponent and Montgomery context, and the thread a BN_CTX, so
+ * that RS256 runs the public-key operation itself (BN_mod_exp_mont, as
+ * OpenSSL's own RSA code does) and compares the result with the
+ * EMSA-PKCS1-v1_5 encoding of the digest (RFC 8017 8.2.2), with no
+ * per-verify allocation, lock, provider dispatch or error-queue work.  A
+ * slot holds a reference to its EVP_PKEY (inside the EVP_PKEY_CTX), so a
+ * key freed meanwhile stays alive until its slot is reused and its
+ * address cannot come back as another key's.  Keys themselves are only
+ * read.
  */
 #define VC_SLOTS	8
+#define RSA_FAST_MAX	512		/* modulus bytes (4096 bits) the direct RS256 check takes */
 
 struct vc_slot {
 	const EVP_PKEY	*pkey;		/* NULL: empty */
 	EVP_PKEY_CTX	*pctx;
+	BIGNUM		*n, *e;		/* an RSA key's, or NULL: the EVP route */
+	BN_MONT_CTX	*mont;		/* of n */
+	int		 k;		/* n's length in bytes */
 };
 
 struct vc_cache {
 	struct vc_slot	 s[VC_SLOTS];
 	unsigned	 next;		/* the slot to reuse on a miss */
+	BN_CTX		*bn;		/* the thread's, for the RSA operation */
 };
 
 static pthread_once_t vc_once = PTHREAD_ONCE_INIT;
@@ -305,12 +317,23 @@ static EVP_MD *vc_sha256;		/* fetched once, never freed */
 static __thread struct vc_cache *vc_tls;
 
 static void
+vc_slot_clear(struct vc_slot *sl)
+{
+	EVP_PKEY_CTX_free(sl->pctx);
+	BN_free(sl->n);
+	BN_free(sl->e);
+	BN_MONT_CTX_free(sl->mont);
+	memset(sl, 0, sizeof(*sl));
+}
+
+static void
 vc_free(void *arg)
 {
 	struct vc_cache *c = arg;
 
 	for (size_t i = 0; i < VC_SLOTS; i++)
-		EVP_PKEY_CTX_free(c->s[i].pctx);
+		vc_slot_clear(&c->s[i]);
+	BN_CTX_free(c->bn);
 	free(c);
 }
 
@@ -327,9 +350,39 @@ vc_init(void)
 	vc_ok = 1;
 }
 
-/* This thread's verify context for pkey (borrowed), or NULL. */
-static EVP_PKEY_CTX *
-vc_get(EVP_PKEY *pkey)
+/*
+ * An RSA key's modulus, exponent and Montgomery context into sl, for
+ * rsa_verify_direct, with the checks OpenSSL's public operation makes
+ * (odd n, 0 < e < n, e of at most 64 bits above 3072-bit moduli); on any
+ * failure or another shape sl->n stays NULL (the EVP route).
+ */
+static void
+vc_rsa_prepare(struct vc_slot *sl, EVP_PKEY *pkey, BN_CTX *bn)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	BN_MONT_CTX *mont = NULL;
+
+	if (bn == NULL || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1 || !BN_is_odd(n) ||
+	    BN_num_bytes(n) > RSA_FAST_MAX || BN_is_zero(e) || BN_is_negative(e) ||
+	    BN_ucmp(n, e) <= 0 || (BN_num_bits(n) > 3072 && BN_num_bits(e) > 64) ||
+	    (mont = BN_MONT_CTX_new()) == NULL || BN_MONT_CTX_set(mont, n, bn) != 1)
+		goto fail;
+	sl->n = n;
+	sl->e = e;
+	sl->mont = mont;
+	sl->k = BN_num_bytes(n);
+	return;
+fail:
+	BN_free(n);
+	BN_free(e);
+	BN_MONT_CTX_free(mont);
+	ERR_clear_error();
+}
+
+/* This thread's verify slot for pkey (borrowed), or NULL. */
+static struct vc_slot *
+vc_get(EVP_PKEY *pkey, BN_CTX **bn)
 {
 	struct vc_cache *c;
 	struct vc_slot *sl;
@@ -345,11 +398,13 @@ vc_get(EVP_PKEY *pkey)
 			free(c);
 			return NULL;
 		}
+		c->bn = BN_CTX_new();
 		vc_tls = c;
 	}
+	*bn = c->bn;
 	for (size_t i = 0; i < VC_SLOTS; i++)
 		if (c->s[i].pkey == pkey)
-			return c->s[i].pctx;
+			return &c->s[i];
 	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
 		return NULL;
 	if (EVP_PKEY_verify_init(pctx) != 1 ||
@@ -362,10 +417,51 @@ vc_get(EVP_PKEY *pkey)
 	}
 	sl = &c->s[c->next];
 	c->next = (c->next + 1) % VC_SLOTS;
-	EVP_PKEY_CTX_free(sl->pctx);
+	vc_slot_clear(sl);
 	sl->pkey = pkey;
 	sl->pctx = pctx;
-	return pctx;
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA)
+		vc_rsa_prepare(sl, pkey, c->bn);
+	return sl;
+}
+
+/*
+ * RSASSA-PKCS1-v1_5 verification with SHA-256 (RFC 8017 8.2.2): the
+ * signature as an integer s < n, m = s^e mod n, and m's k bytes equal to
+ * 00 01 FF..FF 00 || DigestInfo(SHA-256) || md.  Returns 1 when they do,
+ * 0 otherwise.
+ */
+static int
+rsa_verify_direct(const struct vc_slot *sl, BN_CTX *bn, const unsigned char *sig, size_t siglen,
+    const unsigned char md[32])
+{
+	static const unsigned char sha256_info[19] = {
+		0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+		0x01, 0x05, 0x00, 0x04, 0x20,
+	};
+	unsigned char em[RSA_FAST_MAX], want[RSA_FAST_MAX];
+	size_t k = (size_t)sl->k, ps = k - 3 - sizeof(sha256_info) - 32;
+	BIGNUM *s, *m;
+	int ok = 0;
+
+	if (siglen != k || k < 11 + sizeof(sha256_info) + 32)
+		return 0;
+	BN_CTX_start(bn);
+	if ((s = BN_CTX_get(bn)) == NULL || (m = BN_CTX_get(bn)) == NULL ||
+	    BN_bin2bn(sig, (int)siglen, s) == NULL || BN_ucmp(s, sl->n) >= 0 ||
+	    BN_mod_exp_mont(m, s, sl->e, sl->n, bn, sl->mont) != 1 ||
+	    BN_bn2binpad(m, em, (int)k) != (int)k)
+		goto out;
+	want[0] = 0x00;
+	want[1] = 0x01;
+	memset(want + 2, 0xff, ps);
+	want[2 + ps] = 0x00;
+	memcpy(want + 3 + ps, sha256_info, sizeof(sha256_info));
+	memcpy(want + 3 + ps + sizeof(sha256_info), md, 32);
+	ok = memcmp(em, want, k) == 0;   /* public values: no constant-time compare needed */
+out:
+	BN_CTX_end(bn);
+	return ok;
 }
 
 /*
@@ -404,7 +500,8 @@ verify_raw_md(const struct gh_jwk *key, const void *input, size_t len, const uns
     const unsigned char *sig, size_t siglen)
 {
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx;
+	struct vc_slot *sl;
+	BN_CTX *bn = NULL;
 	unsigned char md[32], der[2 + 2 * (3 + ES256_PART)];
 	const unsigned char *vsig = sig;
 	size_t vlen = siglen;
@@ -429,11 +526,15 @@ verify_raw_md(const struct gh_jwk *key, const void *input, size_t len, const uns
 		memcpy(md, input_md, sizeof(md));
 	else if (gh_sha256(input, len, md) != 0)
 		goto out;
-	if ((pctx = vc_get(key->pub)) == NULL)
+	if ((sl = vc_get(key->pub, &bn)) == NULL)
 		goto out;
-	ok = EVP_PKEY_verify(pctx, vsig, vlen, md, sizeof(md)) == 1;
+	if (key->alg == GH_JOSE_RS256 && sl->n != NULL)
+		ok = rsa_verify_direct(sl, bn, sig, siglen, md);
+	else
+		ok = EVP_PKEY_verify(sl->pctx, vsig, vlen, md, sizeof(md)) == 1;
 out:
-	ERR_clear_error();
+	if (!ok || ERR_peek_error() != 0)
+		ERR_clear_error();
 	return ok ? GH_JOSE_OK : GH_JOSE_ESIG;
 }
 

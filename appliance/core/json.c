@@ -256,19 +256,21 @@ fj_ws(const char *p, const char *end)
 	return p;
 }
 
+/* 1 for the bytes a string of the subset holds as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char fj_plain[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1,     /* not 0x22 '"' nor 0x5c '\\' */
+};
+
 /* A string at *pp (its opening quote) in the subset: 0 and its bytes, or -1. */
 static int
 fj_string(const char **pp, const char *end, const char **v, size_t *n)
 {
 	const char *p = *pp + 1, *q = p;
 
-	while (q < end && *q != '"') {
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
-			return -1;
+	while (q < end && fj_plain[(unsigned char)*q])
 		q++;
-	}
-	if (q >= end)
-		return -1;
+	if (q >= end || *q != '"')
+		return -1;      /* the end, a control or non-ASCII byte, or an escape */
 	*v = p;
 	*n = (size_t)(q - p);
 	*pp = q + 1;
@@ -388,7 +390,7 @@ fj_object(const char **pp, const char *end, int depth, const char *const *names,
 		    nseen == GH_JSON_FAST_MEMBERS)
 			return -1;
 		for (k = 0; k < nseen; k++)
-			if (seen_n[k] == nlen && memcmp(seen[k], name, nlen) == 0)
+			if (seen_n[k] == nlen && seen[k][0] == name[0] && memcmp(seen[k], name, nlen) == 0)
 				return -1;      /* a repeated name */
 		seen[nseen] = name;
 		seen_n[nseen++] = nlen;
@@ -398,9 +400,10 @@ fj_object(const char **pp, const char *end, int depth, const char *const *names,
 		p = fj_ws(p + 1, end);
 		if (fj_value(&p, end, depth, &v) != 0)
 			return -1;
+		/* names[k] is this name: the same first nlen bytes and no more (no strlen per member) */
 		for (k = 0; k < nnames; k++)
-			if (names[k][0] == name[0] && strlen(names[k]) == nlen &&
-			    memcmp(names[k], name, nlen) == 0) {
+			if (nlen > 0 && names[k][0] == name[0] && strncmp(names[k], name, nlen) == 0 &&
+			    names[k][nlen] == '\0') {
 				out[k] = v;
 				break;
 			}

@@ -598,29 +598,33 @@ test_cache(void)
 	gw_token_cache_free(c);
 }
 
-/* The one-pass digests of a JWS (gw_token_cache_digest_jws) and gw_jwt_verify_md. */
+/* The cache key of a JWS (gw_token_cache_digest_jws: its signing input's digest) and gw_jwt_verify_md. */
 static void
 test_digest_jws(void)
 {
 	struct gw_token_cache *c = gw_token_cache_new(16);
-	struct gw_principal p;
+	struct gw_principal p, in, out;
 	const char *why = NULL;
 	unsigned char d[32], md[32], want_d[32], want_md[32];
+	size_t klen = 0;
 	char *tok[2];
 	const char *names[2] = { "RS256", "ES256" };
+	int64_t t0 = 1700000000000LL;
 
 	memset(&p, 0, sizeof(p));
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
 	tok[0] = mk("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k2\"}", good_claims(), rs, NULL, 0);
 	tok[1] = mk(es_hdr(), good_claims(), es, NULL, 0);
 	for (int i = 0; i < 2; i++) {
 		size_t len = strlen(tok[i]), in_len = (size_t)(strrchr(tok[i], '.') - tok[i]);
 
 		TH_TEST(names[i]);
-		TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[i], len, d, md), 1);
-		TH_CHECK_EQ_INT(gw_token_cache_digest(c, tok[i], len, want_d), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[i], len, d, &klen), 1);
+		TH_CHECK_EQ_INT((long long)klen, (long long)in_len);
 		TH_CHECK_EQ_INT(gh_sha256(tok[i], in_len, want_md), 0);
-		TH_CHECK(memcmp(d, want_d, 32) == 0);
-		TH_CHECK(memcmp(md, want_md, 32) == 0);
+		TH_CHECK(memcmp(d, want_md, 32) == 0);
+		memcpy(md, d, 32);
 		TH_CHECK_EQ_INT(gw_jwt_verify_md(tok[i], len, md, set, ISS, now, &p, &why), GW_TOK_OK);
 		gw_principal_reset(&p);
 		TH_CHECK_EQ_INT(gw_jwt_verify_md(tok[i], len, NULL, set, ISS, now, &p, &why), GW_TOK_OK);
@@ -631,14 +635,45 @@ test_digest_jws(void)
 		TH_CHECK_EQ_STR(why, "The token's signature is invalid");
 		gw_principal_reset(&p);
 	}
-	TH_TEST("digest_jws: fewer than two dots, the cache key only");
-	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, "abc.def", 7, d, md), 0);
+	TH_TEST("digest_jws: fewer than two dots, the whole token's digest");
+	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, "abc.def", 7, d, &klen), 0);
+	TH_CHECK_EQ_INT((long long)klen, 7);
 	TH_CHECK_EQ_INT(gw_token_cache_digest(c, "abc.def", 7, want_d), 0);
 	TH_CHECK(memcmp(d, want_d, 32) == 0);
+
+	TH_TEST("digest and tail: only the same signature bytes hit");
+	snprintf(in.sub, sizeof(in.sub), "alice");
+	snprintf(in.jti, sizeof(in.jti), "j-1");
+	in.kind = 1;
+	in.scope = strdup("a b");
+	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[0], strlen(tok[0]), d, &klen), 1);
+	gw_token_cache_put_dt(c, d, tok[0] + klen, strlen(tok[0]) - klen, t0 + 60000, &in);
+	TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, tok[0] + klen, strlen(tok[0]) - klen, t0, &out), 1);
+	TH_CHECK_EQ_STR(out.sub, "alice");
+	TH_CHECK_EQ_STR(out.scope, "a b");
+	gw_principal_reset(&out);
+	{
+		size_t tl = strlen(tok[0]) - klen;
+		char *other = strdup(tok[0] + klen);
+
+		/* another signature on the same signing input (the last byte, or one bit of it) */
+		other[tl - 1] = other[tl - 1] == 'A' ? 'B' : 'A';
+		TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, other, tl, t0, &out), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, tok[0] + klen, tl - 1, t0, &out), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, NULL, 0, t0, &out), 0);
+		TH_CHECK_EQ_INT(gw_token_cache_get_d(c, d, t0, &out), 0);
+		/* stored under the other tail too: two entries, each found by its own */
+		gw_token_cache_put_dt(c, d, other, tl, t0 + 60000, NULL);
+		TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, other, tl, t0, &out), -1);
+		TH_CHECK_EQ_INT(gw_token_cache_get_dt(c, d, tok[0] + klen, tl, t0, &out), 1);
+		gw_principal_reset(&out);
+		free(other);
+	}
+	free(in.scope);
 	TH_TEST("digest_jws: a cache of size 0 hashes nothing");
 	gw_token_cache_free(c);
 	c = gw_token_cache_new(0);
-	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[0], strlen(tok[0]), d, md), -1);
+	TH_CHECK_EQ_INT(gw_token_cache_digest_jws(c, tok[0], strlen(tok[0]), d, &klen), -1);
 	gw_token_cache_free(c);
 	free(tok[0]);
 	free(tok[1]);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,50 @@ test_worker_spool(void)
 	event_free(req);
 }
 
+/* The event's text (hand-formatted): escapes, nulls, numbers and the optional members, as JSON. */
+static void
+test_event_text(void)
+{
+	struct gw_req r;
+	char path[700], line[4096], last[4096];
+	struct json_object *o, *v;
+	FILE *f;
+
+	TH_TEST("event text: escaped strings, nulls, numbers, errorCode and throttled");
+	memset(&r, 0, sizeof(r));
+	r.w = &W;
+	r.status = 429;
+	r.upstream_status = -1;
+	snprintf(r.who.sub, sizeof(r.who.sub), "a\"b\\c\x01\x1f\xc3\xa9");
+	snprintf(r.who.key_type, sizeof(r.who.key_type), "PRODUCTION");
+	snprintf(r.country, sizeof(r.country), "DE");
+	snprintf(r.error_code, sizeof(r.error_code), "900802");
+	r.throttled = 1;
+	gw_analytics_log(&r);
+	gw_analytics_worker_flush(&W);
+	gw_spool_path(path, sizeof(path), dir, 1, 0);
+	last[0] = '\0';
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			memcpy(last, line, sizeof(line));
+		fclose(f);
+	}
+	TH_CHECK(strncmp(last, "{\"id\":\"", 7) == 0);
+	TH_CHECK(strstr(last, ",\"apiId\":null,\"apiName\":null,") != NULL);
+	TH_CHECK(strstr(last, ",\"keyType\":\"PRODUCTION\",\"userName\":\"a\\\"b\\\\c\\u0001\\u001f\xc3\xa9\",") != NULL);
+	TH_CHECK(strstr(last, ",\"country\":\"DE\",\"userAgent\":null,\"proxyResponseCode\":429,"
+	    "\"targetResponseCode\":-1,\"responseLatency\":") != NULL);
+	TH_CHECK(strstr(last, ",\"gatewayNode\":\"test-node\",\"environment\":\"Test\",\"timestamp\":") != NULL);
+	TH_CHECK(strstr(last, ",\"errorCode\":\"900802\",\"throttled\":true}\n") != NULL);
+	o = json_tokener_parse(last);
+	TH_CHECK(o != NULL);
+	TH_CHECK(o != NULL && json_object_object_get_ex(o, "userName", &v) &&
+	    strcmp(json_object_get_string(v), "a\"b\\c\x01\x1f\xc3\xa9") == 0);
+	TH_CHECK(o != NULL && json_object_object_get_ex(o, "targetResponseCode", &v) &&
+	    json_object_get_int(v) == -1);
+	json_object_put(o);
+}
+
 static void
 test_cost(void)
 {
@@ -176,6 +221,7 @@ main(void)
 	snprintf(gw.node, sizeof(gw.node), "test-node");
 	gw.env = "Test";
 	test_worker_spool();
+	test_event_text();
 	test_cost();
 	test_rotation();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -7,7 +7,9 @@
  * malformed structure, hostile JWKs) and the JWT claim checks.
  */
 #include <json-c/json.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1105,6 +1107,100 @@ test_claims(void)
 	TH_CHECK_EQ_INT(gh_jose_alg_from_name("es256"), GH_JOSE_ALG_UNKNOWN);
 }
 
+/* Raw RSA (no padding) with key's private half over em of k bytes: the signature of exactly em. */
+static unsigned char *
+rsa_raw_sign(const struct gh_jwk *key, const unsigned char *em, size_t k)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, key->priv, NULL);
+	unsigned char *sig = malloc(k);
+	size_t n = k;
+
+	if (c == NULL || sig == NULL || EVP_PKEY_sign_init(c) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) != 1 || EVP_PKEY_sign(c, sig, &n, em, k) != 1 ||
+	    n != k) {
+		free(sig);
+		sig = NULL;
+	}
+	EVP_PKEY_CTX_free(c);
+	return sig;
+}
+
+/* RS256 verification (the direct public-key operation): exactly RFC 8017's encoding passes. */
+static void
+test_rs256_encoding(const struct gh_jwk *key)
+{
+	static const unsigned char info[19] = {
+		0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+		0x01, 0x05, 0x00, 0x04, 0x20,
+	};
+	unsigned char em[512], md[32], *sig = NULL, *raw;
+	size_t k = (size_t)EVP_PKEY_get_size(key->pub), siglen = 0, ps = k - 3 - 19 - 32;
+	BIGNUM *n = NULL;
+
+	TH_TEST("RS256: the signature of a message, and each byte of it changed");
+	TH_CHECK(k >= 256 && k <= sizeof(em));
+	TH_CHECK(gh_jws_sign_raw(key, "abc", 3, &sig, &siglen) == GH_JOSE_OK && siglen == k);
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, sig, siglen), GH_JOSE_OK);
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abd", 3, sig, siglen), GH_JOSE_ESIG);
+	for (size_t i = 0; sig != NULL && i < k; i += 37) {
+		sig[i] ^= 0x10;
+		TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, sig, siglen), GH_JOSE_ESIG);
+		sig[i] ^= 0x10;
+	}
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, sig, siglen), GH_JOSE_OK);
+	free(sig);
+
+	TH_TEST("RS256: signature representatives 0, 1, n and above n");
+	memset(em, 0, k);
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, em, k), GH_JOSE_ESIG);
+	em[k - 1] = 1;
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, em, k), GH_JOSE_ESIG);
+	memset(em, 0xff, k);
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, em, k), GH_JOSE_ESIG);
+	TH_CHECK(EVP_PKEY_get_bn_param(key->pub, "n", &n) == 1 && BN_bn2binpad(n, em, (int)k) == (int)k);
+	TH_CHECK_EQ_INT(gh_jws_verify_raw(key, "abc", 3, em, k), GH_JOSE_ESIG);
+	/* n + the valid signature's value would be the same residue: refused as out of range */
+	BN_free(n);
+
+	TH_TEST("RS256: encodings made by hand, only RFC 8017's exact one passes");
+	TH_CHECK(gh_sha256("abc", 3, md) == 0);
+	em[0] = 0;
+	em[1] = 1;
+	memset(em + 2, 0xff, ps);
+	em[2 + ps] = 0;
+	memcpy(em + 3 + ps, info, 19);
+	memcpy(em + 3 + ps + 19, md, 32);
+	raw = rsa_raw_sign(key, em, k);
+	TH_CHECK(raw != NULL && gh_jws_verify_raw(key, "abc", 3, raw, k) == GH_JOSE_OK);
+	free(raw);
+	em[2 + ps / 2] = 0xfe;                  /* a padding byte not FF */
+	raw = rsa_raw_sign(key, em, k);
+	TH_CHECK(raw != NULL && gh_jws_verify_raw(key, "abc", 3, raw, k) == GH_JOSE_ESIG);
+	free(raw);
+	em[2 + ps / 2] = 0xff;
+	em[1] = 2;                              /* block type 2 */
+	raw = rsa_raw_sign(key, em, k);
+	TH_CHECK(raw != NULL && gh_jws_verify_raw(key, "abc", 3, raw, k) == GH_JOSE_ESIG);
+	free(raw);
+	em[1] = 1;
+	/* DigestInfo without the NULL parameters, two more padding bytes */
+	memset(em + 2, 0xff, ps + 2);
+	em[2 + ps + 2] = 0;
+	memcpy(em + 3 + ps + 2, "\x30\x2f\x30\x0b\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x04\x20", 17);
+	memcpy(em + 3 + ps + 2 + 17, md, 32);
+	raw = rsa_raw_sign(key, em, k);
+	TH_CHECK(raw != NULL && gh_jws_verify_raw(key, "abc", 3, raw, k) == GH_JOSE_ESIG);
+	free(raw);
+	/* SHA-1's DigestInfo around the first 20 bytes of the SHA-256 */
+	memset(em + 2, 0xff, k - 2);
+	em[k - 36] = 0;
+	memcpy(em + k - 35, "\x30\x21\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00\x04\x14", 15);
+	memcpy(em + k - 20, md, 20);
+	raw = rsa_raw_sign(key, em, k);
+	TH_CHECK(raw != NULL && gh_jws_verify_raw(key, "abc", 3, raw, k) == GH_JOSE_ESIG);
+	free(raw);
+}
+
 int
 main(void)
 {
@@ -1118,6 +1214,7 @@ main(void)
 	for (i = 0; i < 3; i++)
 		keys[i] = gh_jwk_generate(algs[i], NULL);
 	test_round_trips(keys);
+	test_rs256_encoding(keys[0]);
 	test_refusals(keys);
 	{
 		struct gh_jwks *set = gh_jwks_new();
