@@ -722,17 +722,11 @@ over:
 static void
 ev_int(struct ev_text *e, long long value)
 {
-	char num[24];
-	unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-	size_t i = sizeof(num);
+	char num[GH_DEC_LEN];
+	size_t n;
+	const char *d = gh_dec(value, num, &n);
 
-	do {
-		num[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	if (value < 0)
-		num[--i] = '-';
-	ev_lit(e, num + i, sizeof(num) - i);
+	ev_lit(e, d, n);
 }
 
 void

@@ -225,6 +225,24 @@ gh_b64_decode(const char *s, size_t slen, unsigned char **out,
 	return b64_decode_alloc(s, n, 0, out, outlen);
 }
 
+const char *
+gh_dec(long long value, char buf[GH_DEC_LEN], size_t *len)
+{
+	unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+	size_t i = GH_DEC_LEN - 1;
+
+	buf[i] = '\0';
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (value < 0)
+		buf[--i] = '-';
+	if (len != NULL)
+		*len = GH_DEC_LEN - 1 - i;
+	return buf + i;
+}
+
 void
 gh_hex_encode(const void *data, size_t len, char *out)
 {

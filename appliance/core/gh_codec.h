@@ -60,6 +60,14 @@ int gh_b64_decode(const char *s, size_t slen, unsigned char **out,
 void gh_hex_encode(const void *data, size_t len, char *out);
 
 /*
+ * value in decimal, NUL-terminated, at the end of buf (GH_DEC_LEN bytes):
+ * returns where the digits start (inside buf); *len gets their count when
+ * len is not NULL.  No locale, no snprintf.
+ */
+#define GH_DEC_LEN 24
+const char *gh_dec(long long value, char buf[GH_DEC_LEN], size_t *len);
+
+/*
  * Percent-decode len bytes (RFC 3986); with plus_is_space a '+' becomes a
  * space (form bodies).  Refuses a '%' not followed by two hex digits, %00
  * and a raw NUL.  *out is malloc'd and NUL-terminated.  Returns 0 or -1.

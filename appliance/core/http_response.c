@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "core/gh_codec.h"
 #include "core/gh_json.h"
 #include "core/gh_log.h"
 #include "core/http_int.h"
@@ -187,19 +188,10 @@ esc_bound(const char *s)
 static void
 jb_int(struct gh_json_buf *b, const char *key, long long v)
 {
-	char t[24];
-	size_t i = sizeof(t) - 1;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char t[GH_DEC_LEN];
 
-	t[i] = '\0';
-	do {
-		t[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		t[--i] = '-';
 	gh_json_buf_raw(b, key);
-	gh_json_buf_raw(b, t + i);
+	gh_json_buf_raw(b, gh_dec(v, t, NULL));
 }
 
 void

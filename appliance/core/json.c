@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/gh_codec.h"
 #include "core/gh_json.h"
 
 /*
@@ -227,23 +228,14 @@ gh_json_buf_member(struct gh_json_buf *b, const char *key, const char *value)
 int
 gh_json_buf_member_int(struct gh_json_buf *b, const char *key, long long value)
 {
-	char num[24];
-	unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value :
-	    (unsigned long long)value;
-	size_t i = sizeof(num) - 1;
+	char num[GH_DEC_LEN];
+	const char *d = gh_dec(value, num, NULL);
 
-	num[i] = '\0';
-	do {
-		num[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	if (value < 0)
-		num[--i] = '-';
 	if (b->len > 1 && b->buf[b->len - 1] != '{')
 		gh_json_buf_raw(b, ",");
 	gh_json_buf_str(b, key);
 	gh_json_buf_raw(b, ":");
-	return gh_json_buf_raw(b, num + i);
+	return gh_json_buf_raw(b, d);
 }
 
 /* ---- the fast reader (gh_json_fast_object) ---- */

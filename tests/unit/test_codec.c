@@ -417,9 +417,28 @@ test_crypto_helpers(void)
 	TH_CHECK(!gh_utf8_valid("\xc3", 1));		/* truncated */
 }
 
+static void
+test_dec(void)
+{
+	char b[GH_DEC_LEN];
+	size_t n;
+
+	TH_TEST("gh_dec: decimal without snprintf");
+	TH_CHECK_EQ_STR(gh_dec(0, b, &n), "0");
+	TH_CHECK(n == 1);
+	TH_CHECK_EQ_STR(gh_dec(1234567, b, &n), "1234567");
+	TH_CHECK(n == 7);
+	TH_CHECK_EQ_STR(gh_dec(-42, b, NULL), "-42");
+	TH_CHECK_EQ_STR(gh_dec(9223372036854775807LL, b, &n), "9223372036854775807");
+	TH_CHECK(n == 19);
+	TH_CHECK_EQ_STR(gh_dec(-9223372036854775807LL - 1, b, &n), "-9223372036854775808");
+	TH_CHECK(n == 20);
+}
+
 int
 main(void)
 {
+	test_dec();
 	test_base64();
 	test_percent_and_form();
 	test_basic();
