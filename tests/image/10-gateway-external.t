@@ -83,11 +83,7 @@ MTOOLS_SKIP_CHECK=1 mcopy -i "$GH_TMP/cidata.img" "$GH_TMP/cidata/gatehouse.conf
 
 # calls to the public listener, which presents the certificate from the drive
 pub_code() { curl -s --cacert "$GH_TMP/cidata/public.crt" -o /dev/null -w '%{http_code}' -m 10 "$@"; }
-pub_wait() {	# WANT URL: poll for 30 s at most; prints the last status
-	local c=""
-	for _ in $(seq 1 60); do c=$(pub_code "$2"); [ "$c" = "$1" ] && break; sleep 0.5; done
-	echo "$c"
-}
+pub_wait() { poll_code "$1" pub_code "$2"; }	# WANT URL
 
 # ---- first boot ----
 DISK=$GH_TMP/gwe.qcow2
@@ -108,12 +104,8 @@ check_eq "the image's gateway routes the API deployed to External (no token: 401
 	"$(pub_wait 401 "https://localhost:$VM_PORT_8243/imageapi/1.0/from-vm")"
 check_eq "... and knows no other context (404)" 404 "$(pub_code "https://localhost:$VM_PORT_8243/nothing/1.0/x")"
 gw_app ImageApp "$API" Gold || echo "FAIL: application"
-code=""
-for _ in $(seq 1 60); do	# the subscription reaches the gateway through the feed
-	code=$(pub_code -H "Authorization: Bearer $TOKEN" "https://localhost:$VM_PORT_8243/imageapi/1.0/with-token")
-	[ "$code" = 200 ] && break
-	sleep 0.5
-done
+# the subscription reaches the gateway through the feed
+code=$(poll_code 200 pub_code -H "Authorization: Bearer $TOKEN" "https://localhost:$VM_PORT_8243/imageapi/1.0/with-token")
 check_eq "a call with a token from the LAN's key manager (its JWKS through gw-external.jwks_url)" 200 "$code"
 check_match "... reached the backend on the host" '"path": "/with-token"' "$(tail -1 "$BE_PROD_LOG")"
 check_eq "... a forged signature: 401" 401 "$(pub_code -H "Authorization: Bearer ${TOKEN%.*}.AAAA" "https://localhost:$VM_PORT_8243/imageapi/1.0/with-token")"

@@ -89,12 +89,7 @@ DEV_TOKEN=$(mgmt_token admin "$PW" "apim:subscribe apim:app_manage apim:sub_mana
 gw_app DemoApp "$API" Gold || echo "FAIL: application"
 check_match "an application subscribed, keys generated, a token from the key manager" '^ey' "$TOKEN"
 gwcode() { curl -s -k -o /dev/null -w '%{http_code}' -m 10 "$@"; }
-code=""
-for _ in $(seq 1 60); do
-	code=$(gwcode -H "Authorization: Bearer $TOKEN" "https://localhost:$VM_PORT_8243/demo/1.0/hello")
-	[ "$code" = 200 ] && break
-	sleep 0.5
-done
+code=$(poll_code 200 gwcode -H "Authorization: Bearer $TOKEN" "https://localhost:$VM_PORT_8243/demo/1.0/hello")
 check_eq "a call through the node's gw-external with that token" 200 "$code"
 check_match "... reached the backend" '"path": "/hello"' "$(tail -1 "$BE_PROD_LOG")"
 check_eq "... a call without a token: 401" 401 "$(gwcode "https://localhost:$VM_PORT_8243/demo/1.0/hello")"

@@ -15,6 +15,8 @@
 #   vm_root_ext4 DISK OUT    the root partition (GPT entry 2) of a powered-off disk, copied
 #                            out with dd: no loop device, no mount (read with debugfs)
 #   vm_console NAME          the console log without colour codes and progress lines
+#   poll_code WANT CMD...    run CMD (which prints an HTTP status) every 0.5 s until it
+#                            prints WANT, for 30 s at most; prints the last status
 . "$GH_ROOT/appliance/embedded/pg.sh"
 IMG_BUILD=$GH_ROOT/build/image
 IMG_OUT=$GH_ROOT/tests/out/image
@@ -51,6 +53,13 @@ vm_start() {
 
 vm_console() {
 	sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e 's/\r//g' "$IMG_OUT/$1.serial.log" 2>/dev/null | grep -av 'Job .* running'
+}
+
+poll_code() {
+	local want=$1 c=""
+	shift
+	for _ in $(seq 1 60); do c=$("$@"); [ "$c" = "$want" ] && break; sleep 0.5; done
+	echo "$c"
 }
 
 vm_wait() {
