@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the HTTP client's response parsing (core/http_client.c).
+ * Fuzz target for the HTTP client's response parsing (core/http_client_parse.c, driven through core/http_client.c).
  * The client has no pure parsing entry point (its pre-scan and llhttp
  * callbacks are static), so the input is served over 127.0.0.1 by a
  * fake server on the same event base (no threads): it accepts the
