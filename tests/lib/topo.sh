@@ -40,6 +40,10 @@
 #   topo_cp_conf DIR DBHOST    append db (database TOPO_DB_NAME, default gatehouse), LDAP
 #                              (base TOPO_LDAP_BASE, default dc=gatehouse), cluster URLs and
 #                              component settings for a deployment's first node
+#   topo_control_plane DIR     the first node in host cp (node cp1, database and directory on
+#                            host db): topo_conf, topo_cp_conf, `gatehouse init --first --role
+#                            control-plane` with a generated admin password (TOPO_ADMIN_PW),
+#                            TOPO_CA, then its keymanager, publisher, portal, trafficmanager
 #   topo_proc NAME DIR COMPONENT    start gatehouse-COMPONENT in NAME with DIR/node.conf and wait
 #                              for its /health on the management port; sets TOPO_PID and
 #                              PID_COMPONENT_NAME (dashes as underscores)
@@ -310,6 +314,20 @@ topo_conf() {
 	mkdir -p "$1"
 	printf '[node]\nname = %s\ndata_dir = %s/data\nhostnames = %s\n[log]\nlevel = warn\n' "$2" "$1" "$3" >"$1/node.conf"
 	chmod 600 "$1/node.conf"
+}
+
+topo_control_plane() {
+	local d=$1 c
+	topo_conf "$d" cp1 "cp.lan, km.lan, pub.lan, tm.lan, portal.lan, login.example, $IP_cp"
+	topo_cp_conf "$d" db
+	TOPO_ADMIN_PW="Adm1n-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
+	printf '%s\n' "$TOPO_ADMIN_PW" >"$d/admin-password"
+	at cp "$GH_BIN/gatehouse" init --first --role control-plane --config "$d/node.conf" \
+		--admin-password-file "$d/admin-password" >"$d/init.log" 2>&1 || { cat "$d/init.log"; return 1; }
+	TOPO_CA=$d/data/pki/ca.crt
+	for c in keymanager publisher portal trafficmanager; do
+		topo_proc cp "$d" $c || { echo "topo_control_plane: $c did not start"; return 1; }
+	done
 }
 
 # topo_cp_conf DIR DBHOST: the first node's shared settings.  The key manager's public

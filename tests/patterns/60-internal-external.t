@@ -39,14 +39,7 @@ echo "network ready in $(( $(date +%s) - T0 ))s (prefix $TOPO_P)"
 topo_pg_start db "$GH_TMP/pg" || fail_setup "postgresql"
 topo_slapd_start db "$GH_TMP/slapd" || fail_setup "slapd"
 CP=$GH_TMP/cp
-topo_conf "$CP" cp1 "cp.lan, km.lan, pub.lan, tm.lan, portal.lan, login.example, $IP_cp"
-topo_cp_conf "$CP" db
-TOPO_ADMIN_PW="Adm1n-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
-printf '%s\n' "$TOPO_ADMIN_PW" >"$CP/admin-password"
-at cp "$GH_BIN/gatehouse" init --first --role control-plane --config "$CP/node.conf" \
-	--admin-password-file "$CP/admin-password" >"$CP/init.log" 2>&1 || { cat "$CP/init.log"; fail_setup "init"; }
-TOPO_CA=$CP/data/pki/ca.crt
-for c in keymanager publisher portal trafficmanager; do topo_proc cp "$CP" $c || fail_setup "$c"; done
+topo_control_plane "$CP" || fail_setup "control plane"
 echo "control plane up in $(( $(date +%s) - T0 ))s"
 topo_mgmt_client lanc || fail_setup "management client"
 ADM=$(topo_token lanc admin "$TOPO_ADMIN_PW" "$ALL_SCOPES")

@@ -104,15 +104,8 @@ flow() {
 
 # ================= partially distributed =================
 CP=$GH_TMP/cp
-topo_conf "$CP" cp1 "cp.lan, km.lan, pub.lan, tm.lan, portal.lan, login.example, $IP_cp"
-topo_cp_conf "$CP" db
-TOPO_ADMIN_PW="Adm1n-$(head -c 6 /dev/urandom | base64 | tr -d '/+=')"
-printf '%s\n' "$TOPO_ADMIN_PW" >"$GH_TMP/admin-password"
-at cp "$GH_BIN/gatehouse" init --first --role control-plane --config "$CP/node.conf" \
-	--admin-password-file "$GH_TMP/admin-password" >"$CP/init.log" 2>&1 || { cat "$CP/init.log"; fail_setup "init"; }
-TOPO_CA=$CP/data/pki/ca.crt
+topo_control_plane "$CP" || fail_setup "control plane"
 CA_A=$(openssl x509 -in "$TOPO_CA" -outform DER | sha256sum | cut -d' ' -f1)
-for c in keymanager publisher portal trafficmanager; do topo_proc cp "$CP" $c || fail_setup "$c"; done
 admin_setup || fail_setup "admin"
 gateways part || fail_setup "gateways"
 cp "$TOPO_CA" "$LB/internal-ca.crt"
@@ -141,7 +134,7 @@ PUB=$GH_TMP/pub
 topo_conf "$PUB" pub1 "pub.lan, login.example, $IP_pub"
 topo_cp_conf "$PUB" db
 at pub "$GH_BIN/gatehouse" init --first --role control-plane --config "$PUB/node.conf" \
-	--admin-password-file "$GH_TMP/admin-password" >"$PUB/init.log" 2>&1 || { cat "$PUB/init.log"; fail_setup "init 2"; }
+	--admin-password-file "$CP/admin-password" >"$PUB/init.log" 2>&1 || { cat "$PUB/init.log"; fail_setup "init 2"; }
 TOPO_CA=$PUB/data/pki/ca.crt
 CA_B=$(openssl x509 -in "$TOPO_CA" -outform DER | sha256sum | cut -d' ' -f1)
 check_ne "the second deployment has its own CA" "$CA_A" "$CA_B"
